@@ -1,0 +1,3 @@
+from harness import cli
+
+raise SystemExit(cli.main())

@@ -1,0 +1,44 @@
+"""implicit's BPR (Rendle et al. 2009) on the training positives.
+
+implicit stores the item bias as the last column of ``item_factors`` with a constant 1 in the
+matching column of ``user_factors``, so score = ``user_factors @ item_factors.T`` on the raw
+factors is exactly what ``implicit``'s ``recommend`` ranks by. One thread: implicit's BPR is not
+deterministic with more than one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from harness.arms._blas import single_blas_thread
+from harness.arms.base import FactorScorer, TrainData
+from harness.errors import HarnessError
+
+
+def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0.05,
+        regularization: float = 0.01, iterations: int = 100) -> FactorScorer:
+    """Fit BPR on ``train.positives`` with ``random_state=seed``.
+
+    Parameters
+    ----------
+    factors : latent dimensions (implicit adds one bias column).
+    learning_rate : SGD step size.
+    regularization : L2 weight.
+    iterations : epochs over the positives.
+    """
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+    for name, value in (("factors", factors), ("iterations", iterations)):
+        if int(value) < 1:
+            raise HarnessError(f"arm 'bpr': {name} must be >= 1, got {value}")
+    if learning_rate <= 0 or regularization < 0:
+        raise HarnessError(f"arm 'bpr': need learning_rate > 0 and regularization >= 0, "
+                           f"got {learning_rate}, {regularization}")
+    user_items = sp.csr_matrix(train.positives, dtype=np.float32)
+    with single_blas_thread():
+        model = BayesianPersonalizedRanking(factors=int(factors), learning_rate=float(learning_rate),
+                                            regularization=float(regularization), iterations=int(iterations),
+                                            random_state=int(seed), num_threads=1)
+        model.fit(user_items, show_progress=False)
+    return FactorScorer(np.ascontiguousarray(model.user_factors, dtype=np.float32),
+                        np.ascontiguousarray(model.item_factors, dtype=np.float32))

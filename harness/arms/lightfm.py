@@ -1,0 +1,87 @@
+"""LightFM arm (``kind="lightfm"``): CF-only, or hybrid with item content features.
+
+Parameters (``Arm("cf", "lightfm", ...)``): ``loss`` (warp | bpr | logistic | warp-kos),
+``no_components`` (64), ``learning_rate`` (0.05), ``epochs`` (10), ``item_alpha``/``user_alpha`` (0),
+``max_sampled`` (10), ``item_features``: None (identity only) or ``"embedding[:n]"`` / ``"content"``:
+identity features kept and the first n columns of the dataset's item content appended (VK-LSVD
+embeddings; MovieLens genre one-hot), ``user_features``: None or ``"meta"`` (one-hot of user_meta
+columns, identity kept).
+
+Always ``num_threads=1``: LightFM with more threads is not reproducible for a seed; the runner
+parallelises across (arm, seed) tasks instead.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from harness.arms.base import FactorScorer, TrainData, fold_biases
+from harness.errors import HarnessError
+
+_SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
+
+
+def item_feature_matrix(train: TrainData, spec: str | None) -> sp.csr_matrix | None:
+    """Identity plus the requested content columns, CSR float32 (n_items, n_items + d); None for CF-only."""
+    if spec is None:
+        return None
+    m = _SLICE.match(str(spec).strip())
+    if not m:
+        raise HarnessError(f"lightfm item_features={spec!r}: write 'embedding[:32]' (first 32 content "
+                           "columns) or 'content' (all columns)")
+    if train.item_content is None:
+        raise HarnessError(f"lightfm item_features={spec!r}: this dataset has no item content")
+    d = train.item_content.shape[1] if m.group(2) is None else int(m.group(2))
+    content = np.asarray(train.item_content[:, :d], dtype=np.float32)
+    return sp.hstack([sp.identity(train.n_items, dtype=np.float32, format="csr"), sp.csr_matrix(content)],
+                     format="csr")
+
+
+def user_feature_matrix(train: TrainData, spec: str | None) -> sp.csr_matrix | None:
+    """Identity plus one-hot user metadata (``"meta"``), or None."""
+    if spec is None:
+        return None
+    if spec != "meta" or train.user_meta is None:
+        raise HarnessError(f"lightfm user_features={spec!r}: only 'meta' is supported, and the dataset "
+                           "needs user metadata")
+    onehot = pd.get_dummies(train.user_meta.astype("string").fillna("NA"), dtype=np.float32).to_numpy()
+    return sp.hstack([sp.identity(train.n_users, dtype=np.float32, format="csr"), sp.csr_matrix(onehot)],
+                     format="csr")
+
+
+def build_model(seed: int, loss: str = "warp", no_components: int = 64, learning_rate: float = 0.05,
+                item_alpha: float = 0.0, user_alpha: float = 0.0, max_sampled: int = 10):
+    from lightfm import LightFM
+
+    if loss not in ("warp", "bpr", "logistic", "warp-kos"):
+        raise HarnessError(f"lightfm loss={loss!r}: use one of warp, bpr, logistic, warp-kos")
+    return LightFM(no_components=no_components, loss=loss, learning_rate=learning_rate, item_alpha=item_alpha,
+                   user_alpha=user_alpha, max_sampled=max_sampled, random_state=np.random.RandomState(seed))
+
+
+def fit(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
+        user_features: str | None = None, **params) -> FactorScorer:
+    """Fit LightFM on the training positives and return a scorer over all items."""
+    model, uf, itf = fit_model(train, seed, epochs=epochs, item_features=item_features,
+                               user_features=user_features, **params)
+    return scorer_from_model(model, uf, itf)
+
+
+def fit_model(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
+              user_features: str | None = None, **params):
+    """The fitted ``LightFM`` model and its (user, item) feature matrices (for reference checks)."""
+    model = build_model(seed, **params)
+    itf = item_feature_matrix(train, item_features)
+    uf = user_feature_matrix(train, user_features)
+    model.fit(train.positives.tocoo(), user_features=uf, item_features=itf, epochs=int(epochs), num_threads=1)
+    return model, uf, itf
+
+
+def scorer_from_model(model, uf, itf) -> FactorScorer:
+    """Scores ``u.i + b_u + b_i`` from LightFM's (feature-summed) representations."""
+    ub, ue = model.get_user_representations(uf)
+    ib, ie = model.get_item_representations(itf)
+    return fold_biases(ue, ub, ie, ib)

@@ -1,0 +1,142 @@
+"""Run one hypothesis end to end: data -> feedback -> split -> segments -> arms -> evaluate -> stats
+-> verdict -> report, writing ``results/<H>/<run-id>/`` atomically."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness import analysis, feedback, report, results, runner, segments, summary
+from harness.data import load_dataset
+from harness.data.base import Interactions
+from harness.errors import HarnessError
+from harness.prepare import EvalData, prepare
+from harness.spec import Hypothesis
+from harness.split import split
+from harness.verdict import Verdict, decide
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where the run was written and its verdict."""
+
+    run_dir: Path
+    run_id: str
+    verdict: Verdict
+    summary: dict
+    fitted: int
+    cached: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A hypothesis resolved against a loaded dataset, ready to run."""
+
+    hyp: Hypothesis
+    inter: Interactions
+    variants: tuple[str, ...]
+    data: dict
+    masks: dict
+    notes: tuple[str, ...]
+    split_desc: str
+    split_counts: dict
+
+    @property
+    def context(self) -> str:
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.hyp.metrics)}"
+
+
+def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
+    """Resolve positives and split, build each variant's data and the segment memberships."""
+    variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives)
+    notes = [note] if note else []
+    spec = hyp.split or inter.default_split
+    sp = split(inter, spec)
+    data: dict[str, EvalData] = {}
+    masks: dict[tuple[str, str], np.ndarray] = {}
+    for v in variants:
+        d = prepare(inter, sp, v)
+        if len(d.users) == 0:
+            raise HarnessError(f"{inter.name}: no user has both a training positive and a relevant test item "
+                               f"for positives {v!r}; check the positive definition and the split")
+        data[v] = d
+        for seg in hyp.segments:
+            m = segments.membership(seg, d, inter)
+            masks[(v, seg.name)] = m
+            if not m.any():
+                notes.append(f"segment {seg.name!r} has no evaluable users for positives {v!r}")
+    if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
+        notes.append(f"item content: {inter.content_desc}")
+    return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts)
+
+
+def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
+    seeds = p.hyp.seeds if seeds is None else seeds
+    return [runner.Task(v, arm, s) for v in p.variants for arm in p.hyp.arms for s in seeds]
+
+
+def data_summary(p: Prepared) -> dict:
+    inter = p.inter
+    segs = {v: {seg.name: int(p.masks[(v, seg.name)].sum()) for seg in p.hyp.segments} for v in p.variants}
+    return {"n_users": inter.n_users, "n_items": inter.n_items, "n_events": int(len(inter.events)),
+            "split": p.split_desc, "split_counts": p.split_counts, "content": inter.content_desc,
+            "variants": {v: dict(d.counts) for v, d in p.data.items()}, "segments": segs,
+            "counts": {k: int(v) if isinstance(v, (int, np.integer)) else v for k, v in inter.counts.items()}}
+
+
+def progress_bar(total: int, quiet: bool, desc: str):
+    """A tqdm bar on stderr (disabled when quiet) and a callback advancing it per finished task."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, unit="task")
+
+    def tick(r: runner.TaskResult) -> None:
+        bar.set_postfix_str(f"{r.task.arm.name} s{r.task.seed}{' (cached)' if r.cached else ''}", refresh=False)
+        bar.update(1)
+
+    return bar, tick
+
+
+def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
+        results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
+        quiet: bool = False, backend: str = "loky") -> RunOutcome:
+    """Run ``hyp`` (optionally on another dataset) and write its run folder; returns the outcome."""
+    t0 = time.perf_counter()
+    dataset = dataset or hyp.dataset
+    hyp = hyp.replace(dataset=dataset)
+    inter = load_dataset(dataset, data_dir, cache_dir)
+    p = prepare_hypothesis(hyp, inter)
+    tasks = tasks_for(p)
+    bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
+    try:
+        res = runner.execute(tasks, p.data, hyp.metrics, p.context, n_jobs=n_jobs,
+                             cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
+                             backend=backend, progress=tick)
+    finally:
+        bar.close()
+    per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
+    cells = analysis.compare(hyp, per_user, p.variants)
+    verdict = decide(hyp, cells)
+    spec = hyp.to_dict()
+    spec["positives_run"] = list(p.variants)
+    spec["split_run"] = p.split_desc
+    rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
+    prov = results.provenance(spec, inter.fingerprint, dataset)
+    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, list(p.notes))
+    # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
+    prov_full = {**prov, "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
+                 "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}
+
+    def fill(tmp: Path) -> None:
+        figs = report.figures(doc, per_user, tmp / "figures")
+        results.write_parquet(tmp / "per_user.parquet", per_user)
+        results.write_json(tmp / "summary.json", doc)
+        results.write_json(tmp / "provenance.json", prov_full)
+        (tmp / "report.md").write_text(report.render(doc, figs))
+
+    run_dir = results.write_run(Path(results_dir) / hyp.id / rid, fill)
+    fitted = sum(not r.cached for r in res)
+    return RunOutcome(run_dir, rid, verdict, doc, fitted, len(res) - fitted)

@@ -1,0 +1,101 @@
+"""What counts as a positive: small boolean expressions over event columns.
+
+Grammar (whitespace ignored)::
+
+    expr  := term ('|' term)*          OR
+    term  := atom ('&' atom)*          AND
+    atom  := column OP number | column  (a bool column)
+    OP    := >= | > | <= | < | == | !=
+
+Examples: ``"watch_ratio>=0.5"``, ``"like|share|bookmark"``, ``"rating>=4"``.
+Comparisons with a missing value (NaN, e.g. ``watch_ratio`` of a zero-duration video) are False.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import HarnessError
+
+_OPS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt}
+_ATOM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:(>=|<=|==|!=|>|<)\s*(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?))?$")
+
+
+@dataclass(frozen=True)
+class Atom:
+    column: str
+    op: str | None = None
+    value: float | None = None
+
+
+def parse(expr: str) -> tuple[tuple[Atom, ...], ...]:
+    """Parse ``expr`` into OR-of-ANDs of atoms; raise a one-line error naming the bad part."""
+    if not isinstance(expr, str) or not expr.strip():
+        raise HarnessError(f"positives: empty definition {expr!r}; e.g. 'rating>=4' or 'like|share'")
+    terms = []
+    for term in expr.replace(" ", "").split("|"):
+        atoms = []
+        for part in term.split("&"):
+            m = _ATOM.match(part)
+            if not m:
+                raise HarnessError(f"positives: cannot parse {part!r} in {expr!r}; write column>=number or "
+                                   "a bool column, joined with | (or) and & (and)")
+            col, op, val = m.groups()
+            atoms.append(Atom(col, op, None if val is None else float(val)))
+        terms.append(tuple(atoms))
+    return tuple(terms)
+
+
+def columns(expr: str) -> set[str]:
+    """The event columns ``expr`` reads."""
+    return {a.column for term in parse(expr) for a in term}
+
+
+def applicable(expr: str, events: pd.DataFrame) -> bool:
+    """True when every column of ``expr`` exists in ``events``."""
+    return columns(expr) <= set(events.columns)
+
+
+def positive_mask(expr: str, events: pd.DataFrame) -> np.ndarray:
+    """Boolean array (len(events),): which events are positives under ``expr``."""
+    missing = sorted(columns(expr) - set(events.columns))
+    if missing:
+        raise HarnessError(f"positives {expr!r}: the data has no column(s) {missing}; "
+                           f"available: {', '.join(c for c in events.columns if c not in ('user', 'item'))}")
+    out = np.zeros(len(events), dtype=bool)
+    for term in parse(expr):
+        acc = np.ones(len(events), dtype=bool)
+        for a in term:
+            col = events[a.column].to_numpy()
+            if a.op is None:
+                if col.dtype != bool:
+                    raise HarnessError(f"positives {expr!r}: column {a.column!r} is {col.dtype}, not bool; "
+                                       f"compare it, e.g. '{a.column}>=1'")
+                acc &= col
+            else:
+                with np.errstate(invalid="ignore"):
+                    acc &= np.asarray(_OPS[a.op](col.astype(np.float64), a.value), dtype=bool)
+        out |= acc
+    return out
+
+
+def resolve(wanted: tuple[str, ...], events: pd.DataFrame, defaults: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The positive definitions to run on this data, and a note when some were substituted.
+
+    Definitions whose columns the data lacks are dropped; if none remain, the dataset's defaults
+    are used (e.g. H1's watch-ratio positives become ``rating>=4`` on MovieLens) and the note says so.
+    """
+    for e in wanted:
+        parse(e)
+    ok = tuple(e for e in wanted if applicable(e, events))
+    dropped = [e for e in wanted if e not in ok]
+    if not ok:
+        return tuple(defaults), (f"positives {list(wanted)} need columns this dataset lacks; "
+                                 f"using the dataset's default {list(defaults)}")
+    if dropped:
+        return ok, f"positives {dropped} need columns this dataset lacks and were skipped"
+    return ok, ""

@@ -1,0 +1,78 @@
+"""Turn (data, split, positive definition) into what arms train on and evaluation scores against."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from harness import feedback
+from harness.arms.base import TrainData
+from harness.data.base import Interactions
+from harness.split import SplitResult
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """One variant (positive definition) ready for training and evaluation.
+
+    Attributes
+    ----------
+    variant : the positive definition, e.g. ``"watch_ratio>=0.5"``.
+    train : what arms learn from (training window only).
+    users : int array (n_eval,), sorted dense indices of evaluated users: at least one training
+        positive and at least one relevant test item.
+    relevant : CSR bool (n_users, n_items): test positives on items the user did not interact
+        with in training (seen items are masked from rankings, so they can never be hits).
+    n_train_pos : int array (n_users,), training positives per user (activity).
+    counts : everything dropped or excluded, for the report.
+    """
+
+    variant: str
+    train: TrainData
+    users: np.ndarray
+    relevant: sp.csr_matrix
+    n_train_pos: np.ndarray
+    counts: dict = field(default_factory=dict)
+
+
+def _csr(users: np.ndarray, items: np.ndarray, shape: tuple[int, int], dtype=np.float32) -> sp.csr_matrix:
+    m = sp.csr_matrix((np.ones(len(users), dtype=dtype), (users, items)), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1
+    return m
+
+
+def prepare(inter: Interactions, splits: SplitResult, variant: str) -> EvalData:
+    """Build training matrices and the evaluation target for one positive definition."""
+    ev = inter.events
+    pos = feedback.positive_mask(variant, ev)
+    user = ev["user"].to_numpy()
+    item = ev["item"].to_numpy()
+    shape = (inter.n_users, inter.n_items)
+    tr, te = splits.train, splits.test
+    seen = _csr(user[tr], item[tr], shape)
+    positives = _csr(user[tr & pos], item[tr & pos], shape)
+    test_pos = _csr(user[te & pos], item[te & pos], shape, dtype=bool)
+    relevant = (test_pos - test_pos.multiply(seen.astype(bool))).tocsr()
+    relevant.eliminate_zeros()
+    relevant = relevant.astype(bool)
+    n_train_pos = np.diff(positives.indptr)
+    n_rel = np.diff(relevant.indptr)
+    has_test = np.diff(test_pos.indptr) > 0
+    users = np.flatnonzero((n_train_pos > 0) & (n_rel > 0)).astype(np.int64)
+    counts = {
+        "train_positives": int(positives.nnz),
+        "train_interactions": int(seen.nnz),
+        "test_positives": int(test_pos.nnz),
+        "test_positives_seen_in_train": int(test_pos.nnz - relevant.nnz),
+        "test_users": int(has_test.sum()),
+        "cold_users_excluded": int(((n_train_pos == 0) & (n_rel > 0)).sum()),
+        "users_without_relevant_excluded": int(((n_train_pos > 0) & has_test & (n_rel == 0)).sum()),
+        "eval_users": int(len(users)),
+    }
+    if "watch_ratio" in feedback.columns(variant) and "watch_ratio" in ev.columns:
+        counts["rows_without_watch_ratio"] = int(ev["watch_ratio"].isna().sum())
+    train = TrainData(positives=positives, seen=seen, item_content=inter.item_content,
+                      user_meta=inter.user_meta, item_meta=inter.item_meta, events=ev[tr].assign(positive=pos[tr]).reset_index(drop=True))
+    return EvalData(variant, train, users, relevant, n_train_pos, counts)

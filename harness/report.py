@@ -1,0 +1,234 @@
+"""The markdown verdict report and its figures, rendered from summary.json (so they always agree)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _f(x, digits: int = 4, signed: bool = False) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def _p(x) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.2e}" if x < 1e-3 else f"{x:.3f}"
+
+
+def _ci(d) -> str:
+    return "n/a" if d is None else f"[{_f(d['low'], signed=True)}, {_f(d['high'], signed=True)}]"
+
+
+def table_rows(summary: dict, variant: str) -> list[dict]:
+    """The report's table rows for one variant (one per segment x metric), as plain values.
+
+    Tests check the rendered tables against these rows, and these rows against summary.json.
+    """
+    rows = []
+    for c in summary["cells"]:
+        if c["variant"] != variant:
+            continue
+        if c["empty"]:
+            rows.append({"segment": c["segment"], "metric": c["metric"], "users": 0})
+            continue
+        t = c["tests"]
+        rows.append({
+            "segment": c["segment"], "metric": c["metric"], "users": c["n_users"],
+            "baseline": _f(c["mean_baseline"]), "treatment": _f(c["mean_treatment"]),
+            "delta": _f(c["delta"]["estimate"], signed=True),
+            "rel": "n/a" if c["relative_pct"] is None else f"{c['relative_pct']['estimate']:+.2f} %",
+            "ci": _ci(c["delta"]), "ci_user": _ci(c["delta_user_only"]),
+            "p": f"{_p(c['p_primary'])} / {_p(c['adjusted_p']['primary'])}",
+            "wilcoxon": f"{_p(t['wilcoxon']['p'])} / {_p(c['adjusted_p']['wilcoxon'])}",
+            "t": f"{_p(t['paired_t']['p'])} / {_p(c['adjusted_p']['paired_t'])}",
+            "zeros": f"{100 * t['wilcoxon']['zero_share']:.0f} %",
+            "seeds": f"{c['seeds_agree'][0]}/{c['seeds_agree'][1]}",
+            "mde": _f(c["mde"]),
+        })
+    return rows
+
+
+_COLS = [("segment", "segment"), ("metric", "metric"), ("users", "users"), ("baseline", "{base}"),
+         ("treatment", "{treat}"), ("delta", "delta"), ("rel", "rel. delta"), ("ci", "95 % CI (seed x user)"),
+         ("ci_user", "CI (users only)"), ("p", "p raw / adj"), ("wilcoxon", "Wilcoxon p raw / adj"),
+         ("t", "t-test p raw / adj"), ("zeros", "zero deltas"), ("seeds", "seeds agree"), ("mde", "MDE (80 %)")]
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def render(summary: dict, figures: dict[str, str]) -> str:
+    """report.md text; ``figures`` maps a figure name to its path relative to the run folder."""
+    h = summary["hypothesis"]
+    v = summary["verdict"]
+    level = f"{100 * (1 - h['decision']['alpha']):.0f} %"
+    lines = [f"# {h['id']}: {v['status']}", "",
+             f"**Verdict: {v['status']}** - {v['reason']}.", "",
+             f"**Claim.** {h['claim']}", "",
+             f"Baseline `{h['baseline']}` vs treatment `{h['treatment']}` on `{summary['dataset']}`; "
+             f"primary metric `{h['primary']}` in segment `{h['target']}`; decision "
+             f"`{h['decision']['rule']}(margin={h['decision']['margin']:g})` on the {level} seed x user interval "
+             f"of the mean per-user delta (treatment - baseline).", ""]
+    for vv in v["variants"]:
+        lines.append(f"- positives `{vv['variant']}`: **{vv['status']}** - {vv['reason']}")
+    lines.append("")
+    variants = list(dict.fromkeys(c["variant"] for c in summary["cells"]))
+    for var in variants:
+        lines += [f"## Positives: `{var}`", ""]
+        rows = table_rows(summary, var)
+        header = [label.format(base=h["baseline"], treat=h["treatment"]) for _, label in _COLS]
+        lines.append(_md_table(header, [[r.get(k, "-") for k, _ in _COLS] for r in rows]))
+        lines.append("")
+    lines += [f"p-values: `p` from the seed x user interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
+              f"and paired t on each user's seed-averaged delta; adjusted with `{h['correction']}` across all "
+              f"{len(summary['cells'])} cells. Wilcoxon tests a shift of the median, not the mean delta; "
+              "the verdict rests on the seed x user interval.", ""]
+    if "forest" in figures:
+        lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
+    lines += _noise_section(summary, figures)
+    lines += _data_section(summary)
+    for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas")):
+        if name in figures:
+            lines += [f"![{label}]({figures[name]})", ""]
+    lines += _provenance_section(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _wilcoxon_method(summary: dict) -> str:
+    for c in summary["cells"]:
+        if not c["empty"]:
+            return c["tests"]["wilcoxon"]["method"]
+    return "n/a"
+
+
+def _noise_section(summary: dict, figures: dict) -> list[str]:
+    rows = []
+    for c in summary["cells"]:
+        nf = None if c["empty"] else c["noise_floor"]
+        if nf is None:
+            continue
+        rows.append([c["variant"], c["segment"], c["metric"], _f(c["delta"]["estimate"], signed=True),
+                     _f(nf["max_abs_mean"]), _f(nf["seed_sd"]),
+                     f"{100 * nf['share_ci_excludes_0']:.0f} % of {len(nf['pairs'])}"])
+    if not rows:
+        return ["## Seed-noise floor", "", "Only one seed: seed variance was not measured.", ""]
+    return ["## Seed-noise floor", "",
+            "The baseline against itself on consecutive seed pairs (A/A). An effect smaller than this is "
+            "indistinguishable from retraining with another seed.", "",
+            _md_table(["variant", "segment", "metric", "effect (delta)", "max A/A |delta|", "seed SD of baseline mean",
+                       "A/A pairs whose user-only CI excludes 0"], rows), ""]
+
+
+def _data_section(summary: dict) -> list[str]:
+    d = summary["data"]
+    lines = ["## Data and split", "", f"- dataset `{summary['dataset']}`: {d['n_users']} users, {d['n_items']} items, "
+             f"{d['n_events']} interactions; {d['split']}", f"- item content: {d.get('content') or 'none'}"]
+    for var, counts in d["variants"].items():
+        parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+        lines.append(f"- `{var}`: {parts}")
+    for var, segs in d["segments"].items():
+        parts = ", ".join(f"{s} {n}" for s, n in segs.items())
+        lines.append(f"- segment sizes (`{var}`): {parts}")
+    if d.get("counts"):
+        lines.append("- data quality: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["counts"].items()))
+    for n in summary.get("notes", []):
+        lines.append(f"- note: {n}")
+    return lines + [""]
+
+
+def _provenance_section(summary: dict) -> list[str]:
+    p = summary["provenance"]
+    versions = ", ".join(f"{k} {v}" for k, v in p.get("versions", {}).items())
+    return ["## Provenance and how to recompute", "",
+            f"- run id `{summary['run_id']}`; harness {p.get('harness')}; git commit `{p.get('git_commit')}`; "
+            f"data fingerprint `{p.get('data_fingerprint')}`",
+            f"- versions: {versions}", "- resolved spec: `provenance.json`",
+            "- every number above is recomputable from `per_user.parquet` (one row per variant, arm, seed, user): "
+            "filter `variant` and `seg_<segment>`, pivot `seed x user_index` for each arm, subtract baseline "
+            "from treatment; e.g. `python -c \"import pandas as pd; d=pd.read_parquet('per_user.parquet'); "
+            f"print(d[d.seg_{summary['hypothesis']['target']}].groupby(['variant','arm'])"
+            f"['{summary['hypothesis']['primary']}'].mean())\"`", ""]
+
+
+def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, str]:
+    """Write the PNG figures into ``out_dir``; return name -> path relative to the run folder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    h = summary["hypothesis"]
+    prim = [c for c in summary["cells"] if c["metric"] == h["primary"] and not c["empty"]]
+    made = {}
+    if prim:
+        fig, ax = plt.subplots(figsize=(7, 0.6 * len(prim) + 1.5))
+        y = np.arange(len(prim))[::-1]
+        for yi, c in zip(y, prim):
+            ax.errorbar(c["delta"]["estimate"], yi, xerr=[[c["delta"]["estimate"] - c["delta"]["low"]],
+                                                          [c["delta"]["high"] - c["delta"]["estimate"]]],
+                        fmt="o", color="C0", capsize=4, label="seed x user CI" if yi == y[0] else None)
+            u = c["delta_user_only"]
+            ax.errorbar(c["delta"]["estimate"], yi - 0.2, xerr=[[u["estimate"] - u["low"]], [u["high"] - u["estimate"]]],
+                        fmt="none", color="C1", capsize=2, label="users-only CI" if yi == y[0] else None)
+        m = h["decision"]["margin"]
+        ax.axvline(0, color="k", lw=0.8)
+        for x in {m, -m} if m else ():
+            ax.axvline(x, color="C3", ls="--", lw=0.8)
+        ax.set_yticks(y, [f"{c['variant']}\n{c['segment']}" for c in prim], fontsize=8)
+        ax.set_xlabel(f"delta {h['primary']} ({h['treatment']} - {h['baseline']})")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "forest.png", dpi=110)
+        plt.close(fig)
+        made["forest"] = "figures/forest.png"
+
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        for i, c in enumerate(prim):
+            d = np.array(c["seed_means_treatment"]) - np.array(c["seed_means_baseline"])
+            ax.plot(np.full(len(d), i), d, "o", alpha=0.7)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(range(len(prim)), [f"{c['variant']}\n{c['segment']}" for c in prim], fontsize=7)
+        ax.set_ylabel(f"per-seed delta {h['primary']}")
+        fig.tight_layout()
+        fig.savefig(out_dir / "seeds.png", dpi=110)
+        plt.close(fig)
+        made["seeds"] = "figures/seeds.png"
+
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        seg = f"seg_{h['target']}"
+        for var in dict.fromkeys(c["variant"] for c in prim):
+            d = per_user[(per_user["variant"] == var) & per_user[seg]]
+            wide = d.pivot_table(index="user_index", columns="arm", values=h["primary"], aggfunc="mean")
+            delta = (wide[h["treatment"]] - wide[h["baseline"]]).to_numpy()
+            ax.hist(delta, bins=60, alpha=0.5, label=f"{var} (zero: {100 * np.mean(delta == 0):.0f} %)")
+        ax.set_xlabel(f"per-user delta {h['primary']} (seed-averaged), segment {h['target']}")
+        ax.set_ylabel("users")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "distribution.png", dpi=110)
+        plt.close(fig)
+        made["distribution"] = "figures/distribution.png"
+    return made
+
+
+def terminal(summary: dict) -> str:
+    """The verdict and one compact table per variant, for ``python -m harness show``."""
+    h, v = summary["hypothesis"], summary["verdict"]
+    out = [f"{h['id']}: {v['status']} - {v['reason']}", f"claim: {h['claim']}", f"run: {summary['run_id']}"]
+    keys = ["segment", "metric", "users", "baseline", "treatment", "delta", "ci", "p", "wilcoxon", "seeds"]
+    for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
+        rows = table_rows(summary, var)
+        out += ["", f"positives {var}  ({h['baseline']} -> {h['treatment']})"]
+        table = [keys] + [[str(r.get(k, "-")) for k in keys] for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(keys))]
+        out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in table]
+    return "\n".join(out)

@@ -1,0 +1,187 @@
+"""Expand a hypothesis into (variant, arm, seed) tasks; run them with joblib; cache each result.
+
+Each task fits one arm on one variant's training data with one seed and evaluates it on every
+evaluable user. A finished task is written atomically to the cache by the worker itself, so a run
+that is killed resumes from the tasks it finished. Results do not depend on ``n_jobs``: every task
+is a pure function of (data, variant, arm, seed).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from harness import __version__
+from harness.arms.base import get_fit
+from harness.errors import HarnessError
+from harness.evaluate import PerUserScores, evaluate
+from harness.prepare import EvalData
+from harness.spec import Arm
+
+#: Bump when a change alters per-user results (invalidates cached tasks).
+CACHE_VERSION = f"{__version__}-1"
+#: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
+_NEEDS_EVENTS = {"rerank"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: fit ``arm`` on ``variant`` with ``seed`` and evaluate it."""
+
+    variant: str
+    arm: Arm
+    seed: int
+
+    def label(self) -> str:
+        return f"{self.variant} / {self.arm.name} / seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache."""
+
+    task: Task
+    scores: PerUserScores | None
+    seconds: float
+    cached: bool
+    error: str | None = None
+
+
+def task_key(task: Task, context: str) -> str:
+    """Cache key: the task, the data/split/metric context and the code version."""
+    blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
+                       "context": context, "version": CACHE_VERSION}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class TaskCache:
+    """Per-task results as ``<dir>/<key>.npz``, written atomically (temp file + rename)."""
+
+    def __init__(self, directory: Path | None):
+        self.dir = None if directory is None else Path(directory)
+
+    def path(self, key: str) -> Path | None:
+        return None if self.dir is None else self.dir / f"{key}.npz"
+
+    def get(self, key: str) -> PerUserScores | None:
+        p = self.path(key)
+        if p is None or not p.exists():
+            return None
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                names = [str(x) for x in z["metric_names"]]
+                return PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
+                                     z["n_relevant"], int(z["nan_scores"]))
+        except Exception:  # a corrupt cache entry is recomputed, never trusted
+            return None
+
+    def put(self, key: str, s: PerUserScores) -> None:
+        p = self.path(key)
+        if p is None:
+            return
+        p.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
+        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp.npz")
+        os.close(fd)
+        np.savez(tmp, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
+                 metric_names=np.array(list(s.values.keys())), **arrays)
+        os.replace(tmp, p)
+
+
+def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str) -> TaskResult:
+    """Fit and evaluate one task (runs in a worker); BLAS limited to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    cache = TaskCache(Path(cache_dir) if cache_dir else None)
+    hit = cache.get(key)
+    if hit is not None:
+        return TaskResult(task, hit, 0.0, True)
+    t0 = time.perf_counter()
+    with threadpool_limits(1):
+        scorer = get_fit(task.arm.kind)(data.train, task.seed, **task.arm.kwargs)
+        scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
+    cache.put(key, scores)
+    return TaskResult(task, scores, time.perf_counter() - t0, False)
+
+
+def _safe_run_task(*args) -> TaskResult:
+    try:
+        return run_task(*args)
+    except HarnessError as e:
+        return TaskResult(args[0], None, 0.0, False, str(e))
+
+
+def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
+            n_jobs: int = 1, cache_dir: Path | None = None, backend: str = "loky",
+            progress: Callable | None = None) -> list[TaskResult]:
+    """Run ``tasks`` (cached ones are read, not refit) and return results in task order.
+
+    Parameters
+    ----------
+    tasks : the (variant, arm, seed) tasks.
+    data : variant -> prepared data.
+    metrics : metric names evaluated per user.
+    context : text describing the data/split (hashed into each task's cache key).
+    n_jobs : joblib workers; results are identical for any value.
+    cache_dir : where finished tasks are stored (None: no cache).
+    backend : joblib backend ("loky", or "dask" inside a ``parallel_config``).
+    progress : called once per finished task with its TaskResult.
+    """
+    from joblib import Parallel, delayed
+
+    keys = [task_key(t, context) for t in tasks]
+    cdir = None if cache_dir is None else str(cache_dir)
+
+    def payload(t: Task) -> EvalData:
+        d = data[t.variant]
+        return d if t.arm.kind in _NEEDS_EVENTS else replace(d, train=replace(d.train, events=None))
+
+    jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
+    if n_jobs == 1 and backend == "loky":
+        gen = (_safe_run_task(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
+    else:
+        gen = Parallel(n_jobs=n_jobs, backend=None if backend == "dask" else backend, return_as="generator")(jobs)
+    results = []
+    for r in gen:
+        if progress is not None:
+            progress(r)
+        results.append(r)
+    failed = [r for r in results if r.error]
+    if failed:
+        lines = "; ".join(f"{r.task.label()}: {r.error}" for r in failed[:3])
+        raise HarnessError(f"{len(failed)} task(s) failed ({lines}); finished tasks are cached, rerun to resume")
+    return results
+
+
+def per_user_table(results: list[TaskResult], data: dict[str, EvalData], user_ids: np.ndarray,
+                   segment_masks: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """Long table: one row per (variant, arm, seed, user) with every metric and segment flags.
+
+    Columns: variant, arm, seed, user_id (raw), user_index (dense), n_relevant, n_train_pos,
+    seg_<name> (bool) for each segment, then one float64 column per metric.
+    """
+    frames = []
+    seg_names = sorted({s for (_, s) in segment_masks}, key=lambda s: list(segment_masks).index(
+        next(k for k in segment_masks if k[1] == s)))
+    for r in results:
+        d = data[r.task.variant]
+        s = r.scores
+        if not np.array_equal(s.users, d.users):
+            raise RuntimeError(f"task {r.task.label()} evaluated a different user set")
+        cols = {"variant": r.task.variant, "arm": r.task.arm.name, "seed": np.int64(r.task.seed),
+                "user_id": user_ids[s.users], "user_index": s.users.astype(np.int64),
+                "n_relevant": s.n_relevant.astype(np.int64), "n_train_pos": d.n_train_pos[s.users].astype(np.int64)}
+        for seg in seg_names:
+            cols[f"seg_{seg}"] = segment_masks[(r.task.variant, seg)]
+        for m, v in s.values.items():
+            cols[m] = v
+        frames.append(pd.DataFrame(cols))
+    return pd.concat(frames, ignore_index=True)

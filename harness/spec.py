@@ -1,0 +1,347 @@
+"""Frozen, validated specifications: a hypothesis and its parts.
+
+Every constructor validates its input and raises :class:`~harness.errors.HarnessError` naming the
+field and the fix, so a broken hypothesis file is reported by ``python -m harness list``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from harness.errors import HarnessError, suggest
+
+#: Per-user ranking metrics understood by :mod:`harness.metrics` (used as ``name@k``).
+METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate")
+#: Decision rules understood by :mod:`harness.verdict`.
+RULES = ("better", "not_better", "not_worse", "equivalent")
+#: Known arm kinds; the implementations live in ``harness/arms/<kind>.py``.
+ARM_KINDS = ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random")
+SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning")
+CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
+_METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
+
+
+def parse_metric(text: str, where: str = "metrics") -> tuple[str, int]:
+    """Split ``"ndcg@10"`` into ``("ndcg", 10)``; raise a one-line error for anything else."""
+    m = _METRIC_RE.match(str(text).strip().lower())
+    if not m:
+        raise HarnessError(f"{where}: bad metric {text!r}; write it as name@k, e.g. 'ndcg@10' "
+                           f"(names: {', '.join(METRICS)})")
+    name, k = m.group(1), int(m.group(2))
+    if name not in METRICS:
+        raise HarnessError(f"{where}: " + suggest(name, METRICS, "metric"))
+    if k <= 0:
+        raise HarnessError(f"{where}: metric {text!r} has k={k}; k must be a positive integer")
+    return name, k
+
+
+def _freeze(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    out = []
+    for k, v in sorted(params.items()):
+        if isinstance(v, list):
+            v = tuple(v)
+        out.append((k, v))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One model configuration: ``Arm("cf", "lightfm", loss="bpr", no_components=64)``.
+
+    Attributes
+    ----------
+    name : label used in reports and per_user.parquet.
+    kind : model family, one of :data:`ARM_KINDS`.
+    params : hyper-parameters, passed to ``harness.arms.<kind>.fit`` (sorted, hashable).
+    """
+
+    name: str
+    kind: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __init__(self, name: str, kind: str, **params: Any) -> None:
+        if not isinstance(name, str) or not name:
+            raise HarnessError("Arm.name must be a non-empty string, e.g. Arm('cf', 'lightfm')")
+        if kind not in ARM_KINDS:
+            raise HarnessError(f"Arm {name!r}: " + suggest(kind, ARM_KINDS, "arm kind"))
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "params", _freeze(params))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The parameters as a plain dict."""
+        return dict(self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "params": {k: _jsonable(v) for k, v in self.params}}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A named subset of evaluated users, computed from training data only.
+
+    Use the constructors: :meth:`all`, :meth:`activity_quantile`, :meth:`history_bucket`,
+    :meth:`meta`, :meth:`new_returning`.
+    """
+
+    name: str
+    kind: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in SEGMENT_KINDS:
+            raise HarnessError(f"Segment {self.name!r}: " + suggest(self.kind, SEGMENT_KINDS, "segment kind"))
+        if not self.name:
+            raise HarnessError("Segment name must be non-empty")
+
+    @classmethod
+    def all(cls, name: str = "all") -> "Segment":
+        """Every evaluated user."""
+        return cls(name, "all")
+
+    @classmethod
+    def activity_quantile(cls, q: float, name: str = "dense", above: bool = True) -> "Segment":
+        """Users at or above (``above=True``) / below the ``q`` quantile of training positives."""
+        if not 0.0 < float(q) < 1.0:
+            raise HarnessError(f"Segment {name!r}: quantile q={q} must be strictly between 0 and 1, e.g. 0.7")
+        return cls(name, "activity_quantile", (("above", bool(above)), ("q", float(q))))
+
+    @classmethod
+    def history_bucket(cls, low: int, high: int | None, name: str) -> "Segment":
+        """Users with ``low <= n_train_positives < high`` (``high=None``: no upper bound)."""
+        if low < 0 or (high is not None and high <= low):
+            raise HarnessError(f"Segment {name!r}: need 0 <= low < high, got low={low}, high={high}")
+        return cls(name, "history_bucket", (("high", high), ("low", int(low))))
+
+    @classmethod
+    def meta(cls, column: str, values: Iterable[Any], name: str) -> "Segment":
+        """Users whose metadata ``column`` takes one of ``values`` (e.g. gender, age band)."""
+        return cls(name, "meta", (("column", column), ("values", tuple(values))))
+
+    @classmethod
+    def new_returning(cls, returning: bool, name: str) -> "Segment":
+        """Users whose first training interaction is in the last training period (new) or not."""
+        return cls(name, "new_returning", (("returning", bool(returning)),))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "params": {k: _jsonable(v) for k, v in self.params}}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The declared decision rule; evaluated in :mod:`harness.verdict`.
+
+    Attributes
+    ----------
+    rule : ``better`` (treatment - baseline > margin), ``not_better`` (non-superiority: effect < margin),
+        ``not_worse`` (non-inferiority: effect > -margin), ``equivalent`` (|effect| < margin, TOST).
+    margin : non-negative, in metric units (e.g. 0.002 NDCG).
+    alpha : the decision uses the two-sided ``1 - alpha`` seed x user interval of the effect
+        (conservative for the one-sided rules); see :mod:`harness.verdict`.
+    """
+
+    rule: str
+    margin: float
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise HarnessError("decision: " + suggest(self.rule, RULES, "decision rule"))
+        if not isinstance(self.margin, (int, float)) or self.margin != self.margin:
+            raise HarnessError(f"decision.margin must be a number, got {self.margin!r}")
+        if self.margin < 0:
+            raise HarnessError(f"decision.margin={self.margin} is negative; margins are magnitudes in metric "
+                               f"units (the rule sets the direction): use {abs(self.margin)}")
+        if self.rule == "equivalent" and self.margin == 0:
+            raise HarnessError("decision: equivalent(margin) needs margin > 0")
+        if not 0.0 < self.alpha < 0.5:
+            raise HarnessError(f"decision.alpha={self.alpha} must be in (0, 0.5), e.g. 0.05")
+
+    @classmethod
+    def better(cls, margin: float = 0.0, alpha: float = 0.05) -> "Decision":
+        return cls("better", margin, alpha)
+
+    @classmethod
+    def not_better(cls, margin: float, alpha: float = 0.05) -> "Decision":
+        return cls("not_better", margin, alpha)
+
+    @classmethod
+    def not_worse(cls, margin: float, alpha: float = 0.05) -> "Decision":
+        return cls("not_worse", margin, alpha)
+
+    @classmethod
+    def equivalent(cls, margin: float, alpha: float = 0.05) -> "Decision":
+        return cls("equivalent", margin, alpha)
+
+
+@dataclass(frozen=True)
+class Split:
+    """How interactions are divided into train and test.
+
+    ``global_time``: train = ``time < test_from``, test = ``time >= test_from`` (VK-LSVD weeks, KION days).
+    ``leave_last``: per user, the last ``n`` interactions by time are test; users need ``min_train``
+    training interactions.
+    """
+
+    kind: str
+    test_from: float | None = None
+    n: int | None = None
+    min_train: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("global_time", "leave_last"):
+            raise HarnessError(f"split: " + suggest(self.kind, ("global_time", "leave_last"), "split kind"))
+        if self.kind == "leave_last" and (self.n is None or self.n <= 0):
+            raise HarnessError(f"split: leave_last needs n > 0, got {self.n}")
+        if self.kind == "global_time" and self.test_from is None:
+            raise HarnessError("split: global_time needs test_from")
+
+    @classmethod
+    def global_time(cls, test_from: float) -> "Split":
+        return cls("global_time", test_from=test_from)
+
+    @classmethod
+    def leave_last(cls, n: int, min_train: int = 1) -> "Split":
+        return cls("leave_last", n=n, min_train=min_train)
+
+    def describe(self) -> str:
+        if self.kind == "global_time":
+            return f"global time split: train time < {self.test_from:g}, test time >= {self.test_from:g}"
+        return f"per-user leave-last-{self.n} by time (min {self.min_train} training interactions)"
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A declarative hypothesis: two arms, datasets, positives, segments, metrics and a decision.
+
+    Attributes
+    ----------
+    id : short id like ``"H1"``; unique across ``hypotheses/``.
+    claim : one sentence, shown at the top of the report.
+    dataset : default dataset name (overridable with ``--dataset``).
+    positives : positive definitions (see :mod:`harness.feedback`); each is its own variant.
+    baseline, treatment : the two arms compared (delta = treatment - baseline).
+    segments : user segments; ``target`` (default: the first) is the one the claim is about.
+    metrics : ``name@k`` strings; ``primary`` is the one the decision uses.
+    seeds : training seeds; every arm is trained once per seed.
+    decision : the rule that turns statistics into a verdict.
+    split : overrides the dataset's default split when given.
+    correction : multiple-comparison correction across variants x segments x metrics.
+    """
+
+    id: str
+    claim: str
+    dataset: str
+    positives: tuple[str, ...]
+    baseline: Arm
+    treatment: Arm
+    segments: tuple[Segment, ...]
+    metrics: tuple[str, ...]
+    primary: str
+    seeds: tuple[int, ...]
+    decision: Decision
+    split: Split | None = None
+    target: str | None = None
+    correction: str = "holm"
+    n_boot: int = 2000
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"hypothesis {self.id!r}"
+        if not isinstance(self.id, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", self.id):
+            raise HarnessError(f"hypothesis id {self.id!r} must start with a letter, e.g. 'H1'")
+        for fname in ("positives", "segments", "metrics", "seeds"):
+            val = getattr(self, fname)
+            if isinstance(val, (str, Segment)):
+                val = (val,)
+            try:
+                val = tuple(val)
+            except TypeError:
+                raise HarnessError(f"{where}: field {fname!r} must be a list, got {type(val).__name__}") from None
+            object.__setattr__(self, fname, val)
+        if not self.claim:
+            raise HarnessError(f"{where}: field 'claim' is empty; state the claim in one sentence")
+        if not self.positives:
+            raise HarnessError(f"{where}: field 'positives' is empty; give at least one, e.g. 'rating>=4'")
+        for arm_field in ("baseline", "treatment"):
+            if not isinstance(getattr(self, arm_field), Arm):
+                raise HarnessError(f"{where}: field {arm_field!r} must be an Arm(...)")
+        if self.baseline.name == self.treatment.name:
+            raise HarnessError(f"{where}: baseline and treatment are both named {self.baseline.name!r}; "
+                               "give them distinct names")
+        if not self.segments:
+            raise HarnessError(f"{where}: field 'segments' is empty; use [Segment.all()] at least")
+        for s in self.segments:
+            if not isinstance(s, Segment):
+                raise HarnessError(f"{where}: unknown segment {s!r}; use Segment.all(), "
+                                   "Segment.activity_quantile(0.7), Segment.history_bucket(...), ...")
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise HarnessError(f"{where}: duplicate segment names {names}")
+        if not self.metrics:
+            raise HarnessError(f"{where}: field 'metrics' is empty; e.g. ['ndcg@10']")
+        for m in self.metrics:
+            parse_metric(m, where=f"{where}: metrics")
+        object.__setattr__(self, "metrics", tuple(str(m).strip().lower() for m in self.metrics))
+        primary = str(self.primary).strip().lower()
+        parse_metric(primary, where=f"{where}: primary")
+        if primary not in self.metrics:
+            raise HarnessError(f"{where}: primary {primary!r} is not in metrics {list(self.metrics)}; add it")
+        object.__setattr__(self, "primary", primary)
+        if not self.seeds:
+            raise HarnessError(f"{where}: field 'seeds' is empty; give at least one seed, e.g. range(5)")
+        if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in self.seeds):
+            raise HarnessError(f"{where}: seeds must be non-negative integers, got {list(self.seeds)}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise HarnessError(f"{where}: seeds contain duplicates: {list(self.seeds)}")
+        if not isinstance(self.decision, Decision):
+            raise HarnessError(f"{where}: field 'decision' must be a Decision, e.g. Decision.not_better(0.002)")
+        if self.target is not None and self.target not in names:
+            raise HarnessError(f"{where}: target " + suggest(self.target, names, "segment"))
+        if self.correction not in CORRECTIONS:
+            raise HarnessError(f"{where}: correction " + suggest(self.correction, CORRECTIONS, "correction"))
+        if self.split is not None and not isinstance(self.split, Split):
+            raise HarnessError(f"{where}: field 'split' must be a Split, e.g. Split.leave_last(10)")
+        if int(self.n_boot) < 100:
+            raise HarnessError(f"{where}: n_boot={self.n_boot} is too small; use >= 1000")
+
+    @property
+    def target_segment(self) -> str:
+        """Name of the segment the claim is about (``target`` or the first segment)."""
+        return self.target or self.segments[0].name
+
+    @property
+    def arms(self) -> tuple[Arm, Arm]:
+        return (self.baseline, self.treatment)
+
+    def replace(self, **changes: Any) -> "Hypothesis":
+        """A copy with fields changed (re-validated)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved spec as plain JSON-able data (hashed into the run id)."""
+        return {
+            "id": self.id, "claim": self.claim, "dataset": self.dataset,
+            "positives": list(self.positives),
+            "baseline": self.baseline.to_dict(), "treatment": self.treatment.to_dict(),
+            "segments": [s.to_dict() for s in self.segments],
+            "metrics": list(self.metrics), "primary": self.primary, "seeds": list(self.seeds),
+            "decision": {"rule": self.decision.rule, "margin": self.decision.margin, "alpha": self.decision.alpha},
+            "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
+                                                      "n": self.split.n, "min_train": self.split.min_train},
+            "target": self.target_segment, "correction": self.correction, "n_boot": int(self.n_boot),
+        }

@@ -1,0 +1,82 @@
+"""Train/test splits with leakage checks that run on every split."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.data.base import Interactions
+from harness.errors import HarnessError
+from harness.spec import Split
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """Row masks over ``Interactions.events``.
+
+    Attributes
+    ----------
+    train, test : bool arrays (n_events,); disjoint.
+    description : one line for the report.
+    counts : rows per side and users dropped by the split's own filters.
+    """
+
+    train: np.ndarray
+    test: np.ndarray
+    description: str
+    counts: dict = field(default_factory=dict)
+
+
+def split(inter: Interactions, spec: Split) -> SplitResult:
+    """Split ``inter`` by ``spec`` and check for leakage (raises HarnessError on failure)."""
+    ev = inter.events
+    time = ev["time"].to_numpy()
+    if spec.kind == "global_time":
+        test = time >= spec.test_from
+        train = ~test
+        counts: dict = {}
+    else:
+        user = ev["user"].to_numpy()
+        order = np.lexsort((np.arange(len(ev)), time, user))  # by user, then time, then file order
+        u_sorted = user[order]
+        n_per_user = np.bincount(user, minlength=inter.n_users)
+        starts = np.concatenate([[0], np.cumsum(n_per_user)[:-1]])
+        pos_in_user = np.arange(len(ev)) - starts[u_sorted]
+        from_end = n_per_user[u_sorted] - pos_in_user  # 1 = last interaction
+        keep_user = n_per_user[u_sorted] >= spec.n + spec.min_train
+        test = np.zeros(len(ev), dtype=bool)
+        test[order] = (from_end <= spec.n) & keep_user
+        train = np.ones(len(ev), dtype=bool)
+        train[order] = ~((from_end <= spec.n) & keep_user)
+        short = int(((n_per_user > 0) & (n_per_user < spec.n + spec.min_train)).sum())
+        counts = {"users_too_short_for_test": short}
+    counts.update({"train_rows": int(train.sum()), "test_rows": int(test.sum())})
+    if counts["train_rows"] == 0:
+        raise HarnessError(f"{inter.name}: the split '{spec.describe()}' leaves no training rows; "
+                           "choose an earlier test_from or a smaller n")
+    if counts["test_rows"] == 0:
+        raise HarnessError(f"{inter.name}: the split '{spec.describe()}' leaves no test rows; "
+                           "check the time range of the data or the split")
+    check_leakage(inter, train, test, spec)
+    return SplitResult(train, test, spec.describe(), counts)
+
+
+def check_leakage(inter: Interactions, train: np.ndarray, test: np.ndarray, spec: Split) -> None:
+    """Fail loudly if a row is on both sides, or (temporal splits) test precedes train."""
+    if np.any(train & test):
+        raise HarnessError(f"{inter.name}: leakage: {int((train & test).sum())} rows are in both train and test")
+    ev = inter.events
+    time = ev["time"].to_numpy()
+    if spec.kind == "global_time":
+        if train.any() and test.any() and time[train].max() >= time[test].min():
+            raise HarnessError(f"{inter.name}: leakage: a training row is not before the test window")
+        return
+    user = ev["user"].to_numpy()
+    last_train = np.full(inter.n_users, -np.inf)
+    np.maximum.at(last_train, user[train], time[train].astype(np.float64))
+    first_test = np.full(inter.n_users, np.inf)
+    np.minimum.at(first_test, user[test], time[test].astype(np.float64))
+    bad = last_train > first_test
+    if bad.any():
+        raise HarnessError(f"{inter.name}: leakage: {int(bad.sum())} users have training rows after their "
+                           "first test row")

@@ -1,0 +1,99 @@
+"""Result containers returned by :mod:`harness.stats`: small frozen dataclasses, no decisions."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """A two-sided confidence interval.
+
+    Attributes
+    ----------
+    low : lower bound (same unit as the estimate).
+    high : upper bound.
+    """
+
+    low: float
+    high: float
+
+    @property
+    def width(self) -> float:
+        """``high - low``."""
+        return self.high - self.low
+
+
+@dataclass(frozen=True)
+class IntervalResult:
+    """An interval estimate of one scalar (mean delta, relative delta in %, ...).
+
+    Attributes
+    ----------
+    estimate : the point estimate computed on the observed data.
+    ci : the confidence interval.
+    standard_error : standard error of the estimate (bootstrap SD, or analytic).
+    method : human-readable description of how the interval was computed, shown in reports,
+        e.g. ``"percentile bootstrap, multinomial over 37 distinct values"``.
+    confidence_level : nominal coverage, e.g. 0.95.
+    n_resamples : number of bootstrap resamples; 0 when the interval is analytic.
+    df : degrees of freedom of the t quantile for analytic t intervals; ``inf`` otherwise.
+    """
+
+    estimate: float
+    ci: ConfidenceInterval
+    standard_error: float
+    method: str
+    confidence_level: float
+    n_resamples: int
+    df: float = float("inf")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A hypothesis test on paired deltas. Holds a p-value, never a decision.
+
+    Attributes
+    ----------
+    name : short test name, e.g. ``"wilcoxon"``, ``"paired_t"``.
+    statistic : the test statistic (meaning depends on the test; see ``method``).
+    pvalue : p-value; ``nan`` when ``defined`` is False.
+    n : number of observations the test saw (users, or seeds for seed-level tests).
+    method : text shown in reports, e.g.
+        ``"wilcoxon signed-rank, zero_method=pratt, normal approx"``; says why when undefined.
+    min_attainable_p : smallest p-value this test can produce for these data (its floor); a test
+        whose floor exceeds alpha cannot reject, whatever the effect.
+    n_zero : number of exactly-zero deltas.
+    zero_share : ``n_zero / n``.
+    defined : False when the test is undefined for these data (e.g. all deltas zero).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    statistic: float
+    pvalue: float
+    n: int
+    method: str
+    min_attainable_p: float
+    n_zero: int = 0
+    zero_share: float = 0.0
+    defined: bool = True
+
+
+@dataclass(frozen=True)
+class EffectSizes:
+    """Paired effect sizes of treatment versus baseline.
+
+    Attributes
+    ----------
+    mean_delta : ``mean(treat - base)`` (metric units).
+    relative_delta_pct : ``100 * mean_delta / mean(base)``; ``nan`` when ``mean(base) == 0``.
+    cohens_dz : ``mean(d) / sd(d, ddof=1)``; ``nan`` when the SD is 0 or n < 2.
+    rank_biserial : matched-pairs rank-biserial correlation (Kerby 2014) in [-1, 1]:
+        ``(R+ - R-) / (R+ + R-)`` over the ranks of the nonzero ``|d|``; ``nan`` if all d are 0.
+    """
+
+    mean_delta: float
+    relative_delta_pct: float
+    cohens_dz: float
+    rank_biserial: float
