@@ -162,7 +162,7 @@ ADJUSTED = ("primary", "wilcoxon", "paired_t")
 
 def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) -> list[Cell]:
     """Every (variant, segment, metric) cell, with p-values adjusted by ``hyp.correction``."""
-    level = 1 - hyp.decision.alpha
+    level = 1 - hyp.alpha
     cells = []
     for v in variants:
         for seg in hyp.segments:

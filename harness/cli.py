@@ -25,6 +25,7 @@ def _positive_int(text: str) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hypotheses", type=Path, default=None, help="directory of hypothesis files (default ./hypotheses)")
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="where run folders go (default results/)")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks for user errors too")
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -52,15 +53,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?", default="latest", help="run id, run folder, or 'latest'")
     p.add_argument("hypothesis", nargs="?", default=None, help="with 'latest': the hypothesis id")
     _common(p)
+    p = sub.add_parser("gate", help="CI gate: exit 0 if a run is non-inferior to a baseline run, 1 if not")
+    p.add_argument("hypothesis", help="hypothesis id, e.g. H1")
+    p.add_argument("--baseline", type=Path, required=True, help="baseline run folder or its summary.json")
+    p.add_argument("--run", type=Path, default=None, help="compare this existing run instead of re-running")
+    p.add_argument("--metric", default=None, help="metric to gate on (default: the hypothesis' primary)")
+    p.add_argument("--margin", type=float, required=True, help="tolerated drop in metric units, e.g. 0.002")
+    p.add_argument("--arm", default=None, help="arm to compare (default: the hypothesis' treatment)")
+    p.add_argument("--segment", default=None, help="segment (default: the hypothesis' target)")
+    _common(p)
+    _data_args(p)
+    p = sub.add_parser("calibrate", help="A/A false-positive rate of each test on this data")
+    p.add_argument("hypothesis", help="hypothesis id, e.g. H1")
+    _common(p)
+    _data_args(p)
+    p.set_defaults(seeds=10)
+    p = sub.add_parser("new", help="scaffold a hypothesis file that runs as is")
+    p.add_argument("id", help="new hypothesis id, e.g. H6")
+    p.add_argument("--claim", required=True, help="the claim in one sentence")
+    p.add_argument("--hypotheses", type=Path, default=None, help="directory to write into (default ./hypotheses)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
     return ap
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from harness import experiment, registry
+def _load_hypothesis(args: argparse.Namespace):
+    from harness import registry
 
     hyp = registry.get(args.hypothesis, args.hypotheses)
-    if args.seeds is not None:
+    if getattr(args, "seeds", None) is not None and args.command == "run":
         hyp = hyp.replace(seeds=tuple(range(args.seeds)))
+    return hyp
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from harness import experiment, gate
+
+    hyp = _load_hypothesis(args)
+    base_doc, base = gate.load_run(args.baseline)
+    if args.run is not None:
+        new_doc, new = gate.load_run(args.run)
+    else:
+        if args.seeds is not None:
+            hyp = hyp.replace(seeds=tuple(range(args.seeds)))
+        out = experiment.run(hyp, dataset=args.dataset or base_doc["dataset"], data_dir=args.data_dir,
+                             results_dir=args.results_dir, cache_dir=None if args.no_cache else args.cache_dir,
+                             n_jobs=args.n_jobs, quiet=args.quiet)
+        new_doc, new = gate.load_run(out.run_dir)
+    res = gate.compare_runs(base_doc, base, new_doc, new, metric=args.metric or hyp.primary, margin=args.margin,
+                            arm=args.arm, segment=args.segment, alpha=hyp.alpha)
+    print(res.message)
+    return 0 if res.passed else 1
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from harness import calibrate, experiment
+    from harness.data import load_dataset
+
+    hyp = _load_hypothesis(args)
+    dataset = args.dataset or hyp.dataset
+    inter = load_dataset(dataset, args.data_dir, args.cache_dir)
+    if args.seeds < 2:
+        raise HarnessError("--seeds must be at least 2 for A/A pairs (default 10)")
+    p = experiment.prepare_hypothesis(hyp.replace(dataset=dataset), inter)
+    rows = calibrate.calibrate(p, args.seeds, n_jobs=args.n_jobs, quiet=args.quiet,
+                               cache_dir=None if args.no_cache else args.cache_dir / "tasks")
+    print(calibrate.render(rows, hyp.alpha, hyp.primary, hyp.target_segment))
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from harness import registry, scaffold
+
+    directory = args.hypotheses or registry.default_dir()
+    path = scaffold.write(directory, args.id, args.claim, force=args.force)
+    print(f"wrote {path}; run it with: python -m harness run {args.id}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness import experiment
+
+    hyp = _load_hypothesis(args)
     out = experiment.run(hyp, dataset=args.dataset, data_dir=args.data_dir, results_dir=args.results_dir,
                          cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet)
     print(f"report: {out.run_dir / 'report.md'}")
@@ -76,7 +149,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if e.hypothesis is not None:
             h = e.hypothesis
             print(f"{h.id:<6} {h.claim}  [{h.baseline.name} vs {h.treatment.name}; {h.primary}; "
-                  f"{h.decision.rule}({h.decision.margin:g}); dataset {h.dataset}]")
+                  f"{'; '.join(f'{s}: {d.rule}({d.margin:g})' for s, d in h.decisions)}; dataset {h.dataset}]")
         else:
             broken += 1
             print(f"ERROR  {e.error}")
@@ -105,7 +178,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "gate": cmd_gate, "calibrate": cmd_calibrate,
+            "new": cmd_new}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import analysis, feedback, report, results, runner, segments, summary
+from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
 from harness.errors import HarnessError
@@ -105,6 +106,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         quiet: bool = False, backend: str = "loky") -> RunOutcome:
     """Run ``hyp`` (optionally on another dataset) and write its run folder; returns the outcome."""
     t0 = time.perf_counter()
+    for arm in hyp.arms:
+        check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or hyp.dataset
     hyp = hyp.replace(dataset=dataset)
     inter = load_dataset(dataset, data_dir, cache_dir)

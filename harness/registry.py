@@ -51,6 +51,13 @@ def load_file(path: Path) -> Hypothesis:
                            "(see hypotheses/h1_content_dense.py)")
     if not isinstance(hyp, Hypothesis):
         raise HarnessError(f"{path}: HYPOTHESIS is a {type(hyp).__name__}, not a harness.spec.Hypothesis")
+    from harness.arms.base import check_params
+
+    for arm in hyp.arms:
+        try:
+            check_params(arm.kind, arm.kwargs, arm.name)
+        except HarnessError as e:
+            raise HarnessError(f"{path}: {e}") from None
     return hyp
 
 

@@ -68,16 +68,16 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     """report.md text; ``figures`` maps a figure name to its path relative to the run folder."""
     h = summary["hypothesis"]
     v = summary["verdict"]
-    level = f"{100 * (1 - h['decision']['alpha']):.0f} %"
+    level = f"{100 * (1 - h['alpha']):.0f} %"
+    rules = "; ".join(f"`{d['rule']}(margin={d['margin']:g})` in segment `{d['segment']}`" for d in h["decisions"])
     lines = [f"# {h['id']}: {v['status']}", "",
              f"**Verdict: {v['status']}** - {v['reason']}.", "",
              f"**Claim.** {h['claim']}", "",
              f"Baseline `{h['baseline']}` vs treatment `{h['treatment']}` on `{summary['dataset']}`; "
-             f"primary metric `{h['primary']}` in segment `{h['target']}`; decision "
-             f"`{h['decision']['rule']}(margin={h['decision']['margin']:g})` on the {level} seed x user interval "
+             f"primary metric `{h['primary']}`; decision {rules}, on the {level} seed x user interval "
              f"of the mean per-user delta (treatment - baseline).", ""]
     for vv in v["variants"]:
-        lines.append(f"- positives `{vv['variant']}`: **{vv['status']}** - {vv['reason']}")
+        lines.append(f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}")
     lines.append("")
     variants = list(dict.fromkeys(c["variant"] for c in summary["cells"]))
     for var in variants:
@@ -178,10 +178,10 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
             u = c["delta_user_only"]
             ax.errorbar(c["delta"]["estimate"], yi - 0.2, xerr=[[u["estimate"] - u["low"]], [u["high"] - u["estimate"]]],
                         fmt="none", color="C1", capsize=2, label="users-only CI" if yi == y[0] else None)
-        m = h["decision"]["margin"]
         ax.axvline(0, color="k", lw=0.8)
-        for x in {m, -m} if m else ():
-            ax.axvline(x, color="C3", ls="--", lw=0.8)
+        for m in {d["margin"] for d in h["decisions"] if d["margin"]}:
+            for x in (m, -m):
+                ax.axvline(x, color="C3", ls="--", lw=0.8)
         ax.set_yticks(y, [f"{c['variant']}\n{c['segment']}" for c in prim], fontsize=8)
         ax.set_xlabel(f"delta {h['primary']} ({h['treatment']} - {h['baseline']})")
         ax.legend(fontsize=8)

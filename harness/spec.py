@@ -233,10 +233,12 @@ class Hypothesis:
     dataset : default dataset name (overridable with ``--dataset``).
     positives : positive definitions (see :mod:`harness.feedback`); each is its own variant.
     baseline, treatment : the two arms compared (delta = treatment - baseline).
-    segments : user segments; ``target`` (default: the first) is the one the claim is about.
+    segments : user segments; ``target`` (default: the first) is the one the claim is about; a tuple of
+        names means the claim must hold in each.
     metrics : ``name@k`` strings; ``primary`` is the one the decision uses.
     seeds : training seeds; every arm is trained once per seed.
-    decision : the rule that turns statistics into a verdict.
+    decision : the rule that turns statistics into a verdict, or a mapping ``{segment: Decision}``
+        for claims that differ by segment (its keys are then the target segments).
     split : overrides the dataset's default split when given.
     correction : multiple-comparison correction across variants x segments x metrics.
     """
@@ -251,9 +253,9 @@ class Hypothesis:
     metrics: tuple[str, ...]
     primary: str
     seeds: tuple[int, ...]
-    decision: Decision
+    decision: Decision | Mapping[str, Decision]
     split: Split | None = None
-    target: str | None = None
+    target: str | tuple[str, ...] | None = None
     correction: str = "holm"
     n_boot: int = 2000
     notes: str = ""
@@ -306,10 +308,27 @@ class Hypothesis:
             raise HarnessError(f"{where}: seeds must be non-negative integers, got {list(self.seeds)}")
         if len(set(self.seeds)) != len(self.seeds):
             raise HarnessError(f"{where}: seeds contain duplicates: {list(self.seeds)}")
-        if not isinstance(self.decision, Decision):
+        if isinstance(self.decision, Mapping):
+            if not self.decision:
+                raise HarnessError(f"{where}: field 'decision' is an empty mapping; map segment names to Decisions")
+            object.__setattr__(self, "decision", tuple(sorted(self.decision.items(), key=lambda kv: names.index(kv[0])
+                                                              if kv[0] in names else -1)))
+        if isinstance(self.decision, tuple):
+            for seg, dec in self.decision:
+                if seg not in names:
+                    raise HarnessError(f"{where}: decision for " + suggest(seg, names, "segment"))
+                if not isinstance(dec, Decision):
+                    raise HarnessError(f"{where}: decision for segment {seg!r} must be a Decision, e.g. "
+                                       "Decision.not_worse(0.01)")
+            if self.target is not None:
+                raise HarnessError(f"{where}: give either 'target' or a per-segment 'decision' mapping, not both")
+        elif not isinstance(self.decision, Decision):
             raise HarnessError(f"{where}: field 'decision' must be a Decision, e.g. Decision.not_better(0.002)")
-        if self.target is not None and self.target not in names:
-            raise HarnessError(f"{where}: target " + suggest(self.target, names, "segment"))
+        if isinstance(self.target, list):
+            object.__setattr__(self, "target", tuple(self.target))
+        for t in (self.target,) if isinstance(self.target, str) else (self.target or ()):
+            if t not in names:
+                raise HarnessError(f"{where}: target " + suggest(t, names, "segment"))
         if self.correction not in CORRECTIONS:
             raise HarnessError(f"{where}: correction " + suggest(self.correction, CORRECTIONS, "correction"))
         if self.split is not None and not isinstance(self.split, Split):
@@ -318,9 +337,22 @@ class Hypothesis:
             raise HarnessError(f"{where}: n_boot={self.n_boot} is too small; use >= 1000")
 
     @property
+    def decisions(self) -> tuple[tuple[str, Decision], ...]:
+        """(target segment, decision) pairs the verdict is made of."""
+        if isinstance(self.decision, tuple):
+            return self.decision
+        targets = (self.target,) if isinstance(self.target, str) else (self.target or (self.segments[0].name,))
+        return tuple((t, self.decision) for t in targets)
+
+    @property
     def target_segment(self) -> str:
-        """Name of the segment the claim is about (``target`` or the first segment)."""
-        return self.target or self.segments[0].name
+        """The first segment the claim is about."""
+        return self.decisions[0][0]
+
+    @property
+    def alpha(self) -> float:
+        """The smallest alpha of the decisions (sets the level of every reported interval)."""
+        return min(d.alpha for _, d in self.decisions)
 
     @property
     def arms(self) -> tuple[Arm, Arm]:
@@ -340,8 +372,9 @@ class Hypothesis:
             "baseline": self.baseline.to_dict(), "treatment": self.treatment.to_dict(),
             "segments": [s.to_dict() for s in self.segments],
             "metrics": list(self.metrics), "primary": self.primary, "seeds": list(self.seeds),
-            "decision": {"rule": self.decision.rule, "margin": self.decision.margin, "alpha": self.decision.alpha},
+            "decisions": [{"segment": seg, "rule": d.rule, "margin": d.margin, "alpha": d.alpha}
+                          for seg, d in self.decisions],
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
                                                       "n": self.split.n, "min_train": self.split.min_train},
-            "target": self.target_segment, "correction": self.correction, "n_boot": int(self.n_boot),
+            "correction": self.correction, "n_boot": int(self.n_boot),
         }

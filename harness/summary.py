@@ -73,13 +73,15 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "hypothesis": {"id": hyp.id, "claim": hyp.claim, "primary": hyp.primary, "target": hyp.target_segment,
-                       "decision": {"rule": hyp.decision.rule, "margin": hyp.decision.margin,
-                                    "alpha": hyp.decision.alpha},
+                       "decisions": [{"segment": s, "rule": d.rule, "margin": d.margin, "alpha": d.alpha}
+                                     for s, d in hyp.decisions],
+                       "alpha": hyp.alpha,
                        "baseline": hyp.baseline.name, "treatment": hyp.treatment.name,
                        "correction": hyp.correction},
         "dataset": dataset,
         "verdict": {"status": verdict.status, "reason": verdict.reason,
-                    "variants": [{"variant": v.variant, "status": v.status, "reason": v.reason} for v in verdict.variants]},
+                    "variants": [{"variant": v.variant, "segment": v.cell.segment, "status": v.status, "reason": v.reason}
+                                 for v in verdict.variants]},
         "cells": [cell_dict(c) for c in cells],
         "data": data,
         "notes": list(notes),

@@ -1,7 +1,7 @@
 """Decision + statistics -> Verdict (CONFIRMED / REJECTED / INCONCLUSIVE) with a one-sentence reason.
 
 The decision rests on the primary (seed x user) ``1 - alpha`` interval of the mean delta
-(treatment - baseline) of the primary metric in the target segment, never on "p > alpha":
+(treatment - baseline) of the primary metric in each target segment, never on "p > alpha":
 
 ============  ===========================  ============================  =====================
 rule          CONFIRMED when               REJECTED when                 otherwise
@@ -12,9 +12,9 @@ not_worse     low > -margin                high < -margin                INCONCL
 equivalent    -margin < low, high < margin low > margin or high < -margin INCONCLUSIVE
 ============  ===========================  ============================  =====================
 
-With several positive definitions (variants) the claim must hold in each: the hypothesis is
-CONFIRMED when every variant is (an intersection-union test: no multiplicity penalty), REJECTED
-when any variant is, else INCONCLUSIVE. A verdict is UNDERPOWERED-inconclusive when the interval
+With several positive definitions (variants) or target segments the claim must hold in each: the
+hypothesis is CONFIRMED when every (variant, segment) is (an intersection-union test: no
+multiplicity penalty), REJECTED when any is, else INCONCLUSIVE. A verdict is UNDERPOWERED-inconclusive when the interval
 cannot be narrow enough: its reason then says by how much the experiment would need to grow.
 """
 from __future__ import annotations
@@ -96,12 +96,12 @@ def decide_cell(decision: Decision, cell: Cell) -> tuple[str, str]:
 
 def decide(hyp: Hypothesis, cells: list[Cell]) -> Verdict:
     """The hypothesis' verdict from its cells (primary metric, target segment, every variant)."""
-    target, metric = hyp.target_segment, hyp.primary
     per = []
-    for c in cells:
-        if c.segment == target and c.metric == metric:
-            status, reason = decide_cell(hyp.decision, c)
-            per.append(VariantVerdict(c.variant, status, reason, c))
+    for segment, decision in hyp.decisions:
+        for c in cells:
+            if c.segment == segment and c.metric == hyp.primary:
+                status, reason = decide_cell(decision, c)
+                per.append(VariantVerdict(c.variant, status, reason, c))
     statuses = [v.status for v in per]
     if statuses and all(s == CONFIRMED for s in statuses):
         status = CONFIRMED
@@ -109,10 +109,10 @@ def decide(hyp: Hypothesis, cells: list[Cell]) -> Verdict:
         status = REJECTED
     else:
         status = INCONCLUSIVE
+    pick = next((v for v in per if v.status == status), per[0])
     if len(per) == 1:
-        reason = f"in segment {target!r}, {per[0].reason}"
+        reason = f"in segment {pick.cell.segment!r}, {pick.reason}"
     else:
-        parts = ", ".join(f"{v.variant}: {v.status}" for v in per)
-        pick = next((v for v in per if v.status == status), per[0])
-        reason = f"in segment {target!r} ({parts}); e.g. for {pick.variant}, {pick.reason}"
+        parts = ", ".join(f"{v.variant} / {v.cell.segment}: {v.status}" for v in per)
+        reason = f"{parts}; e.g. for {pick.variant} in segment {pick.cell.segment!r}, {pick.reason}"
     return Verdict(status, reason, tuple(per))

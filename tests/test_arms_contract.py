@@ -29,19 +29,25 @@ SEED = 7
 PARAMS = {
     "popularity": {},
     "itemknn": {"K": 100},
-    "als": {"factors": 32, "iterations": 10, "alpha": 10.0},
-    "bpr": {"factors": 32, "iterations": 60, "learning_rate": 0.05},
+    # regularization 5 / alpha 5: the defaults (0.01 / 1.0) overfit the 120-user synthetic matrix
+    "als": {"factors": 32, "iterations": 10, "alpha": 5.0, "regularization": 5.0},
+    "bpr": {"factors": 32, "iterations": 60},
     "ease": {"lam": 200.0},
     "content": {},
     # the test split is per-user leave-last-N, so the ranker's inner split mirrors it
-    "rerank": {"factors": 32, "iterations": 10, "alpha": 10.0, "n_estimators": 50, "inner_split": "per_user"},
+    "rerank": {"factors": 32, "iterations": 10, "alpha": 5.0, "regularization": 5.0, "n_estimators": 50,
+               "inner_split": "per_user"},
     "random": {},
 }
+# the 840-positive synthetic matrix gets too few SGD steps at BPR's default learning rate 0.01
+SYNTHETIC_OVERRIDES = {"bpr": {"learning_rate": 0.05}}
 KINDS = [pytest.param(k, marks=pytest.mark.skipif(importlib.util.find_spec("lightgbm") is None,
                                                   reason="lightgbm not installed (optional extra [rerank])"))
          if k == "rerank" else k for k in PARAMS]
-# (dataset, arm) -> minimum NDCG@10 ratio over the random arm
-MIN_RATIO = {"ml-100k": 2.0, "synthetic": 2.0}
+# minimum NDCG@10 ratio over the random arm (seed 7 measured: ML-100K random 0.0039, every arm >= 4x;
+# synthetic random 0.115, popularity 2.2x - it cannot personalise - and every other arm >= 4x)
+MIN_RATIO = {"ml-100k": 3.0, "synthetic": 3.0}
+MIN_RATIO_POPULARITY_SYNTHETIC = 1.8
 
 
 @dataclass
@@ -153,11 +159,15 @@ def case(request) -> Case:
 _FITTED: dict = {}
 
 
+def _params(case: Case, kind: str) -> dict:
+    return {**PARAMS[kind], **(SYNTHETIC_OVERRIDES.get(kind, {}) if case.name == "synthetic" else {})}
+
+
 def _scores(case: Case, kind: str, seed: int = SEED) -> np.ndarray:
     """All users' scores of ``kind`` fitted with ``seed`` (memoised per module run)."""
     key = (case.name, kind, seed)
     if key not in _FITTED:
-        scorer = get_fit(kind)(case.train, seed, **PARAMS[kind])
+        scorer = get_fit(kind)(case.train, seed, **_params(case, kind))
         _FITTED[key] = (scorer, scorer.score(np.arange(case.train.n_users)))
     return _FITTED[key][1]
 
@@ -173,7 +183,7 @@ def test_shape_dtype_finite(case: Case, kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_same_seed_same_scores(case: Case, kind: str) -> None:
     first = _scores(case, kind)
-    again = get_fit(kind)(case.train, SEED, **PARAMS[kind]).score(np.arange(case.train.n_users))
+    again = get_fit(kind)(case.train, SEED, **_params(case, kind)).score(np.arange(case.train.n_users))
     np.testing.assert_array_equal(first, again)
 
 
@@ -194,7 +204,9 @@ def test_beats_random_and_never_recommends_seen(case: Case, kind: str) -> None:
     assert not np.take_along_axis(seen, top, axis=1).any()
     print(f"{case.name} {kind}: NDCG@{K} = {ndcg:.4f} (random {rand:.4f})")
     if kind != "random":
-        assert ndcg > MIN_RATIO[case.name] * rand, (kind, ndcg, rand)
+        ratio = MIN_RATIO_POPULARITY_SYNTHETIC if (case.name, kind) == ("synthetic", "popularity") \
+            else MIN_RATIO[case.name]
+        assert ndcg > ratio * rand, (kind, ndcg, rand)
 
 
 def test_random_differs_by_seed(case: Case) -> None:

@@ -117,3 +117,24 @@ def get_fit(kind: str):
         raise HarnessError(suggest(kind, ARM_KINDS, "arm kind"))
     mod = importlib.import_module(f"harness.arms.{kind}")
     return mod.fit
+
+
+def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False) -> None:
+    """Raise a one-line error for a parameter arm ``kind`` does not take (before any work starts);
+    with ``preflight``, also run the arm module's ``preflight()`` (e.g. an optional dependency check)."""
+    import inspect
+
+    from harness.errors import HarnessError, suggest
+
+    fit = get_fit(kind)
+    accepted = getattr(inspect.getmodule(fit), "PARAMS", None)
+    if accepted is None:
+        sig = inspect.signature(fit)
+        accepted = [n for n, p in sig.parameters.items()
+                    if n not in ("train", "seed") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    check = getattr(inspect.getmodule(fit), "preflight", None)
+    if preflight and check is not None:
+        check()
+    for name in params:
+        if name not in accepted:
+            raise HarnessError(f"Arm {arm_name!r} ({kind}): " + suggest(name, sorted(accepted), "parameter"))

@@ -15,7 +15,7 @@ from harness.arms.base import FactorScorer, TrainData
 from harness.errors import HarnessError
 
 
-def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0.05,
+def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0.01,
         regularization: float = 0.01, iterations: int = 100) -> FactorScorer:
     """Fit BPR on ``train.positives`` with ``random_state=seed``.
 

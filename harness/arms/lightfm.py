@@ -21,6 +21,9 @@ import scipy.sparse as sp
 from harness.arms.base import FactorScorer, TrainData, fold_biases
 from harness.errors import HarnessError
 
+#: Parameters ``Arm(..., "lightfm", **params)`` accepts.
+PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "user_alpha", "max_sampled",
+          "item_features", "user_features")
 _SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
 
 

@@ -3,9 +3,11 @@
 No evaluation data is used anywhere: the ranker learns from an inner time split of the TRAINING
 window only.
 
-1. Inner split: (user, item) pairs of ``train.events`` whose first event is before the
-   ``1 - label_fraction`` time quantile form the inner history; training positives first seen
-   at or after it are the ranker's labels.
+1. Inner split of the (user, item) pairs of ``train.events`` by the time of their first event:
+   ``inner_split="time"`` (default) puts pairs before the ``1 - label_fraction`` quantile of the
+   event times in the inner history (mirrors a global time-window evaluation); ``"per_user"``
+   holds out each user's last ``ceil(label_fraction * n_u)`` items instead (mirrors a per-user
+   leave-last-N evaluation). Training positives in the held-out part are the ranker's labels.
 2. ALS is fit on the inner-history positives; for each user with inner history and at least
    one label, its top-``candidates`` unseen items (unseen in the inner history) become one
    LambdaRank group, label 1 where the item is a label-window positive. Groups without a
@@ -18,7 +20,7 @@ window only.
 Features of a (user, item) pair: ALS score and rank; user history size (positives, seen); numeric
 user/item metadata columns (other columns as sorted category codes); for each non-numeric item
 column the popularity of the item's category (e.g. author popularity); item popularity (log1p of
-positives in the window); cosine of the item's content vector to the user's mean content vector;
+the item's positives in the window relative to the mean item, so the two windows are comparable); cosine of the item's content vector to the user's mean content vector;
 the first ``emb_dims`` content dimensions.
 """
 from __future__ import annotations
@@ -39,6 +41,11 @@ LOW = np.float32(np.finfo(np.float32).min / 2)
 _BATCH_ENTRIES = 1 << 23  # scores materialised per batch of users (~32 MB float32)
 
 
+def preflight() -> None:
+    """Fail before any training when LightGBM is missing."""
+    _require_lightgbm()
+
+
 def _require_lightgbm():
     try:
         import lightgbm
@@ -47,12 +54,12 @@ def _require_lightgbm():
     return lightgbm
 
 
-def _encode_meta(meta: pd.DataFrame | None, n: int) -> tuple[np.ndarray, list[str], list[np.ndarray]]:
-    """Metadata as float32 (n, k) plus column names and, per non-numeric column, its int codes (-1 missing)."""
+def _encode_meta(meta: pd.DataFrame | None, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Metadata as float32 (n, k) and, per non-numeric column, its sorted-category int codes (-1 missing)."""
     if meta is None or meta.shape[1] == 0:
-        return np.zeros((n, 0), np.float32), [], []
+        return np.zeros((n, 0), np.float32), []
     meta = meta.reindex(pd.RangeIndex(n))
-    cols, names, codes_list = [], [], []
+    cols, codes_list = [], []
     for name in meta.columns:
         s = meta[name]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -63,8 +70,7 @@ def _encode_meta(meta: pd.DataFrame | None, n: int) -> tuple[np.ndarray, list[st
             codes, _ = pd.factorize(s.astype("string"), sort=True)
             codes_list.append(codes)
             cols.append(np.where(codes < 0, np.nan, codes).astype(np.float64))
-        names.append(str(name))
-    return np.column_stack(cols).astype(np.float32), names, codes_list
+    return np.column_stack(cols).astype(np.float32), codes_list
 
 
 def _category_popularity(codes: np.ndarray, item_pop: np.ndarray) -> np.ndarray:
@@ -120,8 +126,8 @@ def _window(train: TrainData, positives: sp.csr_matrix, seen: sp.csr_matrix, see
     """ALS and feature tables for a window given its positives and seen matrices."""
     u, i = fit_factors(positives, seed, **als)
     item_pop = np.bincount(positives.indices, minlength=train.n_items).astype(np.float64)
-    umeta, _, _ = _encode_meta(train.user_meta, train.n_users)
-    imeta, _, icodes = _encode_meta(train.item_meta, train.n_items)
+    umeta, _ = _encode_meta(train.user_meta, train.n_users)
+    imeta, icodes = _encode_meta(train.item_meta, train.n_items)
     user_table = np.column_stack([np.diff(positives.indptr), np.diff(seen.indptr), umeta]).astype(np.float32)
     share = item_pop * train.n_items / max(item_pop.sum(), 1.0)  # comparable across windows of any size
     cat_pop = [_category_popularity(c, share).reshape(-1, 1) for c in icodes]
@@ -229,7 +235,7 @@ class RerankScorer:
 def fit(train: TrainData, seed: int, candidates: int = 100, label_fraction: float = 0.2,
         factors: int = 64, regularization: float = 0.01, alpha: float = 1.0, iterations: int = 15,
         emb_dims: int = 8, n_estimators: int = 100, learning_rate: float = 0.05, num_leaves: int = 31,
-        min_child_samples: int = 20, max_train_users: int = 50_000, inner_split: str = "time") -> RerankScorer:
+        min_child_samples: int = 20, max_train_users: int = 20_000, inner_split: str = "time") -> RerankScorer:
     """Fit the two-stage arm (see the module docstring).
 
     Parameters
@@ -249,7 +255,7 @@ def fit(train: TrainData, seed: int, candidates: int = 100, label_fraction: floa
         raise HarnessError(f"arm 'rerank': label_fraction must be in (0, 1), got {label_fraction}")
     if int(candidates) < 2:
         raise HarnessError(f"arm 'rerank': candidates must be >= 2, got {candidates}")
-    als = dict(factors=factors, regularization=regularization, alpha=alpha, iterations=iterations)
+    als = {"factors": factors, "regularization": regularization, "alpha": alpha, "iterations": iterations}
     inner_pos, inner_seen, label_pos = _inner_split(train, label_fraction, inner_split)
     inner = _window(train, inner_pos, inner_seen, seed, als, emb_dims)
     users = np.flatnonzero((np.diff(inner_pos.indptr) > 0) & (np.diff(label_pos.indptr) > 0))

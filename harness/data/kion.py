@@ -25,6 +25,9 @@ Returned :class:`~harness.data.base.Interactions`
 - ``default_split = Split.global_time(test_from=max_day - 6)``: the last 7 days of the data are test.
   Users whose first interaction falls in the test window have no training history; the split
   excludes them and ``counts["users_only_in_test"]`` says how many there are.
+- ``counts``: ``rows_read``, ``duplicates_removed``, ``nan_watched_pct``, ``users_only_in_test``,
+  ``bad_release_year`` (when items.csv has release_year), ``items_without_metadata``,
+  ``items_without_genres``, ``users_without_metadata`` (when users.csv is read).
 """
 from __future__ import annotations
 
@@ -98,7 +101,7 @@ def load(data_dir: Path, name: str = "kion") -> Interactions:
     test_from = max_day - (TEST_DAYS - 1)
     first_day = np.full(len(user_ids), np.iinfo(np.int64).max)
     np.minimum.at(first_day, events["user"].to_numpy(), events["time"].to_numpy())
-    counts = {"rows_read": int(len(ev)), "duplicates_removed": int(len(ev) - int(keep.sum())),
+    counts = {"rows_read": len(ev), "duplicates_removed": int(len(ev) - int(keep.sum())),
               "nan_watched_pct": int(np.isnan(pct).sum()), "users_only_in_test": int((first_day >= test_from).sum())}
 
     have = header_columns(items_p)
@@ -141,9 +144,10 @@ def load(data_dir: Path, name: str = "kion") -> Interactions:
         ufound = upos >= 0
         usel = us.iloc[us_srt[np.where(ufound, upos, 0)]].reset_index(drop=True)
         kids = usel["kids_flg"]
-        if (kids.notna() & ~kids.isin([0.0, 1.0])).any():
-            bad = kids[kids.notna() & ~kids.isin([0.0, 1.0])].iloc[0]
-            raise HarnessError(f"{users_p}: kids_flg must be 0 or 1, found {bad:g}; fix users.csv")
+        odd = us["kids_flg"].notna() & ~us["kids_flg"].isin([0.0, 1.0])
+        if odd.any():
+            raise HarnessError(f"{users_p}: kids_flg must be 0 or 1, found {us['kids_flg'][odd].iloc[0]:g} "
+                               f"(user_id {us['user_id'][odd].iloc[0]}); fix users.csv")
         user_meta = pd.DataFrame({"age": usel["age"].where(ufound, None),
                                   "income": usel["income"].where(ufound, None),
                                   "sex": usel["sex"].where(ufound, None),

@@ -15,8 +15,10 @@ Every loader returns an :class:`~harness.data.base.Interactions` with
 - ``default_positives = ("rating>=4",)``; ``default_split = Split.leave_last(10, min_train=5)``:
   per user, the 10 latest ratings are test and users need at least 5 training ratings.
 
-Only users and items with at least one rating are kept (items only in the item file are counted
-in ``counts["items_not_rated"]``).
+Only users and items with at least one rating are kept. ``counts`` keys: ``rows_read``,
+``duplicates_removed``, ``items_without_metadata`` (rated, absent from the item file),
+``items_not_rated`` (in the item file only; dropped), ``bad_release_year``, ``unknown_genre_tokens``,
+``users_without_metadata`` (when a user file is read), ``no_genres_listed`` (ml-latest).
 """
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ def genre_matrix(lists: pd.Series, genres: tuple[str, ...], sep: str) -> tuple[n
 
 
 def _unique_ids(ids: np.ndarray, path: Path, col: str) -> None:
-    uniq, first, cnt = np.unique(ids, return_index=True, return_counts=True)
+    uniq, cnt = np.unique(ids, return_counts=True)
     if (cnt > 1).any():
         raise HarnessError(f"{path}: {col} {uniq[cnt > 1][0]} appears {cnt[cnt > 1][0]} times; "
                            "ids in a metadata file must be unique")
@@ -133,7 +135,7 @@ def _assemble(name: str, ratings: pd.DataFrame, items: pd.DataFrame, genres: tup
     item_meta = pd.DataFrame({"title": meta_items["title"].astype("str").where(found, None),
                               "release_year": meta_items["release_year"].where(found, pd.NA).astype("Int64")})
     counts.update({
-        "rows_read": int(len(ratings)),
+        "rows_read": len(ratings),
         "duplicates_removed": int(len(ratings) - int(keep.sum())),
         "items_without_metadata": int((~found).sum()),
         "items_not_rated": int(len(file_ids) - int(found.sum())),
@@ -226,8 +228,8 @@ def _load_grouplens(d: Path) -> tuple:
                        fix="u.data needs 4 tab-separated fields per line: user item rating timestamp")
     flags = [f"flag {g}" for g in GENRES_100K]
     names = ["item_id", "title", "release_date", "video_release_date", "url", *flags]
-    it = read_delimited(item_p, {"item_id": "int", "title": "str?", "release_date": "str?", **{f: "int" for f in flags}},
-                        sep="|", names=names, encoding="latin-1", quoting=_NONE,
+    kinds = {"item_id": "int", "title": "str?", "release_date": "str?", **dict.fromkeys(flags, "int")}
+    it = read_delimited(item_p, kinds, sep="|", names=names, encoding="latin-1", quoting=_NONE,
                         fix="u.item needs 24 '|'-separated fields: id|title|date|video date|url|19 genre flags")
     content = it[flags].to_numpy(np.float32)
     bad = ~np.isin(content, (0.0, 1.0))

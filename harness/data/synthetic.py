@@ -84,6 +84,9 @@ DEFAULT_USERS = 4000
 DEFAULT_ITEMS = 2000
 DEFAULT_MEAN_INTERACTIONS = 55.0
 
+#: Rows buffered per week file before a row group is written (bounds memory when generating at scale).
+_ROW_GROUP_ROWS = 1 << 18
+
 _INTERACTION_SCHEMA = pa.schema([
     ("user_id", pa.uint32()), ("item_id", pa.uint32()), ("place", pa.uint8()), ("platform", pa.uint8()),
     ("agent", pa.uint8()), ("timespent", pa.uint8()), ("like", pa.bool_()), ("dislike", pa.bool_()),
@@ -217,6 +220,7 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
     paths = [sub / ("validation" if w == VALIDATION_WEEK else "train") / f"week_{w:02d}.parquet"
              for w in range(N_WEEKS)]
     writers = [pq.ParquetWriter(p, _INTERACTION_SCHEMA) for p in paths]
+    pending: list[list[pa.Table]] = [[] for _ in range(N_WEEKS)]   # buffered row groups per week file
     rows_per_week = np.zeros(N_WEEKS, dtype=np.int64)
     train_items = np.zeros(n_items + n_extra_items, dtype=np.int64)
     train_users = np.zeros(n_users + n_extra_users, dtype=np.int64)
@@ -238,13 +242,19 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
                 cols = {"user_id": users["user_id"][d["user"][sel]], "item_id": items["item_id"][d["item"][sel]]}
                 for name in _INTERACTION_SCHEMA.names[2:]:
                     cols[name] = d[name][sel]
-                writers[w].write_table(pa.table(cols, schema=_INTERACTION_SCHEMA))
+                pending[w].append(pa.table(cols, schema=_INTERACTION_SCHEMA))
                 rows_per_week[w] += len(sel)
+                if sum(t.num_rows for t in pending[w]) >= _ROW_GROUP_ROWS:
+                    writers[w].write_table(pa.concat_tables(pending[w]).combine_chunks())
+                    pending[w] = []
+        for w in range(N_WEEKS):
+            if pending[w] or rows_per_week[w] == 0:
+                table = pa.concat_tables(pending[w]) if pending[w] else _INTERACTION_SCHEMA.empty_table()
+                writers[w].write_table(table.combine_chunks())
     finally:
         for wr in writers:
             wr.close()
 
-    n_all_items = n_items + n_extra_items
     pq.write_table(pa.table({
         "item_id": pa.array(items["item_id"], pa.uint32()),
         "author_id": pa.array(items["author_id"], pa.uint32()),
@@ -264,11 +274,10 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
                {"item_id": items["item_id"][he], "embedding": items["embedding"][he]})
     _write_npz(tmp / "synthetic_truth.npz", {
         "user_id": users["user_id"], "user_factors": users["u"].astype(np.float32),
+        "user_start_week": users["start"].astype(np.uint8),
         "item_id": items["item_id"], "item_factors": items["v"].astype(np.float32),
         "item_bias": items["bias"].astype(np.float32), "projection": items["projection"].astype(np.float32),
     })
-    interacted = np.zeros(n_all_items, dtype=bool)
-    interacted[:n_items] = True
     info = {
         "generator_version": GENERATOR_VERSION, "seed": int(seed), "n_users": int(n_users),
         "n_items": int(n_items), "content_signal": float(content_signal),

@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ KINDS = ("int", "float", "float?", "str", "str?")
 _CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:\.\d+)?(?:[eE]-?\d+)?")
 
 
 # --------------------------------------------------------------------------- shared strict reader
@@ -97,7 +98,8 @@ def read_delimited(path: Path, kinds: Mapping[str, str], *, sep: str = ",",
 
     Returns
     -------
-    DataFrame with a fresh RangeIndex: int64 / float64 / str columns.
+    DataFrame with a fresh RangeIndex: int64 / float64 / str columns. Blank lines are skipped.
+    Line numbers in errors count physical lines (exact unless a quoted field spans lines).
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -107,11 +109,11 @@ def read_delimited(path: Path, kinds: Mapping[str, str], *, sep: str = ",",
     bad_kind = [k for k in kinds.values() if k not in KINDS]
     if bad_kind:
         raise ValueError(f"unknown kinds {bad_kind}; use {KINDS}")
-    common = dict(header=0 if names is None else None, names=None if names is None else list(names),
-                  skiprows=skiprows, usecols=cols, encoding=encoding, quoting=quoting, engine="c")
+    common = {"header": 0 if names is None else None, "names": None if names is None else list(names),
+              "skiprows": skiprows, "usecols": cols, "encoding": encoding, "quoting": quoting, "engine": "c"}
     if names is None:  # check the header first: a clear message instead of pandas' usecols error
         src, sep1 = _open(path, sep)
-        head = _read(path, src, sep1, dict(common, usecols=None, nrows=0))
+        head = _read(path, src, sep1, dict(common, usecols=None, nrows=0), sep, fix)
         missing = [c for c in cols if c not in head.columns]
         if missing:
             raise HarnessError(f"{path}: missing column(s) {', '.join(missing)} (found: "
@@ -119,14 +121,14 @@ def read_delimited(path: Path, kinds: Mapping[str, str], *, sep: str = ",",
     dtypes = {c: {"int": "int64", "str": "str", "str?": "str"}.get(k, "float64") for c, k in kinds.items()}
     src, sep1 = _open(path, sep)
     try:
-        frame = _read(path, src, sep1, dict(common, dtype=dtypes))
+        frame = _read(path, src, sep1, dict(common, dtype=dtypes), sep, fix)
         strict = [c for c, k in kinds.items() if k in ("float", "str")]
         if len(frame) and not frame[strict].isna().to_numpy().any():
             return frame[cols].reset_index(drop=True)
     except (ValueError, TypeError, OverflowError):
         pass  # some value does not parse: the slow path below finds and names it
     src, sep1 = _open(path, sep)
-    raw = _read(path, src, sep1, dict(common, dtype=str, skip_blank_lines=False))
+    raw = _read(path, src, sep1, dict(common, dtype=str, skip_blank_lines=False), sep, fix)
     raw = raw[~raw[cols].isna().all(axis=1)]  # blank lines
     if len(raw) == 0:
         raise HarnessError(f"{path}: no data rows; the file holds only a header or blank lines")
@@ -138,18 +140,22 @@ def read_delimited(path: Path, kinds: Mapping[str, str], *, sep: str = ",",
 def header_columns(path: Path, sep: str = ",", encoding: str = "utf-8") -> list[str]:
     """The header row of a delimited file (an empty file raises :class:`HarnessError`)."""
     src, sep1 = _open(Path(path), sep)
-    return [str(c) for c in _read(Path(path), src, sep1, dict(nrows=0, encoding=encoding)).columns]
+    return [str(c) for c in _read(Path(path), src, sep1, {"nrows": 0, "encoding": encoding}).columns]
 
 
-def _read(path: Path, src: object, sep: str, kw: dict) -> pd.DataFrame:
+def _read(path: Path, src: object, sep: str, kw: dict, shown: str | None = None,
+          fix: str = "fix the malformed line") -> pd.DataFrame:
+    """``pd.read_csv`` with parser, encoding and emptiness errors turned into one-line HarnessErrors."""
     try:
         return pd.read_csv(src, sep=sep, **kw)
     except pd.errors.EmptyDataError:
         raise HarnessError(f"{path}: file is empty; re-download or re-export it") from None
     except pd.errors.ParserError as e:
         msg = str(e).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
-        raise HarnessError(f"{path}: {msg} (separator {sep if sep != chr(31) else '::'!r}); "
-                           "fix the malformed line") from None
+        m = re.match(r"Too many columns specified: expected (\d+) and found (\d+)", msg)
+        if m:
+            msg = f"the first line has {m.group(2)} field(s), expected {m.group(1)}"
+        raise HarnessError(f"{path}: {msg} (separator {shown or sep!r}); {fix}") from None
     except UnicodeDecodeError as e:
         raise HarnessError(f"{path}: not valid {kw.get('encoding')} text at byte {e.start}; "
                            "re-save the file in that encoding") from None
@@ -158,14 +164,20 @@ def _read(path: Path, src: object, sep: str, kw: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- generic loader
 def _mapping_hint(user: str, item: str, time: str) -> str:
     return (f"map your columns with --column user=<col> --column item=<col> --column time=<col> "
-            f"(now user={user}, item={item}, time={time})")
+            f"(in Python: tabular.load(path, user=..., item=..., time=...); now user={user}, item={item}, "
+            f"time={time})")
 
 
 def _available(path: Path) -> list[str]:
     if path.suffix.lower() in _PARQUET_SUFFIXES:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
+        try:
+            return list(pq.read_schema(path).names)
+        except (OSError, pa.ArrowException) as e:
+            raise HarnessError(f"{path}: not a readable parquet file ({str(e).splitlines()[0]}); "
+                               "re-export it, or use CSV") from None
     return header_columns(path, "\t" if _text_suffix(path) in (".tsv", ".tab") else ",")
 
 
@@ -194,7 +206,10 @@ def _to_time(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str)
         num = pd.to_numeric(raw, errors="coerce")
         if num.notna().all():
             return _to_time(num, path, col, where, unit)
-        dt = pd.to_datetime(raw, utc=True, errors="coerce")
+        dt = pd.to_datetime(raw, utc=True, errors="coerce", format="ISO8601")
+        if dt.isna().any():  # not (all) ISO 8601: let pandas infer one format from the first value
+            alt = pd.to_datetime(raw, utc=True, errors="coerce")
+            dt = alt if alt.isna().sum() < dt.isna().sum() else dt
     bad = dt.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -265,16 +280,14 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     for col in extra:
         if col not in have:
             raise HarnessError(f"{path}: extra column {col!r} not found (available: {', '.join(have)}); "
-                               "fix --extra")
+                               "fix --extra (or the extra= argument)")
     reserved = {"user", "item", "time"} - {user, item, time}
     wanted_extra = list(dict.fromkeys(extra))
     for expr in positives:
-        for col in _IDENT.findall(expr):
-            if col in ("e", "E"):  # exponent of a number like 1e-3
-                continue
+        for col in _IDENT.findall(_NUMBER.sub(" ", expr)):
             if col not in have:
                 raise HarnessError(f"{path}: positives {expr!r} read column {col!r}, which the file lacks "
-                                   f"(available: {', '.join(have)}); give --positives for your data, "
+                                   f"(available: {', '.join(have)}); give --positives (positives=) for your data, "
                                    "e.g. 'rating>=4' or 'clicked'")
             if col not in wanted_extra:
                 wanted_extra.append(col)
@@ -288,7 +301,7 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
         where, unit = np.arange(1, len(frame) + 1), "row"
     else:
         sep = "\t" if sfx in (".tsv", ".tab") else ","
-        frame = _read(path, path, sep, dict(usecols=cols))
+        frame = _read(path, path, sep, {"usecols": cols})
         where, unit = frame.index.to_numpy() + 2, "line"
     if len(frame) == 0:
         raise HarnessError(f"{path}: no data rows; the file holds only a header")
@@ -302,8 +315,9 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     tk = t[keep]
     order = np.lexsort((np.arange(len(tk)), tk, ucode))
     events = pd.DataFrame({"user": ucode[order], "item": icode[order], "time": tk[order]})
+    rows = np.flatnonzero(keep)[order]
     for col in wanted_extra:
-        events[col] = frame[col].to_numpy()[keep][order]
+        events[col] = frame[col].iloc[rows].reset_index(drop=True)
     counts = {"rows_read": int(n_read), "duplicates_removed": int(n_read - int(keep.sum()))}
     return Interactions(
         name=name or path.name.split(".")[0], events=events, user_ids=uids, item_ids=iids,

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
+from scipy.special import ndtr
+
+from harness.errors import HarnessError
 
 from harness.stats import _validate as v
 from harness.stats._results import ConfidenceInterval, IntervalResult
@@ -93,6 +96,12 @@ def hierarchical_bootstrap(delta: object, *, n_resamples: int = 2000, confidence
 
 
 # ----------------------------------------------------------------------- variance components
+#: How the variance-components interval turns its SE into a half-width.
+VC_QUANTILES = ("fiducial", "satterthwaite", "seed_df")
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(256)
+_NODES, _WEIGHTS = (_NODES + 1) / 2, _WEIGHTS / 2  # Gauss-Legendre on (0, 1)
+
+
 def _mean_squares(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two-way ANOVA mean squares (seed, user, residual) over the last two axes of (..., k, n)."""
     k, n = delta.shape[-2:]
@@ -106,46 +115,94 @@ def _mean_squares(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return ms_seed, ms_user, ms_res
 
 
-def _variance_components(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grand mean, standard error and Satterthwaite df over the last two axes of (..., k >= 2, n).
+def _fiducial_halfwidth(ms_seed: np.ndarray, c_user: np.ndarray, k: int, n: int, q: float) -> np.ndarray:
+    """Half-width h with ``E_W[Phi(h / s(W))] = q``, ``s(W)^2 = ((k-1) MS_seed / W + C) / (k n)``.
 
-    ``Var(mean) = (MS_seed + MS_user - MS_res) / (k n)`` (unbiased), floored at ``MS_res / (k n)``.
+    ``W ~ chi2(k-1)`` is the generalized pivot of the seed mean square (Weerahandi 1993; the
+    Fisher-Behrens solution): h is exactly the t_{k-1} half-width when ``C = 0`` and the normal one
+    when ``MS_seed = 0``. Integrated by Gauss-Legendre over chi2 probabilities, solved by bisection;
+    vectorised over datasets (leading axes of the inputs).
+    """
+    w = stats.chi2.ppf(_NODES, k - 1)
+    s = np.sqrt(((k - 1) * ms_seed[..., None] / w + c_user[..., None]) / (k * n))
+    s0 = np.sqrt((ms_seed + c_user) / (k * n))
+    lo, hi = np.zeros_like(s0), 2.0 * (float(stats.t.ppf(q, k - 1)) + 1.0) * s0
+    for _ in range(50):  # bisection: 50 halvings of a bracket that holds h, all datasets at once
+        mid = (lo + hi) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = ndtr(mid[..., None] / s) @ _WEIGHTS
+        below = p < q
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return (lo + hi) / 2
+
+
+def _variance_components(delta: np.ndarray, confidence_level: float = 0.95,
+                         quantile: str = "fiducial") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Grand mean, SE, half-width and effective df over the last two axes of (..., k >= 2, n).
+
+    ``SE^2 = (MS_seed + C) / (k n)`` with ``C = max(MS_user - MS_res, 0)`` estimating ``k s2_user``:
+    the method-of-moments ``Var(mean) = s2_seed/k + s2_user/n + s2_res/(k n)``.
     """
     k, n = delta.shape[-2:]
     ms_s, ms_u, ms_r = _mean_squares(delta)
-    lin = np.maximum(ms_s + ms_u - ms_r, ms_r)
-    denom = ms_s**2 / (k - 1) + ms_u**2 / (n - 1) + ms_r**2 / ((k - 1) * (n - 1))
+    c_user = np.maximum(ms_u - ms_r, 0.0)
+    se = np.sqrt((ms_s + c_user) / (k * n))
+    q = 0.5 + confidence_level / 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        df = np.where(denom > 0, lin**2 / denom, np.inf)
-    df = np.clip(df, k - 1, (k - 1) * (n - 1) + (n - 1) + (k - 1))
-    return delta.mean(axis=(-2, -1)), np.sqrt(lin / (k * n)), df
+        if quantile == "seed_df":
+            df = np.full_like(se, k - 1.0)
+            half = stats.t.ppf(q, df) * se
+        elif quantile == "satterthwaite":
+            df = (ms_s + c_user) ** 2 / (ms_s**2 / (k - 1) + c_user**2 / (n - 1))
+            df = np.clip(np.nan_to_num(df, nan=np.inf), k - 1, np.inf)
+            half = stats.t.ppf(q, df) * se
+        else:
+            half = _fiducial_halfwidth(ms_s, c_user, k, n, q)
+            ratio = np.where(se > 0, half / se, np.inf)
+            df = _effective_df(ratio, q, k)
+    return delta.mean(axis=(-2, -1)), se, half, df
 
 
-def variance_components_interval(delta: object, confidence_level: float = 0.95) -> IntervalResult:
-    """Analytic seed x user t interval of the grand mean from a crossed random-effects ANOVA.
+def _effective_df(ratio: np.ndarray, q: float, k: int) -> np.ndarray:
+    """df such that ``t_df.ppf(q) == ratio`` (inf when ratio <= the normal quantile), for reporting."""
+    ratio = np.asarray(ratio, dtype=float)
+    lo, hi = np.full(ratio.shape, np.log(max(k - 1, 1) * 0.5)), np.full(ratio.shape, np.log(1e7))
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        above = stats.t.ppf(q, np.exp(mid)) > ratio
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return np.where(ratio <= stats.norm.ppf(q) * (1 + 1e-9), np.inf, np.exp((lo + hi) / 2))
+
+
+def variance_components_interval(delta: object, confidence_level: float = 0.95, *,
+                                 quantile: str = "fiducial") -> IntervalResult:
+    """Analytic seed x user interval of the grand mean from a crossed random-effects ANOVA.
 
     Parameters
     ----------
     delta : array, shape (n_seeds >= 2, n_users)
     confidence_level : two-sided coverage.
+    quantile : how the half-width is formed from ``SE^2 = (MS_seed + max(MS_user - MS_res, 0)) / (k n)``:
+        ``"fiducial"`` (default) mixes normals over the chi2(k-1) pivot of MS_seed, exact t_{k-1}
+        when seed(+interaction) variance dominates and normal when user variance dominates;
+        ``"satterthwaite"`` uses t on Satterthwaite df; ``"seed_df"`` uses t on k - 1 df.
 
     Returns
     -------
     IntervalResult
-        ``estimate +- t_{df, 1-alpha/2} * SE`` with ``SE^2 = (MS_seed + MS_user - MS_res) / (k n)``
-        and Satterthwaite ``df`` (stored in ``df``; between k - 1 and the total df).
+        ``estimate +- half``; ``df`` is the (effective) t degrees of freedom of the half-width.
     """
     d = v.as_2d(delta, "delta")
     cl = v.level(confidence_level)
+    quantile = v.choice(quantile, VC_QUANTILES, "quantile")
     k, n = d.shape
     if k < 2:
-        raise v.HarnessError(f"variance components need >= 2 seeds, got {k}; use seed_user_interval, "
-                             "which falls back to a user-only interval")
-    est, se, df = (float(x) for x in _variance_components(d))
-    half = float(stats.t.ppf(0.5 + cl / 2, df)) * se
+        raise HarnessError(f"variance components need >= 2 seeds, got {k}; use seed_user_interval, "
+                           "which falls back to a user-only interval")
+    est, se, half, df = (float(x) for x in _variance_components(d, cl, quantile))
     return IntervalResult(est, ConfidenceInterval(est - half, est + half), se,
-                          f"seed x user variance components t interval ({k} seeds x {n} users, "
-                          f"Satterthwaite df={df:.1f})", cl, 0, df)
+                          f"seed x user variance-components interval ({k} seeds x {n} users, {quantile} "
+                          f"quantile, effective df={df:.1f})", cl, 0, df)
 
 
 def user_t_interval(delta: object, confidence_level: float = 0.95) -> IntervalResult:

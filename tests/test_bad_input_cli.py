@@ -1,0 +1,119 @@
+"""Bad hypothesis files and CLI misuse: one line naming the file/field and the fix, exit 2, no results."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD = """from harness.spec import Arm, Decision, Hypothesis, Segment
+HYPOTHESIS = Hypothesis(id={id!r}, claim="c", dataset="ml-100k", positives=("rating>=4",),
+    baseline=Arm("pop", "popularity"), treatment=Arm("lfm", {kind!r}, epochs=1),
+    segments=({segment},), metrics=({metric!r},), primary={metric!r}, seeds={seeds},
+    decision=Decision.not_worse({margin}))
+"""
+
+
+def write_hyp(d: Path, name="h1_x.py", id="H1", kind="lightfm", segment="Segment.all()", metric="ndcg@10",
+              seeds="(0,)", margin="0.01", text=None) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / name
+    p.write_text(text if text is not None else GOOD.format(id=id, kind=kind, segment=segment, metric=metric,
+                                                            seeds=seeds, margin=margin))
+    return p
+
+
+def cli(*args, cwd: Path):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=cwd)
+
+
+CASES = {
+    "syntax error": (dict(text="HYPOTHESIS = Hypothesis(\n"), r"h1_x\.py:\d+: syntax error"),
+    "missing HYPOTHESIS": (dict(text="x = 1\n"), r"no HYPOTHESIS defined; add HYPOTHESIS = Hypothesis"),
+    "unknown arm kind": (dict(kind="lightfmm"), r"Unknown arm kind 'lightfmm'. Did you mean: lightfm\?"),
+    "unknown metric": (dict(metric="ndgc@10"), r"Unknown metric 'ndgc'. Did you mean: ndcg\?"),
+    "k <= 0": (dict(metric="ndcg@0"), r"k=0; k must be a positive integer"),
+    "empty seeds": (dict(seeds="()"), r"field 'seeds' is empty"),
+    "margin of the wrong sign": (dict(margin="-0.01"), r"decision.margin=-0.01 is negative.*use 0.01"),
+    "unknown segment": (dict(segment="'dense'"), r"unknown segment 'dense'; use Segment.all\(\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_hypothesis_file(case, tmp_path):
+    kw, pattern = CASES[case]
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps, **kw)
+    for cmd in (["list"], ["run", "H1", "--data-dir", str(tmp_path)]):
+        out = cli(*cmd, "--hypotheses", str(hyps), "--results-dir", str(tmp_path / "results"), cwd=tmp_path)
+        assert out.returncode == 2, (case, cmd, out.stdout, out.stderr)
+        msg = out.stderr if cmd[0] == "run" else out.stdout
+        import re
+        assert re.search(pattern, msg), (case, msg)
+        assert "Traceback" not in out.stderr
+        if cmd[0] == "run":
+            assert len(out.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "results").exists()
+
+
+def test_duplicate_ids_across_files(tmp_path):
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps, name="h1_a.py")
+    write_hyp(hyps, name="h1_b.py")
+    out = cli("list", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "duplicate hypothesis id 'H1'" in out.stdout and "h1_a.py" in out.stdout
+    out = cli("run", "H1", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 2 and "duplicate hypothesis id 'H1'" in out.stderr
+
+
+def test_unknown_hypothesis_suggests_close_ids(tmp_path):
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps, id="H12")
+    out = cli("run", "H13", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: Unknown hypothesis 'H13'. Did you mean: H12? Available: H12"
+
+
+def test_unknown_dataset(tmp_path):
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps)
+    out = cli("run", "H1", "--dataset", "ml-100", "--hypotheses", str(hyps), "--results-dir",
+              str(tmp_path / "results"), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Unknown dataset 'ml-100'. Did you mean: ml-100k" in out.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_data_dir(tmp_path):
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps)
+    out = cli("run", "H1", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 2 and "pass --data-dir DIR" in out.stderr
+    out = cli("run", "H1", "--hypotheses", str(hyps), "--data-dir", str(tmp_path / "nope"), cwd=tmp_path)
+    assert out.returncode == 2 and "is not a directory" in out.stderr
+
+
+@pytest.mark.parametrize("flag", [["--n-jobs", "0"], ["--n-jobs", "two"], ["--seeds", "-1"]])
+def test_bad_flag_values(flag, tmp_path):
+    out = cli("run", "H1", *flag, cwd=tmp_path)
+    assert out.returncode == 2
+    assert "expected a positive integer" in out.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps)
+    out = cli("run", "H9", "--hypotheses", str(hyps), "--debug", cwd=tmp_path)
+    assert out.returncode != 0 and "Traceback" in out.stderr and "HarnessError" in out.stderr
+
+
+def test_new_scaffolds_a_loadable_file(tmp_path):
+    hyps = tmp_path / "hyps"
+    out = cli("new", "H6", "--claim", "ALS beats popularity", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    out = cli("list", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("H6") and "ALS beats popularity" in out.stdout
+    again = cli("new", "H6", "--claim", "again", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
