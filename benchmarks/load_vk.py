@@ -19,14 +19,19 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-
-from harness.data import synthetic, vk_lsvd  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
 
 TARGET_GIB = 4.0
+_REPO = str(Path(__file__).resolve().parents[1])     # run from a checkout without installing
+
+
+def _harness():
+    if _REPO not in sys.path:
+        sys.path.insert(0, _REPO)
+    from harness.data import synthetic, vk_lsvd
+
+    return synthetic, vk_lsvd
 
 
 def _peak_gib(who: int) -> float:
@@ -34,6 +39,7 @@ def _peak_gib(who: int) -> float:
 
 
 def _generate(cache: str, scale: int, seed: int) -> None:
+    synthetic, _ = _harness()
     synthetic.ensure(Path(cache), scale=scale, seed=seed)
 
 
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, default=100, help="users = 4000 x scale (default 100: ~21 M interactions)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    synthetic, vk_lsvd = _harness()
 
     root = synthetic.cache_path(Path(args.cache), args.scale, args.seed)
     cached = (root / "SYNTHETIC.json").is_file()

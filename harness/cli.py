@@ -37,6 +37,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-jobs", type=_positive_int, default=2, help="parallel (arm, seed) tasks (default 2)")
     p.add_argument("--seeds", type=_positive_int, default=None, help="override: use seeds 0..N-1")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--backend", default="loky", help="where tasks run: loky (local processes, default) or dask")
+    p.add_argument("--scheduler", default=None, help="with --backend dask: address of an existing scheduler, "
+                   "e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,7 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     hyp = _load_hypothesis(args)
     out = experiment.run(hyp, dataset=args.dataset, data_dir=args.data_dir, results_dir=args.results_dir,
-                         cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet)
+                         cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet,
+                         backend=args.backend, scheduler=args.scheduler)
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
     return 0

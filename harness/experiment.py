@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import analysis, feedback, report, results, runner, segments, summary
+from harness import analysis, backends, feedback, report, results, runner, segments, summary
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -103,7 +103,7 @@ def progress_bar(total: int, quiet: bool, desc: str):
 
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
         results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
-        quiet: bool = False, backend: str = "loky") -> RunOutcome:
+        quiet: bool = False, backend: str = "loky", scheduler: str | None = None) -> RunOutcome:
     """Run ``hyp`` (optionally on another dataset) and write its run folder; returns the outcome."""
     t0 = time.perf_counter()
     for arm in hyp.arms:
@@ -115,9 +115,10 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
     try:
-        res = runner.execute(tasks, p.data, hyp.metrics, p.context, n_jobs=n_jobs,
-                             cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
-                             backend=backend, progress=tick)
+        with backends.backend(backend, n_jobs, scheduler) as active:
+            res = runner.execute(tasks, p.data, hyp.metrics, p.context, n_jobs=n_jobs,
+                                 cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
+                                 backend=active, progress=tick)
     finally:
         bar.close()
     per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)

@@ -145,10 +145,12 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
         return d if t.arm.kind in _NEEDS_EVENTS else replace(d, train=replace(d.train, events=None))
 
     jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
-    if n_jobs == 1 and backend == "loky":
+    if backend == "dask":  # inside harness.backends.backend("dask"): joblib's active backend is the cluster
+        gen = Parallel(n_jobs=-1)(jobs)
+    elif n_jobs == 1:
         gen = (_safe_run_task(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
     else:
-        gen = Parallel(n_jobs=n_jobs, backend=None if backend == "dask" else backend, return_as="generator")(jobs)
+        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
     results = []
     for r in gen:
         if progress is not None:

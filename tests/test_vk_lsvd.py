@@ -429,3 +429,9 @@ def test_encode_matches_np_unique(top):
     ref_u, ref_c = np.unique(raw, return_inverse=True)
     assert np.array_equal(uniq, ref_u) and uniq.dtype == np.uint32
     assert np.array_equal(codes, ref_c) and codes.dtype == np.int32
+
+
+def test_timespent_too_large(root):
+    _rewrite(_week(root, 6), lambda t: _set_col(t, "timespent", pa.array(np.full(len(t), 40000, dtype=np.int64))))
+    with pytest.raises(HarnessError, match=r"week_06\.parquet: timespent values up to 40000 s"):
+        vk_lsvd.load(root, SUB)

@@ -18,7 +18,7 @@ Planted structure (the "truth")
 * Item popularity: bias ``b_i = -0.9 log(r_i)`` for a random popularity rank ``r_i`` (Zipf-like skew).
 * Exposure: user ``u`` sees ``n_u`` distinct items (VK-LSVD has no repeated user-item exposure),
   drawn without replacement with probability ``softmax(1.5 a_ui + b_i)`` (Gumbel top-k).
-  ``n_u = 1 + floor(LogNormal(mu, 1.1))``: heavy-tailed activity (top 10 % of users hold ~35-40 %
+  ``n_u = 1 + floor(LogNormal(mu, 1.1))``: heavy-tailed activity (top 10 % of users hold ~40 %
   of interactions), ``mu`` set so the mean is ``mean_interactions``.
 * Time: 80 % of users are active from week 0, 20 % arrive in a uniformly random later week 1..25
   (new users). Each exposure falls in a uniform week between the arrival week and 24, or in the
@@ -26,12 +26,13 @@ Planted structure (the "truth")
   enough users have test positives.
 * Watch time: duration ``d_i`` (uint8 s, log-normal around 25 s, 5..255; 0.5 % of items have
   duration 0 to exercise that path). Watch ratio
-  ``r = 1.3 sigmoid(1.6 a + 0.8 eps - 0.9) (20 / max(d, 5))^0.15`` plus, with probability
+  ``r = 1.3 sigmoid(1.6 a + 0.8 eps - 2.2) (20 / max(d, 5))^0.15`` plus, with probability
   ``0.1 sigmoid(2a)``, a re-watch of 0.5-2.5 extra plays; ``timespent = min(round(r d), 255)``.
   So ``watch_ratio >= 0.5`` (positive definition P1) is monotone in affinity.
-* Reactions: ``P(like) = sigmoid(1.5 a - 3.0)``, ``P(share) = sigmoid(1.2 a - 4.2)``,
-  ``P(bookmark) = sigmoid(1.2 a - 4.0)``, ``P(dislike) = sigmoid(-1.5 a - 4.5)``; so
-  ``like|share|bookmark`` (P2) is rarer than P1 and also monotone in affinity.
+* Reactions: ``P(like) = sigmoid(1.5 a - 4.4)``, ``P(share) = sigmoid(1.2 a - 5.5)``,
+  ``P(bookmark) = sigmoid(1.2 a - 5.3)``, ``P(dislike) = sigmoid(-1.5 a - 3.5)``; so
+  ``like|share|bookmark`` (P2) is rarer than P1 and also monotone in affinity. On the default
+  size ~52 % of rows are P1 positives and ~16 % P2 positives (exposed items have mean affinity ~1.1).
 * Content: item embeddings carry a share ``s = content_signal`` of the item signal:
   ``z_i = sqrt(s) v_i + sqrt(1 - s) e_i`` (``e_i ~ N(0, I_16)``), ``embedding_i = z_i W + 0.05 n_i``
   with ``W`` a random 16 x 64 matrix with orthonormal rows and ``n_i ~ N(0, I_64)``; float16 on
@@ -68,7 +69,7 @@ import pyarrow.parquet as pq
 from harness.errors import HarnessError
 
 #: Bump when the generated data changes; part of the cache directory name used by :func:`ensure`.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 #: Subsample directory name written by default.
 SUBSAMPLE = "synthetic"
 N_WEEKS = 26

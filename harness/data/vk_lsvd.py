@@ -175,7 +175,7 @@ def _cast(arr: pa.Array, col: str, target: pa.DataType, path: Path) -> pa.Array:
 
 
 def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndarray]:
-    """Stream the weekly files; return compact arrays (ids u32, week u8, timespent i32, flag bits u8)."""
+    """Stream the weekly files; return compact arrays (ids u32, week u8, timespent i16, flag bits u8)."""
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("user", "item", "week", "timespent", "flags")}
     rows_per_file = []
     for path, week in zip(paths, weeks, strict=True):
@@ -190,7 +190,11 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
                 parts["user"].append(cols["user_id"].to_numpy())
                 parts["item"].append(cols["item_id"].to_numpy())
                 parts["week"].append(np.full(batch.num_rows, week, dtype=np.uint8))
-                parts["timespent"].append(cols["timespent"].to_numpy())
+                spent = cols["timespent"].to_numpy()
+                if spent.max() > np.iinfo(np.int16).max:
+                    raise HarnessError(f"{path}: timespent values up to {spent.max()} s; VK-LSVD timespent is "
+                                       "uint8 seconds: check the file")
+                parts["timespent"].append(spent.astype(np.int16))
                 bits = np.zeros(batch.num_rows, dtype=np.uint8)
                 for k, f in enumerate(FLAGS):
                     bits |= cols[f].to_numpy(zero_copy_only=False).astype(np.uint8) << k
@@ -208,12 +212,7 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
     if VALIDATION_WEEK in weeks and rows_per_file[weeks.index(VALIDATION_WEEK)] == 0:
         raise HarnessError(f"{paths[weeks.index(VALIDATION_WEEK)]}: the validation week holds no interactions, "
                            "so the test split would be empty; re-download it")
-    out = {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in parts.items()}
-    if out["timespent"].size and out["timespent"].max() > np.iinfo(np.int16).max:
-        raise HarnessError(f"{paths[0].parent}: timespent values up to {out['timespent'].max()} s; "
-                           "VK-LSVD timespent is uint8 seconds: check the files")
-    out["timespent"] = out["timespent"].astype(np.int16)
-    return out
+    return {k: np.concatenate(v) for k, v in parts.items()}
 
 
 def _encode(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
