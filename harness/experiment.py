@@ -103,14 +103,17 @@ def progress_bar(total: int, quiet: bool, desc: str):
 
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
         results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
-        quiet: bool = False, backend: str = "loky", scheduler: str | None = None) -> RunOutcome:
-    """Run ``hyp`` (optionally on another dataset) and write its run folder; returns the outcome."""
+        quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
+        inter: Interactions | None = None) -> RunOutcome:
+    """Run ``hyp`` (optionally on another dataset, or on already loaded ``inter``) and write its run
+    folder; returns the outcome."""
     t0 = time.perf_counter()
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
-    dataset = dataset or hyp.dataset
+    dataset = dataset or (inter.name if inter is not None else hyp.dataset)
     hyp = hyp.replace(dataset=dataset)
-    inter = load_dataset(dataset, data_dir, cache_dir)
+    if inter is None:
+        inter = load_dataset(dataset, data_dir, cache_dir)
     p = prepare_hypothesis(hyp, inter)
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")

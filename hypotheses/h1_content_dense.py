@@ -10,7 +10,7 @@ seed x user interval of the NDCG@10 delta is below the margin.
 """
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
-_LIGHTFM = dict(loss="bpr", no_components=64, learning_rate=0.05, epochs=10)
+_LIGHTFM = dict(loss="bpr", no_components=64, learning_rate=0.05, epochs=20)
 
 HYPOTHESIS = Hypothesis(
     id="H1",

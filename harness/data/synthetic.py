@@ -69,7 +69,7 @@ import pyarrow.parquet as pq
 from harness.errors import HarnessError
 
 #: Bump when the generated data changes; part of the cache directory name used by :func:`ensure`.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: Subsample directory name written by default.
 SUBSAMPLE = "synthetic"
 N_WEEKS = 26
@@ -81,7 +81,7 @@ VALIDATION_WEIGHT = 3.0
 #: Number of interaction rows written twice (exact duplicates).
 N_DUPLICATES = 7
 #: Default size at ``scale=1`` (the ``synthetic-vk`` dataset).
-DEFAULT_USERS = 4000
+DEFAULT_USERS = 3000
 DEFAULT_ITEMS = 2000
 DEFAULT_MEAN_INTERACTIONS = 55.0
 

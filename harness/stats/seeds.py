@@ -9,8 +9,9 @@ intervals are offered:
   seed weights ``w`` and user weights ``u``.
 * :func:`variance_components_interval` - method of moments on the two-way crossed ANOVA
   ``delta[s, i] = mu + a_s + b_i + e_si``: ``Var(mean) = s2_seed/k + s2_user/n + s2_res/(k n)``,
-  estimated without bias by ``(MS_seed + MS_user - MS_res) / (k n)``, with a t quantile on
-  Satterthwaite degrees of freedom (close to k - 1 when seed variance dominates).
+  estimated by ``(MS_seed + max(MS_user - MS_res, 0)) / (k n)`` (unbiased unless truncated). The
+  quantile comes from the generalized (fiducial) pivot of MS_seed on k - 1 df: exactly t_{k-1}
+  when seed variance dominates, normal when user variance dominates, and in between a mixture.
 
 :func:`seed_user_interval` is the primary interval of reports; see its docstring for the
 coverage simulation that chose between them.
@@ -42,7 +43,8 @@ def _pigeonhole_means(delta: np.ndarray, seed_counts: np.ndarray, user_counts: n
     """
     k = seed_counts.sum(axis=1)
     n = user_counts.sum(axis=1)
-    return np.einsum("bk,bk->b", seed_counts @ delta, user_counts) / (k * n)
+    per_seed = np.asarray(user_counts, dtype=np.float64) @ delta.T  # (B, k): one GEMM over users
+    return np.einsum("bk,bk->b", seed_counts, per_seed) / (k * n)
 
 
 def hierarchical_bootstrap(delta: object, *, n_resamples: int = 2000, confidence_level: float = 0.95,
@@ -74,7 +76,7 @@ def hierarchical_bootstrap(delta: object, *, n_resamples: int = 2000, confidence
     cols, col_counts = np.unique(d.T, axis=0, return_counts=True)
     distinct = len(col_counts) <= MAX_DISTINCT and len(col_counts) < n
     width = len(col_counts) if distinct else n
-    step = batch or max(1, BATCH_ELEMENTS // (width * max(k, 2)))
+    step = batch or max(1, BATCH_ELEMENTS // width)
     theta = np.empty(n_resamples)
     seed_p = np.full(k, 1.0 / k)
     for start in range(0, n_resamples, step):  # memory-capped batches, vectorised within
@@ -153,7 +155,8 @@ def _variance_components(delta: np.ndarray, confidence_level: float = 0.95,
             df = np.full_like(se, k - 1.0)
             half = stats.t.ppf(q, df) * se
         elif quantile == "satterthwaite":
-            df = (ms_s + c_user) ** 2 / (ms_s**2 / (k - 1) + c_user**2 / (n - 1))
+            user_terms = np.where(ms_u > ms_r, ms_u**2 / (n - 1) + ms_r**2 / ((k - 1) * (n - 1)), 0.0)
+            df = (ms_s + c_user) ** 2 / (ms_s**2 / (k - 1) + user_terms)
             df = np.clip(np.nan_to_num(df, nan=np.inf), k - 1, np.inf)
             half = stats.t.ppf(q, df) * se
         else:
@@ -226,7 +229,7 @@ def seed_user_interval(delta: object, *, confidence_level: float = 0.95, n_resam
         Per-seed, per-user differences ``treatment - baseline``.
     confidence_level : two-sided coverage.
     n_resamples, rng : used only by ``method="pigeonhole"``.
-    method : ``"auto"`` (= variance components), ``"variance_components"`` or ``"pigeonhole"``.
+    method : ``"auto"`` (= ``"variance_components"``, fiducial quantile) or ``"pigeonhole"``.
 
     Returns
     -------
@@ -235,22 +238,34 @@ def seed_user_interval(delta: object, *, confidence_level: float = 0.95, n_resam
 
     Notes
     -----
-    Coverage of nominal 95 % intervals for the true mean, measured by simulation (2,000 datasets
-    per row, ``delta = mu + a_s + b_i + e_si`` with ~50 % zero-inflated users, MC error ~0.5 %):
+    Coverage of nominal 95 % intervals for the true mean, by simulation: ``delta[s, i] = mu + a_s +
+    z_i * round(b_i + e_si, 0.05)`` with ``z_i ~ Bernoulli(0.5)`` (half the users exactly 0),
+    normal a, b, e; "seed share" is the seed part of Var(mean). VC columns use 4,000 datasets per
+    row (first 9 rows; 2,000 in the last 2), bootstrap columns 1,000 (600), B = 1,000; MC error <= 0.01.
 
-    ==============================  =======  ===============  ===================  =========
-    scenario (k seeds x n users)     VC      pigeonhole boot  user-only bootstrap  VC df
-    ==============================  =======  ===============  ===================  =========
-    5 x 300, seed ~ user variance    0.951        0.889             0.804          ~6
-    5 x 300, seed var dominates      0.948        0.845             0.380          ~4
-    5 x 300, no seed variance        0.951        0.943             0.945          ~25
-    3 x 1000, seed var dominates     0.950        0.770             0.295          ~2
-    10 x 300, seed ~ user variance   0.950        0.921             0.641          ~13
-    ==============================  =======  ===============  ===================  =========
+    =====================  ==========  ========  =============  =======  ==========  =========
+    k seeds x n users      seed share  VC fid.   VC Satterth.   VC k-1   pigeonhole  user-only
+    =====================  ==========  ========  =============  =======  ==========  =========
+    5 x 300                0.00        0.963     0.951          0.992    0.978       0.951
+    5 x 300                0.19        0.969     0.950          0.994    0.975       0.931
+    5 x 300                0.53        0.963     0.946          0.983    0.972       0.838
+    5 x 300                0.73        0.959     0.945          0.976    0.948       0.694
+    5 x 300, no user var   0.00        0.955     0.950          0.960    0.998       0.945
+    3 x 1000               0.78        0.956     0.918          0.984    0.897       0.643
+    10 x 300               0.42        0.951     0.944          0.962    0.965       0.876
+    2 x 300                0.63        0.963     0.878          1.000    0.914       0.773
+    5 x 30                 0.52        0.959     0.949          0.976    0.955       0.778
+    5 x 300                0.91        0.956     0.951          0.962    0.888       0.417
+    5 x 3000               0.91        0.953     0.943          0.958    0.892       0.475
+    =====================  ==========  ========  =============  =======  ==========  =========
 
-    The pigeonhole bootstrap under-covers whenever seed variance matters (it sees only k seeds
-    and uses normal-like quantiles; with k = 5 its seed variance is biased by (k-1)/k), so
-    ``"auto"`` uses the variance-components interval, which holds nominal coverage in every row.
+    The pigeonhole bootstrap falls short when seed variance dominates (0.89 with 5 seeds, the
+    usual case at 10^4+ users, since user variance shrinks as 1/n and seed variance does not);
+    it over-covers when the user x seed interaction dominates. The user-only bootstrap collapses.
+    Satterthwaite df run slightly liberal with few seeds (0.918 at k = 3, 0.878 at k = 2); t on
+    k - 1 df is safe but wide. The fiducial variance-components interval never fell below 0.95
+    (exact numerical coverage with known user variance: 0.950-0.964 at k = 5, 0.950-0.976 at
+    k = 3), so ``"auto"`` uses it.
     """
     d = v.as_2d(delta, "delta")
     method = v.choice(method, SEED_USER_METHODS, "method")
