@@ -35,8 +35,8 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness.arms.base import FactorScorer  # noqa: E402
-from harness.evaluate import evaluate  # noqa: E402
+from harness.arms.base import FactorScorer
+from harness.evaluate import evaluate
 
 ML100K = Path("/work/shared/data/ml-100k")
 METRICS = ("ndcg@10", "recall@10", "precision@10", "map@10", "mrr@10", "hitrate@10")
@@ -52,7 +52,7 @@ def best_time(fn, repeat: int) -> tuple[float, object]:
 
 
 def load() -> str:
-    return "load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count())
+    return f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
 
 
 def matmul_peak(repeat: int) -> float:
@@ -177,8 +177,8 @@ def bench_synthetic(n_users: int, n_items: int, d: int, sample: int, n_naive: in
     print(f"  -- sample of {len(sub):,} users:")
     for label, method, nt, blas in runs:
         with threadpool_limits(blas, user_api="blas"):
-            t, res[method, nt, blas] = best_time(lambda: evaluate(scorer, sub, seen, rel, METRICS, method=method,
-                                                                  num_threads=nt), 1)
+            t, res[method, nt, blas] = best_time(
+                lambda method=method, nt=nt: evaluate(scorer, sub, seen, rel, METRICS, method=method, num_threads=nt), 1)
         rates[method, nt, blas] = line(label, len(sub), t)
     base = res["generic", 1, 1]
     same = all(np.array_equal(base.values[m], r.values[m]) for r in res.values() for m in METRICS)

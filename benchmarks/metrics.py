@@ -28,8 +28,8 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness import metrics as M  # noqa: E402
-from harness.evaluate import hit_matrix  # noqa: E402
+from harness import metrics as M
+from harness.evaluate import hit_matrix
 
 K = 10
 
@@ -77,7 +77,7 @@ def main(argv=None) -> None:
     ap.add_argument("--ref-users", type=int, default=20_000, help="users for the Python reference loop")
     ap.add_argument("--items", type=int, default=10_000)
     args = ap.parse_args(argv)
-    print("load average %.1f %.1f %.1f on %d cores" % (*os.getloadavg(), os.cpu_count()))
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     top, rel = make_data(args.users, args.items)
     users = np.arange(args.users)
     n_rel = np.diff(rel.indptr)

@@ -2,6 +2,8 @@
 -> verdict -> report, writing ``results/<H>/<run-id>/`` atomically."""
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -101,6 +103,18 @@ def progress_bar(total: int, quiet: bool, desc: str):
     return bar, tick
 
 
+def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
+    """Attach a file handler for the ``harness`` loggers; returns its path and the handler."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{hyp_id}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("harness")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    return path, handler
+
+
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
         results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
         quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
@@ -117,13 +131,22 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     p = prepare_hypothesis(hyp, inter)
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
+    log_path, handler = open_log(Path(cache_dir or results_dir) / "logs", hyp.id)
+    logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, dataset,
+                                      len(tasks), n_jobs, backend)
     try:
         with backends.backend(backend, n_jobs, scheduler) as active:
             res = runner.execute(tasks, p.data, hyp.metrics, p.context, n_jobs=n_jobs,
                                  cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
                                  backend=active, progress=tick)
+    except HarnessError as e:
+        raise HarnessError(f"{e} (log: {log_path})") from None
     finally:
         bar.close()
+        logging.getLogger("harness").removeHandler(handler)
+        handler.close()
+    notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
+                             "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
     per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
     cells = analysis.compare(hyp, per_user, p.variants)
     verdict = decide(hyp, cells)
@@ -132,9 +155,9 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     spec["split_run"] = p.split_desc
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
-    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, list(p.notes))
+    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes)
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
-    prov_full = {**prov, "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
+    prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}
 
     def fill(tmp: Path) -> None:

@@ -43,7 +43,8 @@ def table_rows(summary: dict, variant: str) -> list[dict]:
             "rel": "n/a" if c["relative_pct"] is None else f"{c['relative_pct']['estimate']:+.2f} %",
             "ci": _ci(c["delta"]), "ci_user": _ci(c["delta_user_only"]),
             "p": f"{_p(c['p_primary'])} / {_p(c['adjusted_p']['primary'])}",
-            "wilcoxon": f"{_p(t['wilcoxon']['p'])} / {_p(c['adjusted_p']['wilcoxon'])}",
+            "wilcoxon": f"{_p(t['wilcoxon']['p'])} / {_p(c['adjusted_p']['wilcoxon'])}" if t["wilcoxon"]["defined"]
+            else "undefined (all deltas 0)",
             "t": f"{_p(t['paired_t']['p'])} / {_p(c['adjusted_p']['paired_t'])}",
             "zeros": f"{100 * t['wilcoxon']['zero_share']:.0f} %",
             "seeds": f"{c['seeds_agree'][0]}/{c['seeds_agree'][1]}",
@@ -206,13 +207,16 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
         seg = f"seg_{h['target']}"
         for var in dict.fromkeys(c["variant"] for c in prim):
             d = per_user[(per_user["variant"] == var) & per_user[seg]]
+            if d.empty:
+                continue
             wide = d.pivot_table(index="user_index", columns="arm", values=h["primary"], aggfunc="mean")
             delta = (wide[h["treatment"]] - wide[h["baseline"]]).to_numpy()
             ax.hist(delta, bins=60, alpha=0.5, label=f"{var} (zero: {100 * np.mean(delta == 0):.0f} %)")
         ax.set_xlabel(f"per-user delta {h['primary']} (seed-averaged), segment {h['target']}")
         ax.set_ylabel("users")
         ax.set_yscale("log")
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out_dir / "distribution.png", dpi=110)
         plt.close(fig)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -25,6 +27,8 @@ from harness.errors import HarnessError
 from harness.evaluate import PerUserScores, evaluate
 from harness.prepare import EvalData
 from harness.spec import Arm
+
+log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
 CACHE_VERSION = f"{__version__}-1"
@@ -106,10 +110,24 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         return TaskResult(task, hit, 0.0, True)
     t0 = time.perf_counter()
     with threadpool_limits(1):
-        scorer = get_fit(task.arm.kind)(data.train, task.seed, **task.arm.kwargs)
+        fit = get_fit(task.arm.kind)
+        try:
+            scorer = fit(data.train, task.seed, **task.arm.kwargs)
+        except HarnessError:
+            raise
+        except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
+            raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
     cache.put(key, scores)
     return TaskResult(task, scores, time.perf_counter() - t0, False)
+
+
+class ArmFailure(Exception):
+    """An arm's model library raised while fitting; carries the worker's traceback for the log."""
+
+    def __init__(self, message: str, tb: str):
+        super().__init__(message)
+        self.tb = tb
 
 
 def _safe_run_task(*args) -> TaskResult:
@@ -117,6 +135,8 @@ def _safe_run_task(*args) -> TaskResult:
         return run_task(*args)
     except HarnessError as e:
         return TaskResult(args[0], None, 0.0, False, str(e))
+    except ArmFailure as e:
+        return TaskResult(args[0], None, 0.0, False, f"{e} (traceback in the log)\n{e.tb}")
 
 
 def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
@@ -152,13 +172,24 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     else:
         gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
     results = []
-    for r in gen:
-        if progress is not None:
-            progress(r)
-        results.append(r)
+    try:
+        for r in gen:
+            log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
+                     ("cached" if r.cached else f"{r.seconds:.1f} s"))
+            if progress is not None:
+                progress(r)
+            results.append(r)
+    except Exception as e:  # a worker process died (killed, out of memory, segfault in a model library)
+        if type(e).__name__ not in ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"):
+            raise
+        log.error("worker died: %s", e)
+        done = len(results)
+        raise HarnessError(f"a worker process died while running tasks ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:160]}); {done} of {len(tasks)} tasks finished and are cached, "
+                           "rerun the same command to resume (fewer --n-jobs if memory ran out)") from None
     failed = [r for r in results if r.error]
     if failed:
-        lines = "; ".join(f"{r.task.label()}: {r.error}" for r in failed[:3])
+        lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])
         raise HarnessError(f"{len(failed)} task(s) failed ({lines}); finished tasks are cached, rerun to resume")
     return results
 

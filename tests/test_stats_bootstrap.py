@@ -3,10 +3,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.errors import HarnessError
 from harness.stats import bootstrap_distribution, paired_bootstrap, relative_bootstrap
 from harness.stats.bootstrap import _bootstrap_from_indices, _mean_acceleration
-
 
 _V = np.array([-1.0, -0.63, -0.5, -0.39, -0.13, 0.13, 0.39, 0.5, 0.63, 1.0])
 _P = np.array([3, 4, 6, 8, 10, 12, 9, 7, 5, 4], float) / 68
@@ -121,6 +119,11 @@ def test_same_seed_same_result_and_batch_invariance():
     a = paired_bootstrap(d, n_resamples=999, rng=np.random.default_rng(1), batch=100)
     b = paired_bootstrap(d, n_resamples=999, rng=np.random.default_rng(1), batch=100)
     assert a == b
+
+
+def test_relative_bootstrap_undefined_when_base_mean_is_zero():
+    r = relative_bootstrap([0.0, 0.0, 0.0], [0.1, 0.0, 0.2], rng=np.random.default_rng(0))
+    assert np.isnan(r.estimate) and np.isnan(r.ci.low) and "mean(base) is 0" in r.method
 
 
 def test_constant_deltas_give_degenerate_interval():

@@ -5,8 +5,15 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
-from harness.stats import (ConfidenceInterval, adjust_pvalues, effect_sizes, false_positive_rate, mde, mde_from_se,
-                           rank_biserial)
+from harness.stats import (
+    ConfidenceInterval,
+    adjust_pvalues,
+    effect_sizes,
+    false_positive_rate,
+    mde,
+    mde_from_se,
+    rank_biserial,
+)
 
 
 def test_effect_sizes_hand_computed():

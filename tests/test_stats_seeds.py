@@ -4,8 +4,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from harness.stats import (hierarchical_bootstrap, seed_agreement, seed_user_interval, user_t_interval,
-                           variance_components_interval)
+from harness.stats import (
+    hierarchical_bootstrap,
+    seed_agreement,
+    seed_user_interval,
+    user_t_interval,
+    variance_components_interval,
+)
 from harness.stats.seeds import _mean_squares, _pigeonhole_means, _variance_components
 
 # mu=10, seed effects a=(-1, 1), user effects b=(-2, 0, 2), interaction e with zero row/col sums
@@ -51,7 +56,7 @@ def test_mean_squares_hand_computed():
     ms_s, ms_u, ms_r = _mean_squares(CONSTRUCTED)
     # MS_seed = n sum(a^2)/(k-1) = 3*2/1; MS_user = k sum(b^2)/(n-1) = 2*8/2; MS_res = sum(e^2)/2 = 12/2
     assert (float(ms_s), float(ms_u), float(ms_r)) == pytest.approx((6.0, 8.0, 6.0))
-    est, se, half, df = _variance_components(CONSTRUCTED, 0.95, "satterthwaite")
+    est, se, _, df = _variance_components(CONSTRUCTED, 0.95, "satterthwaite")
     assert float(est) == pytest.approx(10.0)
     assert float(se) == pytest.approx(np.sqrt((6 + (8 - 6)) / 6))  # (MS_s + MS_u - MS_r) / (k n)
     assert float(df) == 1.0  # Satterthwaite 64 / (36 + 32 + 18) < k - 1 = 1, clipped
@@ -119,3 +124,12 @@ def test_seed_agreement():
     assert seed_agreement(d) == (2, 4)   # overall mean > 0; seeds 0 and 1 positive
     assert seed_agreement(-d) == (2, 4)
     assert seed_agreement(np.zeros((3, 4))) == (3, 3)
+
+
+def test_degenerate_matrices():
+    r = seed_user_interval(np.zeros((5, 10)), rng=np.random.default_rng(0))
+    assert (r.ci.low, r.ci.high, r.standard_error, r.df) == (0.0, 0.0, 0.0, np.inf)
+    seeds_only = np.arange(5.0)[:, None] + np.zeros((5, 10))  # pure seed effect: exact t_4 over seed means
+    r = seed_user_interval(seeds_only, rng=np.random.default_rng(0))
+    assert r.ci.high - 2.0 == pytest.approx(stats.t.ppf(0.975, 4) * np.std(np.arange(5.0), ddof=1) / np.sqrt(5),
+                                            rel=1e-5)

@@ -16,8 +16,13 @@ from harness.stats.multiple import ADJUST_METHODS, adjust_pvalues
 from harness.stats.paired_tests import paired_t, seed_level_test, sign_test, tost_paired, wilcoxon
 from harness.stats.power import mde, mde_from_se
 from harness.stats.randomization import randomization_test
-from harness.stats.seeds import (hierarchical_bootstrap, seed_agreement, seed_user_interval, user_t_interval,
-                                 variance_components_interval)
+from harness.stats.seeds import (
+                                 hierarchical_bootstrap,
+                                 seed_agreement,
+                                 seed_user_interval,
+                                 user_t_interval,
+                                 variance_components_interval,
+)
 
 __all__ = [
     "ADJUST_METHODS", "ConfidenceInterval", "EffectSizes", "IntervalResult", "TestResult",

@@ -1,7 +1,7 @@
 """Input validation shared by :mod:`harness.stats`: one-line :class:`HarnessError` messages."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

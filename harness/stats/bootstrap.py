@@ -16,12 +16,9 @@ so no n refits are needed.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from harness.errors import HarnessError
 from harness.stats import _validate as v
 from harness.stats._results import ConfidenceInterval, IntervalResult
 
@@ -200,6 +197,11 @@ def relative_bootstrap(base: object, treat: object, *, n_resamples: int = 2000,
         Per-user metric of the baseline and treatment arms, same users in the same order.
     n_resamples, confidence_level, rng, method, batch, resampling : as in :func:`paired_bootstrap`;
         the multinomial engine counts distinct (base, treat) pairs.
+
+    Returns
+    -------
+    IntervalResult
+        In percent; all NaN (``method`` says why) when ``mean(base) == 0``.
     """
     b, t = v.paired(base, treat)
     method = v.choice(method, METHODS, "method")
@@ -210,7 +212,9 @@ def relative_bootstrap(base: object, treat: object, *, n_resamples: int = 2000,
     if batch is not None:
         batch = v.positive_int(batch, "batch")
     if b.mean() == 0:
-        raise HarnessError("relative change is undefined: mean(base) is 0; report the absolute mean delta")
+        nan = float("nan")
+        return IntervalResult(nan, ConfidenceInterval(nan, nan), nan,
+                              "relative change undefined: mean(base) is 0 (use the absolute mean delta)", cl, 0)
     theta_hat = float(_relative_pct(b.mean(), t.mean()))
     means, engine = _resampled_means([b, t], n_resamples, rng, batch, resampling)
     n = b.shape[0]
@@ -221,14 +225,10 @@ def relative_bootstrap(base: object, treat: object, *, n_resamples: int = 2000,
 
 
 def bootstrap_distribution(delta: object, *, n_resamples: int, rng: np.random.Generator,
-                           statistic: Callable[[np.ndarray], np.ndarray] | None = None,
                            resampling: str = "auto") -> np.ndarray:
-    """Resampled means of ``delta`` (n_users,), shape (n_resamples,); for figures and checks.
-
-    ``statistic`` (optional) is applied element-wise to the resampled means.
-    """
+    """Resampled means of ``delta`` (n_users,), shape (n_resamples,); for figures and engine checks."""
     d = v.as_1d(delta, "delta", min_n=2)
     resampling = v.choice(resampling, RESAMPLING, "resampling")
     means, _ = _resampled_means([d], v.positive_int(n_resamples, "n_resamples"), v.generator(rng), None,
                                 resampling)
-    return means[:, 0] if statistic is None else statistic(means[:, 0])
+    return means[:, 0]
