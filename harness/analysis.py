@@ -151,7 +151,7 @@ def analyse_cell(base: np.ndarray, treat: np.ndarray, seeds: np.ndarray, *, vari
         relative=S.relative_bootstrap(base_u, treat_u, n_resamples=n_boot, confidence_level=level, rng=rng)
         if base_u.mean() != 0 else None,
         tests=tests, effects=S.effect_sizes(base_u, treat_u), seeds_agree=S.seed_agreement(delta),
-        mde=float(S.mde_from_se(primary.standard_error, alpha=1 - level)),
+        mde=float(S.mde_from_se(primary.standard_error, alpha=1 - level, df=primary.df)),
         noise=noise_floor(base, seeds, rng, n_boot, level),
     )
 
