@@ -22,6 +22,13 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _mapping(text: str) -> tuple[str, str]:
+    key, sep, col = text.partition("=")
+    if not sep or not key or not col:
+        raise argparse.ArgumentTypeError(f"expected KEY=COL, e.g. user=uid, got {text!r}")
+    return key.strip(), col.strip()
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hypotheses", type=Path, default=None, help="directory of hypothesis files (default ./hypotheses)")
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="where run folders go (default results/)")
@@ -32,6 +39,8 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, help="override the hypothesis' dataset: synthetic-vk, ml-100k, "
                    "vk-lsvd:<subsample>, ml-1m, ml-latest, kion, tabular:<file>")
     p.add_argument("--data-dir", type=Path, default=None, help="directory holding the dataset's files")
+    p.add_argument("--column", action="append", default=[], type=_mapping, metavar="KEY=COL",
+                   help="tabular data: map user/item/time to your column names, e.g. --column user=uid")
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/harness"), help="task cache and generated data")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
     p.add_argument("--n-jobs", type=_positive_int, default=2, help="parallel (arm, seed) tasks (default 2)")
@@ -100,7 +109,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
             hyp = hyp.replace(seeds=tuple(range(args.seeds)))
         out = experiment.run(hyp, dataset=args.dataset or base_doc["dataset"], data_dir=args.data_dir,
                              results_dir=args.results_dir, cache_dir=None if args.no_cache else args.cache_dir,
-                             n_jobs=args.n_jobs, quiet=args.quiet)
+                             n_jobs=args.n_jobs, quiet=args.quiet, columns=dict(args.column))
         new_doc, new = gate.load_run(out.run_dir)
     res = gate.compare_runs(base_doc, base, new_doc, new, metric=args.metric or hyp.primary, margin=args.margin,
                             arm=args.arm, segment=args.segment, alpha=hyp.alpha)
@@ -114,7 +123,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     hyp = _load_hypothesis(args)
     dataset = args.dataset or hyp.dataset
-    inter = load_dataset(dataset, args.data_dir, args.cache_dir)
+    inter = load_dataset(dataset, args.data_dir, args.cache_dir, columns=dict(args.column), positives=hyp.positives)
     if args.seeds < 2:
         raise HarnessError("--seeds must be at least 2 for A/A pairs (default 10)")
     p = experiment.prepare_hypothesis(hyp.replace(dataset=dataset), inter)
@@ -139,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     hyp = _load_hypothesis(args)
     out = experiment.run(hyp, dataset=args.dataset, data_dir=args.data_dir, results_dir=args.results_dir,
                          cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet,
-                         backend=args.backend, scheduler=args.scheduler)
+                         backend=args.backend, scheduler=args.scheduler, columns=dict(args.column))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
     return 0

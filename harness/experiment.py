@@ -118,7 +118,7 @@ def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
         results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
         quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
-        inter: Interactions | None = None) -> RunOutcome:
+        inter: Interactions | None = None, columns: dict[str, str] | None = None) -> RunOutcome:
     """Run ``hyp`` (optionally on another dataset, or on already loaded ``inter``) and write its run
     folder; returns the outcome."""
     t0 = time.perf_counter()
@@ -127,7 +127,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
     hyp = hyp.replace(dataset=dataset)
     if inter is None:
-        inter = load_dataset(dataset, data_dir, cache_dir)
+        inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives)
     p = prepare_hypothesis(hyp, inter)
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")

@@ -120,11 +120,33 @@ def _noise_section(summary: dict, figures: dict) -> list[str]:
                      f"{100 * nf['share_ci_excludes_0']:.0f} % of {len(nf['pairs'])}"])
     if not rows:
         return ["## Seed-noise floor", "", "Only one seed: seed variance was not measured.", ""]
-    return ["## Seed-noise floor", "",
-            "The baseline against itself on consecutive seed pairs (A/A). An effect smaller than this is "
-            "indistinguishable from retraining with another seed.", "",
-            _md_table(["variant", "segment", "metric", "effect (delta)", "max A/A |delta|", "seed SD of baseline mean",
-                       "A/A pairs whose user-only CI excludes 0"], rows), ""]
+    out = ["## Seed-noise floor", "",
+           "The baseline against itself on consecutive seed pairs (A/A). An effect smaller than this is "
+           "indistinguishable from retraining with another seed.", "",
+           _md_table(["variant", "segment", "metric", "effect (delta)", "max A/A |delta|", "seed SD of baseline mean",
+                      "A/A pairs whose user-only CI excludes 0"], rows), ""]
+    return out + _seed_floor_lines(summary)
+
+
+def _seed_floor_lines(summary: dict) -> list[str]:
+    """What a seed-level test can and cannot show with this many seeds (asv's floor rule)."""
+    alpha = summary["hypothesis"]["alpha"]
+    for c in summary["cells"]:
+        if c["empty"] or "seed_level" not in c["tests"]:
+            continue
+        t = c["tests"]["seed_level"]
+        floor = t["min_attainable_p"]
+        if floor is None:
+            return []
+        line = (f"Seed-level exact sign test over {t['n']} seed means: its smallest attainable p is {floor:.4g}")
+        if floor > alpha:
+            line += (f", above alpha = {alpha:g}: with {t['n']} seeds no seed-level test can be significant, so a "
+                     "seed-level 'no effect' would be UNDERPOWERED, not evidence; the verdict uses the seed x user "
+                     "interval instead. Add seeds for seed-level evidence.")
+        else:
+            line += "."
+        return [line, ""]
+    return []
 
 
 def _data_section(summary: dict) -> list[str]:

@@ -15,8 +15,11 @@ from harness.errors import HarnessError, suggest
 DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "kion", "tabular")
 
 
-def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None) -> Interactions:
-    """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data."""
+def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None,
+                 columns: dict[str, str] | None = None, positives: tuple[str, ...] | None = None) -> Interactions:
+    """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data;
+    ``columns`` maps ``user``/``item``/``time`` to a tabular file's column names; ``positives`` (the
+    hypothesis' definitions) tells the tabular loader which further columns to keep."""
     base, _, arg = str(name).partition(":")
     if base not in DATASETS:
         raise HarnessError(suggest(name, DATASETS, "dataset"))
@@ -61,4 +64,14 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
 
     if not arg:
         raise HarnessError("dataset 'tabular' needs a file: tabular:path/to/interactions.csv")
-    return tabular.load(Path(arg), name=name)
+    mapping = dict(columns or {})
+    bad = sorted(set(mapping) - {"user", "item", "time"})
+    if bad:
+        raise HarnessError(f"--column {bad[0]}=...: only user, item and time can be mapped, e.g. --column user=uid")
+    if positives:
+        from harness import feedback
+
+        cols = set().union(*(feedback.columns(p) for p in positives))
+        mapping["extra"] = tuple(sorted(cols))
+        mapping["positives"] = tuple(positives)
+    return tabular.load(Path(arg), name=name, **mapping)
