@@ -25,6 +25,7 @@ class CalibrationRow:
 
     test: str
     variant: str
+    segment: str
     rate: float
     ci: S.ConfidenceInterval
     n_pairs: int
@@ -63,20 +64,24 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int, cache_dir, quiet: bool,
     rows = []
     rng = np.random.default_rng(CAL_SEED)
     for v in p.variants:
-        mask = p.masks[(v, hyp.target_segment)]
-        vals = np.stack([r.scores.values[hyp.primary][mask] for r in res if r.task.variant == v])
-        for test, ps in aa_pvalues(vals, n_resamples, rng, alpha).items():
-            rate, ci = S.false_positive_rate(np.asarray(ps), alpha=alpha)
-            rows.append(CalibrationRow(test, v, rate, ci, len(ps)))
+        for seg in hyp.segments:
+            mask = p.masks[(v, seg.name)]
+            if not mask.any():
+                continue
+            vals = np.stack([r.scores.values[hyp.primary][mask] for r in res if r.task.variant == v])
+            for test, ps in aa_pvalues(vals, n_resamples, rng, alpha).items():
+                rate, ci = S.false_positive_rate(np.asarray(ps), alpha=alpha)
+                rows.append(CalibrationRow(test, v, seg.name, rate, ci, len(ps)))
     return rows
 
 
-def render(rows: list[CalibrationRow], alpha: float, metric: str, segment: str) -> str:
-    lines = [f"A/A false-positive rates at alpha={alpha:g} ({metric}, segment {segment!r}; the same arm, "
-             "different seeds: every rejection is seed noise called significant)", "",
-             f"{'variant':<24} {'test':<28} {'FPR':>6}  95 % CI            pairs"]
+def render(rows: list[CalibrationRow], alpha: float, metric: str) -> str:
+    lines = [f"A/A false-positive rates at alpha={alpha:g} ({metric}; the same arm, different seeds: every "
+             "rejection is seed noise called significant)", "",
+             f"{'variant':<22} {'segment':<10} {'test':<27} {'FPR':>6}  95 % CI           pairs"]
     for r in rows:
-        lines.append(f"{r.variant:<24} {r.test:<28} {r.rate:6.3f}  [{r.ci.low:.3f}, {r.ci.high:.3f}]   {r.n_pairs}")
+        lines.append(f"{r.variant:<22} {r.segment:<10} {r.test:<27} {r.rate:6.3f}  [{r.ci.low:.3f}, {r.ci.high:.3f}]"
+                     f"  {r.n_pairs}")
     lines += ["", "A test whose FPR is well above alpha on this data over-rejects here; the harness' verdicts use "
               "the seed x user interval, which includes seed variance."]
     return "\n".join(lines)

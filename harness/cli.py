@@ -129,7 +129,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     p = experiment.prepare_hypothesis(hyp.replace(dataset=dataset), inter)
     rows = calibrate.calibrate(p, args.seeds, n_jobs=args.n_jobs, quiet=args.quiet,
                                cache_dir=None if args.no_cache else args.cache_dir / "tasks")
-    print(calibrate.render(rows, hyp.alpha, hyp.primary, hyp.target_segment))
+    print(calibrate.render(rows, hyp.alpha, hyp.primary))
     return 0
 
 
