@@ -57,7 +57,7 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int, cache_dir, quiet: bool,
     tasks = [runner.Task(v, hyp.baseline, s) for v in p.variants for s in range(n_seeds)]
     bar, tick = progress_bar(len(tasks), quiet, f"calibrate {hyp.id}")
     try:
-        res = runner.execute(tasks, p.data, hyp.metrics, p.context, n_jobs=n_jobs, cache_dir=cache_dir,
+        res = runner.execute(tasks, p.data, p.metrics, p.context, n_jobs=n_jobs, cache_dir=cache_dir,
                              backend=backend, progress=tick)
     finally:
         bar.close()

@@ -48,8 +48,13 @@ class Prepared:
     split_counts: dict
 
     @property
+    def metrics(self) -> tuple[str, ...]:
+        """The hypothesis' metrics, primary first (the learning-curve metric)."""
+        return (self.hyp.primary,) + tuple(m for m in self.hyp.metrics if m != self.hyp.primary)
+
+    @property
     def context(self) -> str:
-        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.hyp.metrics)}"
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}"
 
 
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
@@ -103,6 +108,20 @@ def progress_bar(total: int, quiet: bool, desc: str):
     return bar, tick
 
 
+def curves(res: list[runner.TaskResult], metric: str) -> dict:
+    """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds} (epoch-trained arms)."""
+    out: dict = {}
+    for r in res:
+        if r.curve is None:
+            continue
+        arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {"metric": metric, "seeds": {}})
+        arm["seeds"][str(r.task.seed)] = [float(x) for x in r.curve]
+    for arms in out.values():
+        for a in arms.values():
+            a["mean"] = [float(x) for x in np.mean(list(a["seeds"].values()), axis=0)]
+    return out
+
+
 def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
     """Attach a file handler for the ``harness`` loggers; returns its path and the handler."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -136,7 +155,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                                       len(tasks), n_jobs, backend)
     try:
         with backends.backend(backend, n_jobs, scheduler) as active:
-            res = runner.execute(tasks, p.data, hyp.metrics, p.context, n_jobs=n_jobs,
+            res = runner.execute(tasks, p.data, p.metrics, p.context, n_jobs=n_jobs,
                                  cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
                                  backend=active, progress=tick)
     except HarnessError as e:
@@ -155,7 +174,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     spec["split_run"] = p.split_desc
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
-    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes)
+    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves(res, hyp.primary))
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}

@@ -95,7 +95,8 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
     lines += _noise_section(summary, figures)
     lines += _data_section(summary)
-    for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas")):
+    for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas"),
+                        ("curves", "learning curves (mean over up to 2000 evaluated users, per epoch)")):
         if name in figures:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += _provenance_section(summary)
@@ -243,6 +244,22 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
         fig.savefig(out_dir / "distribution.png", dpi=110)
         plt.close(fig)
         made["distribution"] = "figures/distribution.png"
+    if summary.get("curves"):
+        variants = list(summary["curves"])
+        fig, axes = plt.subplots(1, len(variants), figsize=(4.5 * len(variants), 3.5), squeeze=False)
+        for ax, var in zip(axes[0], variants):
+            for j, (arm, c) in enumerate(summary["curves"][var].items()):
+                for s in c["seeds"].values():
+                    ax.plot(range(1, len(s) + 1), s, color=f"C{j}", alpha=0.25, lw=0.8)
+                ax.plot(range(1, len(c["mean"]) + 1), c["mean"], color=f"C{j}", lw=2, label=arm)
+                ax.set_ylabel(c["metric"])
+            ax.set_xlabel("epoch")
+            ax.set_title(var, fontsize=9)
+            ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "learning_curves.png", dpi=110)
+        plt.close(fig)
+        made["curves"] = "figures/learning_curves.png"
     return made
 
 

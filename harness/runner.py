@@ -31,7 +31,7 @@ from harness.spec import Arm
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-1"
+CACHE_VERSION = f"{__version__}-2"
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank"}
 
@@ -50,13 +50,15 @@ class Task:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache."""
+    """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache,
+    and (arms that train in epochs) the learning curve: mean curve metric after each epoch."""
 
     task: Task
     scores: PerUserScores | None
     seconds: float
     cached: bool
     error: str | None = None
+    curve: np.ndarray | None = None
 
 
 def task_key(task: Task, context: str) -> str:
@@ -75,19 +77,20 @@ class TaskCache:
     def path(self, key: str) -> Path | None:
         return None if self.dir is None else self.dir / f"{key}.npz"
 
-    def get(self, key: str) -> PerUserScores | None:
+    def get(self, key: str) -> tuple[PerUserScores, np.ndarray | None] | None:
         p = self.path(key)
         if p is None or not p.exists():
             return None
         try:
             with np.load(p, allow_pickle=False) as z:
                 names = [str(x) for x in z["metric_names"]]
+                curve = z["curve"] if "curve" in z.files else None
                 return PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                     z["n_relevant"], int(z["nan_scores"]))
+                                     z["n_relevant"], int(z["nan_scores"])), curve
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             return None
 
-    def put(self, key: str, s: PerUserScores) -> None:
+    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None) -> None:
         p = self.path(key)
         if p is None:
             return
@@ -95,31 +98,54 @@ class TaskCache:
         arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
         fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp.npz")
         os.close(fd)
+        if curve is not None:
+            arrays["curve"] = curve
         np.savez(tmp, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                  metric_names=np.array(list(s.values.keys())), **arrays)
         os.replace(tmp, p)
 
 
+#: Users sampled (evenly by index) for learning curves, to bound their cost on large data.
+CURVE_USERS = 2000
+
+
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str) -> TaskResult:
-    """Fit and evaluate one task (runs in a worker); BLAS limited to one thread."""
+    """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
+
+    For arms that train in epochs (``SUPPORTS_CURVES``), the first metric's mean over (up to
+    :data:`CURVE_USERS`) evaluated users is recorded after every epoch: a diagnostic plotted in the
+    report, never used to choose anything.
+    """
+    import inspect
+
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
     hit = cache.get(key)
     if hit is not None:
-        return TaskResult(task, hit, 0.0, True)
+        return TaskResult(task, hit[0], 0.0, True, curve=hit[1])
     t0 = time.perf_counter()
     with threadpool_limits(1):
         fit = get_fit(task.arm.kind)
+        extra, curve = {}, []
+        if getattr(inspect.getmodule(fit), "SUPPORTS_CURVES", False):
+            sample = data.users[np.linspace(0, len(data.users) - 1, min(CURVE_USERS, len(data.users))).astype(int)]
+
+            def on_epoch(epoch: int, scorer) -> None:
+                s = evaluate(scorer, sample, data.train.seen, data.relevant, metrics[:1])
+                curve.append(float(np.mean(s.values[metrics[0]])))
+
+            extra["on_epoch"] = on_epoch
         try:
-            scorer = fit(data.train, task.seed, **task.arm.kwargs)
+            scorer = fit(data.train, task.seed, **task.arm.kwargs, **extra)
         except HarnessError:
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
-    cache.put(key, scores)
-    return TaskResult(task, scores, time.perf_counter() - t0, False)
+    curve_arr = np.asarray(curve, dtype=np.float64) if curve else None
+    cache.put(key, scores, curve_arr)
+    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve_arr)
 
 
 class ArmFailure(Exception):
@@ -158,6 +184,7 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     from joblib import Parallel, delayed
 
     keys = [task_key(t, context) for t in tasks]
+    log.info("%d tasks, metrics %s", len(tasks), ", ".join(metrics))
     cdir = None if cache_dir is None else str(cache_dir)
 
     def payload(t: Task) -> EvalData:

@@ -67,7 +67,7 @@ def cell_dict(c: Cell) -> dict:
 
 
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
-          provenance: dict, notes: list[str]) -> dict:
+          provenance: dict, notes: list[str], curves: dict | None = None) -> dict:
     """The whole summary.json document."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -85,6 +85,7 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "cells": [cell_dict(c) for c in cells],
         "data": data,
         "notes": list(notes),
+        "curves": curves or {},
         "provenance": provenance,
     }
 

@@ -37,7 +37,7 @@ def run_twice(ml100k_dir, tmp_path_factory):
 def test_run_folder_has_every_artifact(run_twice):
     a, _, _ = run_twice
     for name in ("report.md", "summary.json", "per_user.parquet", "provenance.json", "figures/forest.png",
-                 "figures/seeds.png", "figures/distribution.png"):
+                 "figures/seeds.png", "figures/distribution.png", "figures/learning_curves.png"):
         assert (a.run_dir / name).is_file(), name
     assert not [p for p in a.run_dir.parent.iterdir() if p.name.startswith(".tmp")]
     for png in (a.run_dir / "figures").glob("*.png"):
@@ -106,3 +106,19 @@ def test_cli_run_prints_report_path_and_verdict(ml100k_dir, tmp_path):
                            str(tmp_path / "res")], capture_output=True, text=True, cwd=tmp_path)
     assert show.returncode == 0, show.stderr
     assert show.stdout.splitlines()[0] == lines[1]
+
+
+def test_learning_curves_for_epoch_arms(run_twice):
+    a, _, _ = run_twice
+    doc = json.loads((a.run_dir / "summary.json").read_text())
+    curves = doc["curves"]["rating>=4"]
+    assert set(curves) == {"cf", "cf+content"}
+    for c in curves.values():
+        assert c["metric"] == "ndcg@10" and set(c["seeds"]) == {"0", "1", "2"}
+        assert all(len(s) == 3 for s in c["seeds"].values())  # 3 epochs
+    # the last epoch's curve point is the final model: equal to the per-user mean over the sampled users
+    pu = pd.read_parquet(a.run_dir / "per_user.parquet")
+    d = pu[(pu.arm == "cf") & (pu.seed == 0)].sort_values("user_index")
+    import numpy as np
+    idx = np.linspace(0, len(d) - 1, min(2000, len(d))).astype(int)
+    assert curves["cf"]["seeds"]["0"][-1] == pytest.approx(d["ndcg@10"].to_numpy()[idx].mean(), abs=1e-12)

@@ -7,12 +7,15 @@ identity features kept and the first n columns of the dataset's item content app
 embeddings; MovieLens genre one-hot), ``user_features``: None or ``"meta"`` (one-hot of user_meta
 columns, identity kept).
 
+The arm supports learning curves (``SUPPORTS_CURVES``): the runner passes ``on_epoch``.
+
 Always ``num_threads=1``: LightFM with more threads is not reproducible for a seed; the runner
 parallelises across (arm, seed) tasks instead.
 """
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,7 @@ import scipy.sparse as sp
 from harness.arms.base import FactorScorer, TrainData, fold_biases
 from harness.errors import HarnessError
 
+SUPPORTS_CURVES = True
 #: Parameters ``Arm(..., "lightfm", **params)`` accepts.
 PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "user_alpha", "max_sampled",
           "item_features", "user_features")
@@ -66,20 +70,32 @@ def build_model(seed: int, loss: str = "warp", no_components: int = 64, learning
 
 
 def fit(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
-        user_features: str | None = None, **params) -> FactorScorer:
-    """Fit LightFM on the training positives and return a scorer over all items."""
+        user_features: str | None = None, on_epoch: Callable[[int, FactorScorer], None] | None = None,
+        **params) -> FactorScorer:
+    """Fit LightFM on the training positives and return a scorer over all items.
+
+    ``on_epoch(epoch, scorer)`` (optional) is called after each epoch, for learning curves; training
+    epoch by epoch gives exactly the model that one ``fit(epochs=n)`` call gives.
+    """
     model, uf, itf = fit_model(train, seed, epochs=epochs, item_features=item_features,
-                               user_features=user_features, **params)
+                               user_features=user_features, on_epoch=on_epoch, **params)
     return scorer_from_model(model, uf, itf)
 
 
 def fit_model(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
-              user_features: str | None = None, **params):
+              user_features: str | None = None, on_epoch: Callable | None = None, **params):
     """The fitted ``LightFM`` model and its (user, item) feature matrices (for reference checks)."""
     model = build_model(seed, **params)
     itf = item_feature_matrix(train, item_features)
     uf = user_feature_matrix(train, user_features)
-    model.fit(train.positives.tocoo(), user_features=uf, item_features=itf, epochs=int(epochs), num_threads=1)
+    coo = train.positives.tocoo()
+    if on_epoch is None:
+        model.fit(coo, user_features=uf, item_features=itf, epochs=int(epochs), num_threads=1)
+        return model, uf, itf
+    model._reset_state()
+    for epoch in range(1, int(epochs) + 1):
+        model.fit_partial(coo, user_features=uf, item_features=itf, epochs=1, num_threads=1)
+        on_epoch(epoch, scorer_from_model(model, uf, itf))
     return model, uf, itf
 
 
