@@ -91,6 +91,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
               f"and paired t on each user's seed-averaged delta; adjusted with `{h['correction']}` across all "
               f"{len(summary['cells'])} cells. Wilcoxon tests a shift of the median, not the mean delta; "
               "the verdict rests on the seed x user interval.", ""]
+    lines += _effects_section(summary)
     if "forest" in figures:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
     lines += _noise_section(summary, figures)
@@ -101,6 +102,25 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += _provenance_section(summary)
     return "\n".join(lines) + "\n"
+
+
+def _effects_section(summary: dict) -> list[str]:
+    """Effect sizes and the remaining tests, one row per non-empty cell."""
+    rows = []
+    for c in summary["cells"]:
+        if c["empty"]:
+            continue
+        t, e = c["tests"], c["effects"]
+        rel = c["relative_pct"]
+        rows.append([c["variant"], c["segment"], c["metric"], _f(e["cohens_dz"], 3, signed=True),
+                     _f(e["rank_biserial"], 3, signed=True),
+                     "n/a" if rel is None or rel["low"] is None else f"[{rel['low']:+.2f}, {rel['high']:+.2f}] %",
+                     _p(t["sign"]["p"]), _p(t["randomization"]["p"]), _p(t["seed_level"]["p"])])
+    if not rows:
+        return []
+    return ["### Effect sizes and further tests", "",
+            _md_table(["variant", "segment", "metric", "Cohen's d_z", "rank-biserial", "rel. delta CI",
+                       "sign test p", "randomization p", "seed-level sign p"], rows), ""]
 
 
 def _wilcoxon_method(summary: dict) -> str:
