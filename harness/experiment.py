@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 from harness.prepare import EvalData, prepare
 from harness.spec import Hypothesis
 from harness.split import split
+from harness.tuning import VALIDATION_SHARE
 from harness.verdict import Verdict, decide
 
 
@@ -166,6 +167,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         handler.close()
     notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
+    notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
+              f"user's training interactions, {hyp.primary}): {r.tuned}" for r in res if r.tuned]
     per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
     cells = analysis.compare(hyp, per_user, p.variants)
     verdict = decide(hyp, cells)

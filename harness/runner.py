@@ -59,6 +59,7 @@ class TaskResult:
     cached: bool
     error: str | None = None
     curve: np.ndarray | None = None
+    tuned: dict | None = None
 
 
 def task_key(task: Task, context: str) -> str:
@@ -77,7 +78,7 @@ class TaskCache:
     def path(self, key: str) -> Path | None:
         return None if self.dir is None else self.dir / f"{key}.npz"
 
-    def get(self, key: str) -> tuple[PerUserScores, np.ndarray | None] | None:
+    def get(self, key: str) -> tuple[PerUserScores, np.ndarray | None, dict | None] | None:
         p = self.path(key)
         if p is None or not p.exists():
             return None
@@ -85,12 +86,13 @@ class TaskCache:
             with np.load(p, allow_pickle=False) as z:
                 names = [str(x) for x in z["metric_names"]]
                 curve = z["curve"] if "curve" in z.files else None
+                tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
                 return PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                     z["n_relevant"], int(z["nan_scores"])), curve
+                                     z["n_relevant"], int(z["nan_scores"])), curve, tuned
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             return None
 
-    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None) -> None:
+    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None) -> None:
         p = self.path(key)
         if p is None:
             return
@@ -100,6 +102,8 @@ class TaskCache:
         os.close(fd)
         if curve is not None:
             arrays["curve"] = curve
+        if tuned is not None:
+            arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
         np.savez(tmp, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                  metric_names=np.array(list(s.values.keys())), **arrays)
         os.replace(tmp, p)
@@ -123,7 +127,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
     hit = cache.get(key)
     if hit is not None:
-        return TaskResult(task, hit[0], 0.0, True, curve=hit[1])
+        return TaskResult(task, hit[0], 0.0, True, curve=hit[1], tuned=hit[2])
     t0 = time.perf_counter()
     with threadpool_limits(1):
         fit = get_fit(task.arm.kind)
@@ -136,16 +140,26 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                 curve.append(float(np.mean(s.values[metrics[0]])))
 
             extra["on_epoch"] = on_epoch
+        params = task.arm.kwargs
+        tuned = None
+        if "grid" in params:
+            from harness.tuning import select
+
+            grid = params.pop("grid")
+            params, trials = select(fit, data.train, task.seed, params, grid, metrics[0])
+            tuned = {k: params[k] for k in grid}
+            log.info("task %s: tuned %s on the validation window (%s)", task.label(), tuned,
+                     ", ".join(f"{p}: {s:.4f}" for p, s in trials))
         try:
-            scorer = fit(data.train, task.seed, **task.arm.kwargs, **extra)
+            scorer = fit(data.train, task.seed, **params, **extra)
         except HarnessError:
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
     curve_arr = np.asarray(curve, dtype=np.float64) if curve else None
-    cache.put(key, scores, curve_arr)
-    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve_arr)
+    cache.put(key, scores, curve_arr, tuned)
+    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve_arr, tuned=tuned)
 
 
 class ArmFailure(Exception):
@@ -189,7 +203,9 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
 
     def payload(t: Task) -> EvalData:
         d = data[t.variant]
-        return d if t.arm.kind in _NEEDS_EVENTS else replace(d, train=replace(d.train, events=None))
+        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs:
+            return d
+        return replace(d, train=replace(d.train, events=None))
 
     jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
     if backend == "dask":  # inside harness.backends.backend("dask"): joblib's active backend is the cluster

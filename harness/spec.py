@@ -41,6 +41,8 @@ def _freeze(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     for k, v in sorted(params.items()):
         if isinstance(v, list):
             v = tuple(v)
+        elif isinstance(v, dict):  # a tuning grid: keep declaration order, values as tuples
+            v = tuple((gk, tuple(gv) if isinstance(gv, (list, tuple)) else gv) for gk, gv in v.items())
         out.append((k, v))
     return tuple(out)
 
@@ -53,7 +55,9 @@ class Arm:
     ----------
     name : label used in reports and per_user.parquet.
     kind : model family, one of :data:`ARM_KINDS`.
-    params : hyper-parameters, passed to ``harness.arms.<kind>.fit`` (sorted, hashable).
+    params : hyper-parameters, passed to ``harness.arms.<kind>.fit`` (sorted, hashable). The reserved
+        ``grid={"param": [values, ...]}`` asks for tuning on a validation window inside the training
+        data (see :mod:`harness.tuning`).
     """
 
     name: str
@@ -71,14 +75,19 @@ class Arm:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        """The parameters as a plain dict."""
-        return dict(self.params)
+        """The parameters as a plain dict (a ``grid`` comes back as a dict of lists)."""
+        out = dict(self.params)
+        if "grid" in out:
+            out["grid"] = {k: list(v) if isinstance(v, tuple) else v for k, v in out["grid"]}
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "params": {k: _jsonable(v) for k, v in self.params}}
+        return {"name": self.name, "kind": self.kind, "params": {k: _jsonable(v) for k, v in self.kwargs.items()}}
 
 
 def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
     if isinstance(v, tuple):
         return [_jsonable(x) for x in v]
     return v

@@ -135,6 +135,12 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     check = getattr(inspect.getmodule(fit), "preflight", None)
     if preflight and check is not None:
         check()
-    for name in params:
+    grid = params.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise HarnessError(f"Arm {arm_name!r}: grid must be a dict of parameter -> list of values")
+    for name in [p for p in params if p != "grid"] + list(grid):
         if name not in accepted:
             raise HarnessError(f"Arm {arm_name!r} ({kind}): " + suggest(name, sorted(accepted), "parameter"))
+    for name, values in grid.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise HarnessError(f"Arm {arm_name!r}: grid[{name!r}] must be a non-empty list of values")
