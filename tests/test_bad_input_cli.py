@@ -117,3 +117,16 @@ def test_new_scaffolds_a_loadable_file(tmp_path):
     assert out.returncode == 0 and out.stdout.startswith("H6") and "ALS beats popularity" in out.stdout
     again = cli("new", "H6", "--claim", "again", "--hypotheses", str(hyps), cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_rerank_without_lightgbm_says_how_to_install(tmp_path):
+    """H4 with LightGBM hidden: one line with the install command, exit 2, nothing written."""
+    code = ("import sys; sys.modules['lightgbm'] = None\n"
+            "from harness import cli\n"
+            f"raise SystemExit(cli.main(['run', 'H4', '--data-dir', {str(tmp_path)!r}, '--results-dir', "
+            f"{str(tmp_path / 'results')!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: arm 'rerank' needs LightGBM: pip install -e \".[rerank]\""
+    assert not (tmp_path / "results").exists()
