@@ -109,6 +109,33 @@ def progress_bar(total: int, quiet: bool, desc: str):
     return bar, tick
 
 
+def popularity_reference(p: Prepared) -> dict:
+    """Popularity's mean primary metric per variant and segment: a floor every trained arm should clear."""
+    from harness.arms.popularity import fit as fit_pop
+    from harness.evaluate import evaluate
+
+    out: dict = {}
+    for v, d in p.data.items():
+        vals = evaluate(fit_pop(d.train, 0), d.users, d.train.seen, d.relevant, (p.hyp.primary,)).values[p.hyp.primary]
+        out[v] = {seg.name: (float(vals[p.masks[(v, seg.name)]].mean()) if p.masks[(v, seg.name)].any() else None)
+                  for seg in p.hyp.segments}
+    return out
+
+
+def below_reference(cells, reference: dict, hyp: Hypothesis) -> list[str]:
+    """Notes for arms whose mean primary metric is below popularity's (undertrained or misconfigured?)."""
+    notes = []
+    for c in cells:
+        ref = reference.get(c.variant, {}).get(c.segment)
+        if c.metric != hyp.primary or c.empty or ref is None:
+            continue
+        for arm, mean in ((hyp.baseline, c.mean_base), (hyp.treatment, c.mean_treat)):
+            if arm.kind != "popularity" and mean < ref:
+                notes.append(f"WARNING: arm {arm.name!r} ({c.variant}, segment {c.segment!r}) has mean {c.metric} "
+                             f"{mean:.4f}, below popularity's {ref:.4f}: undertrained or misconfigured?")
+    return notes
+
+
 def curves(res: list[runner.TaskResult], metric: str) -> dict:
     """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds} (epoch-trained arms)."""
     out: dict = {}
@@ -171,13 +198,16 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
               f"user's training interactions, {hyp.primary}): {r.tuned}" for r in res if r.tuned]
     per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
     cells = analysis.compare(hyp, per_user, p.variants)
+    reference = popularity_reference(p)
+    notes += below_reference(cells, reference, hyp)
     verdict = decide(hyp, cells)
     spec = hyp.to_dict()
     spec["positives_run"] = list(p.variants)
     spec["split_run"] = p.split_desc
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
-    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves(res, hyp.primary))
+    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves(res, hyp.primary),
+                        reference)
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}

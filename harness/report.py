@@ -86,6 +86,10 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         rows = table_rows(summary, var)
         header = [label.format(base=h["baseline"], treat=h["treatment"]) for _, label in _COLS]
         lines.append(_md_table(header, [[r.get(k, "-") for k, _ in _COLS] for r in rows]))
+        ref = summary.get("reference", {}).get(var)
+        if ref:
+            parts = ", ".join(f"{s} {_f(m)}" for s, m in ref.items())
+            lines += ["", f"Reference: popularity {h['primary']} = {parts} (a trained arm below this is suspect)."]
         lines.append("")
     lines += [f"p-values: `p` from the seed x user interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
               f"and paired t on each user's seed-averaged delta; adjusted with `{h['correction']}` across all "

@@ -16,6 +16,7 @@ from harness.evaluate import evaluate, top_items, top_k
 
 METRICS = ("ndcg@10", "recall@5", "precision@10", "map@10", "mrr@3", "hitrate@10")
 FUSED = ("tiled", "implicit")
+DEFAULT_TILES = {"TILE_ITEMS": E.TILE_ITEMS, "FIRST_TILE_ITEMS": E.FIRST_TILE_ITEMS, "TILE_USERS": E.TILE_USERS}
 
 
 @pytest.fixture(autouse=True)
@@ -187,3 +188,17 @@ def test_small_products_are_padded_to_plain_gemm():
         np.testing.assert_array_equal(vals, np.take_along_axis(full[:n], ids, axis=1))
         # a valid best-11 set: nothing left out scores above its minimum
         assert ((full[:n] > vals.min(axis=1)[:, None]).sum(axis=1) <= 11).all()
+
+
+def test_default_tiles_on_a_catalogue_where_auto_is_fused(monkeypatch):
+    for name, value in DEFAULT_TILES.items():
+        monkeypatch.setattr(E, name, value)
+    rng = np.random.default_rng(11)
+    n_users, n_items = 300, E.TOPK_MIN_ITEMS + 2 * E.TILE_ITEMS + 7
+    scorer = FactorScorer(rng.standard_normal((n_users, 32), dtype=np.float32),
+                          rng.standard_normal((n_items, 32), dtype=np.float32))
+    seen = random_csr(rng, n_users, n_items, rng.poisson(30, n_users))
+    users = np.arange(n_users)
+    ref = top_items(scorer, users, seen, 20, method="generic")
+    np.testing.assert_array_equal(top_items(scorer, users, seen, 20), ref)  # auto = tiled here
+    np.testing.assert_array_equal(top_items(scorer, users, seen, 20, method="implicit"), ref)

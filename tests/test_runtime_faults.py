@@ -98,3 +98,14 @@ def test_nan_scores_are_ranked_last_and_counted(ml100k):
     res = evaluate(FactorScorer(u, i), data.users, data.train.seen, data.relevant, ("ndcg@10",))
     assert res.nan_scores == 7
     assert np.isfinite(res.values["ndcg@10"]).all()
+
+
+def test_arm_below_popularity_gets_a_warning(ml100k, tmp_path):
+    h = hyp(treatment=Arm("rnd", "random"))
+    out = experiment.run(h, inter=ml100k, results_dir=tmp_path, cache_dir=None, quiet=True)
+    ref = out.summary["reference"]["rating>=4"]["all"]
+    pop_mean = out.summary["cells"][0]["mean_baseline"]
+    assert ref == pytest.approx(pop_mean, abs=1e-12)  # the reference is the popularity arm itself
+    warn = [n for n in out.summary["notes"] if n.startswith("WARNING: arm 'rnd'")]
+    assert len(warn) == 1 and "below popularity's" in warn[0]
+    assert not [n for n in out.summary["notes"] if "arm 'pop'" in n]
