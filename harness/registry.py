@@ -5,7 +5,6 @@ and ``get`` raises it.
 """
 from __future__ import annotations
 
-import importlib.util
 import traceback
 from dataclasses import dataclass
 from pathlib import Path

@@ -6,7 +6,7 @@ field and the fix, so a broken hypothesis file is reported by ``python -m harnes
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from harness.errors import HarnessError, suggest
@@ -211,7 +211,7 @@ class Split:
 
     def __post_init__(self) -> None:
         if self.kind not in ("global_time", "leave_last"):
-            raise HarnessError(f"split: " + suggest(self.kind, ("global_time", "leave_last"), "split kind"))
+            raise HarnessError("split: " + suggest(self.kind, ("global_time", "leave_last"), "split kind"))
         if self.kind == "leave_last" and (self.n is None or self.n <= 0):
             raise HarnessError(f"split: leave_last needs n > 0, got {self.n}")
         if self.kind == "global_time" and self.test_from is None:
