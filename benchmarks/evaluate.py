@@ -35,8 +35,8 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness.arms.base import FactorScorer
-from harness.evaluate import evaluate
+from harness.arms.base import FactorScorer  # noqa: E402
+from harness.evaluate import evaluate  # noqa: E402
 
 ML100K = Path("/work/shared/data/ml-100k")
 METRICS = ("ndcg@10", "recall@10", "precision@10", "map@10", "mrr@10", "hitrate@10")

@@ -28,8 +28,8 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness import metrics as M
-from harness.evaluate import hit_matrix
+from harness import metrics as M  # noqa: E402
+from harness.evaluate import hit_matrix  # noqa: E402
 
 K = 10
 

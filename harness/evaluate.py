@@ -40,6 +40,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -354,7 +355,7 @@ def top_items(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, k: int, ba
     """
     users = np.asarray(users, dtype=np.int64)
     out = None
-    for pos, b, top, _ in _iter_top(scorer, users, seen, k, batch_size, num_threads, method):
+    for pos, _b, top, _ in _iter_top(scorer, users, seen, k, batch_size, num_threads, method):
         if out is None:
             out = np.empty((len(users), top.shape[1]), dtype=np.int64)
         out[pos] = top
@@ -397,7 +398,7 @@ def _iter_top(scorer, users, seen, k, batch_size, num_threads, method):
                     pos = np.arange(start, min(start + step, len(users)))
                     b = users[pos]
                     blocks = [b[i:i + TILE_USERS] for i in range(0, len(b), TILE_USERS)]
-                    run = (lambda blk: _tiled_candidates(scorer, blk, seen, k + 1))
+                    run = partial(_tiled_candidates, scorer, seen=seen, kq=k + 1)
                     parts = list(pool.map(run, blocks)) if pool else [run(blk) for blk in blocks]
                     ids = np.concatenate([p[0] for p in parts])
                     vals = np.concatenate([p[1] for p in parts])
