@@ -181,7 +181,7 @@ def _safe_run_task(*args) -> TaskResult:
 
 def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
             n_jobs: int = 1, cache_dir: Path | None = None, backend: str = "loky",
-            progress: Callable | None = None) -> list[TaskResult]:
+            progress: Callable | None = None, max_nbytes: str | int | None = "1M") -> list[TaskResult]:
     """Run ``tasks`` (cached ones are read, not refit) and return results in task order.
 
     Parameters
@@ -194,6 +194,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     cache_dir : where finished tasks are stored (None: no cache).
     backend : joblib backend ("loky", or "dask" inside a ``parallel_config``).
     progress : called once per finished task with its TaskResult.
+    max_nbytes : arrays larger than this are shared with loky workers as copy-on-write memory maps
+        (``mmap_mode="c"``: model libraries such as LightFM need writable buffers).
     """
     from joblib import Parallel, delayed
 
@@ -213,7 +215,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     elif n_jobs == 1:
         gen = (_safe_run_task(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
     else:
-        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
+        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", max_nbytes=max_nbytes,
+                       mmap_mode="c")(jobs)
     results = []
     try:
         for r in gen:

@@ -77,3 +77,23 @@ def test_resume_after_sigkill_gives_identical_results(ml100k_dir, tmp_path):
                          capture_output=True, text=True, cwd=tmp_path)
     assert ref.returncode == 0, ref.stderr
     assert parquet(tmp_path, "killed") == parquet(tmp_path, "ref")
+
+
+def test_every_arm_in_workers_with_memory_mapped_inputs_matches_sequential(ml100k):
+    """Large inputs reach loky workers as memory maps (forced here with max_nbytes=1K); model
+    libraries that write to their buffers (LightFM) must still work, and results equal n_jobs=1."""
+    import numpy as np
+
+    from harness import runner
+    from harness.prepare import prepare
+    from harness.spec import Arm
+    from harness.split import split
+
+    data = prepare(ml100k, split(ml100k, ml100k.default_split), "rating>=4")
+    arms = [("lightfm", dict(epochs=1, no_components=4)), ("als", dict(factors=8, iterations=2)),
+            ("bpr", dict(factors=8, iterations=2)), ("itemknn", {}), ("ease", {}), ("popularity", {})]
+    tasks = [runner.Task("v", Arm(k, k, **kw), 0) for k, kw in arms]
+    par = runner.execute(tasks, {"v": data}, ("ndcg@10",), "ctx", n_jobs=2, max_nbytes="1K")
+    seq = runner.execute(tasks, {"v": data}, ("ndcg@10",), "ctx", n_jobs=1)
+    for a, b in zip(par, seq):
+        assert np.array_equal(a.scores.values["ndcg@10"], b.scores.values["ndcg@10"]), a.task.label()
