@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -83,12 +83,15 @@ class PerUserScores:
     n_relevant : int (n,), relevant test items per user.
     nan_scores : number of users whose scores contained NaN (a diverged model); their NaN scores
         were ranked last.
+    coverage : ``"coverage@k"`` -> share of the catalogue in at least one evaluated user's top-k,
+        for every k of ``values``.
     """
 
     users: np.ndarray
     values: dict
     n_relevant: np.ndarray
     nan_scores: int = 0
+    coverage: dict = field(default_factory=dict)
 
 
 def mask_rows(scores: np.ndarray, csr: sp.csr_matrix, rows: np.ndarray, value=NEG) -> None:
@@ -452,10 +455,23 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     out = {m: np.empty(len(users)) for m in metric_names}
     n_rel_all = np.diff(relevant.indptr)[users]
     nan_users = 0
+    n_items = seen.shape[1]
+    in_top = {k: np.zeros(n_items, dtype=bool) for k in sorted({k for _, k in parsed})}
+    if any(name in M.POPULARITY for name, _ in parsed):
+        item_users = np.bincount(seen.indices, minlength=n_items)  # training users per item
+        n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
     for pos, b, top, n_nan in _iter_top(scorer, users, seen, kmax, batch_size, num_threads, method):
         nan_users += n_nan
         hits = hit_matrix(top, relevant, b)
         n_rel = n_rel_all[pos]
+        for k, mask in in_top.items():
+            mask[top[:, :k]] = True
         for m, (name, k) in zip(metric_names, parsed):
-            out[m][pos] = M.compute(name, k, hits, n_rel)
-    return PerUserScores(users, out, n_rel_all, nan_users)
+            if name == "novelty":
+                out[m][pos] = M.novelty(top[:, :k], item_users, n_train_users)
+            elif name == "avgpop":
+                out[m][pos] = M.avg_popularity(top[:, :k], item_users)
+            else:
+                out[m][pos] = M.compute(name, k, hits, n_rel)
+    cov = {f"coverage@{k}": float(mask.mean()) for k, mask in in_top.items()}
+    return PerUserScores(users, out, n_rel_all, nan_users, cov)

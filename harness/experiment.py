@@ -136,6 +136,15 @@ def below_reference(cells, reference: dict, hyp: Hypothesis) -> list[str]:
     return notes
 
 
+def coverage(res: list[runner.TaskResult]) -> dict:
+    """Catalogue coverage: variant -> arm -> coverage@k -> mean over seeds."""
+    acc: dict = {}
+    for r in res:
+        for name, v in r.scores.coverage.items():
+            acc.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {}).setdefault(name, []).append(v)
+    return {v: {a: {k: float(np.mean(x)) for k, x in d.items()} for a, d in arms.items()} for v, arms in acc.items()}
+
+
 def curves(res: list[runner.TaskResult], metric: str) -> dict:
     """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds} (epoch-trained arms)."""
     out: dict = {}
@@ -207,7 +216,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
     doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves(res, hyp.primary),
-                        reference)
+                        reference, coverage(res))
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}

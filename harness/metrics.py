@@ -52,6 +52,9 @@ def hitrate(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
     return hits.any(axis=1).astype(np.float64)
 
 
+#: Per-user metrics computed from the recommended items' training popularity, not from hits.
+POPULARITY = ("novelty", "avgpop")
+
 PER_USER = {"ndcg": ndcg, "recall": recall, "precision": precision, "map": map_, "mrr": mrr, "hitrate": hitrate}
 
 

@@ -16,6 +16,8 @@ def _f(x, digits: int = 4, signed: bool = False) -> str:
 def _p(x) -> str:
     if x is None:
         return "n/a"
+    if x == 0:
+        return "<1e-300"  # underflow: printing 0 would claim certainty
     return f"{x:.2e}" if x < 1e-3 else f"{x:.3f}"
 
 
@@ -86,6 +88,10 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         rows = table_rows(summary, var)
         header = [label.format(base=h["baseline"], treat=h["treatment"]) for _, label in _COLS]
         lines.append(_md_table(header, [[r.get(k, "-") for k, _ in _COLS] for r in rows]))
+        cov = summary.get("coverage", {}).get(var)
+        if cov:
+            parts = "; ".join(f"`{arm}` " + ", ".join(f"{k} {x:.3f}" for k, x in d.items()) for arm, d in cov.items())
+            lines += ["", f"Catalogue coverage (mean over seeds): {parts}."]
         ref = summary.get("reference", {}).get(var)
         if ref:
             parts = ", ".join(f"{s} {_f(m)}" for s, m in ref.items())

@@ -31,7 +31,7 @@ from harness.spec import Arm
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-2"
+CACHE_VERSION = f"{__version__}-3"
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank"}
 
@@ -87,8 +87,9 @@ class TaskCache:
                 names = [str(x) for x in z["metric_names"]]
                 curve = z["curve"] if "curve" in z.files else None
                 tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
+                cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
                 return PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                     z["n_relevant"], int(z["nan_scores"])), curve, tuned
+                                     z["n_relevant"], int(z["nan_scores"]), cov), curve, tuned
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             return None
 
@@ -105,6 +106,7 @@ class TaskCache:
         if tuned is not None:
             arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
         np.savez(tmp, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
+                 cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
                  metric_names=np.array(list(s.values.keys())), **arrays)
         os.replace(tmp, p)
 

@@ -11,8 +11,10 @@ from typing import Any, Iterable, Mapping
 
 from harness.errors import HarnessError, suggest
 
-#: Per-user ranking metrics understood by :mod:`harness.metrics` (used as ``name@k``).
-METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate")
+#: Per-user metrics understood by :mod:`harness.metrics` (used as ``name@k``): accuracy metrics, plus
+#: ``novelty`` (mean self-information of the top-k) and ``avgpop`` (mean training popularity of the top-k).
+#: Catalogue coverage@k of every arm is always reported beside them.
+METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate", "novelty", "avgpop")
 #: Decision rules understood by :mod:`harness.verdict`.
 RULES = ("better", "not_better", "not_worse", "equivalent")
 #: Known arm kinds; the implementations live in ``harness/arms/<kind>.py``.

@@ -67,7 +67,8 @@ def cell_dict(c: Cell) -> dict:
 
 
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
-          provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None) -> dict:
+          provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None,
+          coverage: dict | None = None) -> dict:
     """The whole summary.json document."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -87,6 +88,7 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "notes": list(notes),
         "curves": curves or {},
         "reference": reference or {},
+        "coverage": coverage or {},
         "provenance": provenance,
     }
 

@@ -15,7 +15,7 @@ HYPOTHESIS = Hypothesis(
     segments=(Segment.history_bucket(0, 20, name="cold"), Segment.history_bucket(20, 100, name="medium"),
               Segment.history_bucket(100, None, name="warm"), Segment.all()),
     target=("cold", "medium", "warm"),
-    metrics=("ndcg@10", "recall@10"),
+    metrics=("ndcg@10", "recall@10", "novelty@10"),
     primary="ndcg@10",
     seeds=tuple(range(5)),
     decision=Decision.better(margin=0.0),

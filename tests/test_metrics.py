@@ -136,3 +136,32 @@ def test_avg_popularity():
     got = M.avg_popularity(np.array([[0, 1], [2, 3], [1, 1]]), item_users)
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, [17.5, 3.5, 5.0])
+
+
+def test_evaluate_novelty_avgpop_and_coverage_by_hand():
+    """3 users x 5 items; popularity from the seen matrix; a constant ranking [0, 1, 2, 3, 4]."""
+    import scipy.sparse as sp
+
+    from harness.arms.base import ConstantScorer
+    from harness.evaluate import evaluate
+
+    seen = sp.csr_matrix(np.array([[0, 0, 0, 1, 0],
+                                   [0, 0, 0, 1, 1],
+                                   [0, 0, 0, 0, 1]], dtype=np.float32))
+    relevant = sp.csr_matrix(np.array([[1, 0, 0, 0, 0]] * 3, dtype=bool))
+    scorer = ConstantScorer(np.array([5, 4, 3, 2, 1], dtype=np.float32))
+    res = evaluate(scorer, np.arange(3), seen, relevant, ("novelty@2", "avgpop@2", "ndcg@2"))
+    # every user's top-2 is items 0 and 1, never seen by anyone: popularity 0 (clipped to 1 user of 3)
+    np.testing.assert_allclose(res.values["novelty@2"], np.log2(3))
+    np.testing.assert_allclose(res.values["avgpop@2"], 0.0)
+    np.testing.assert_allclose(res.values["ndcg@2"], 1.0)
+    assert res.coverage == {"coverage@2": 2 / 5}
+    res3 = evaluate(scorer, np.arange(3), seen, relevant, ("avgpop@3",))
+    # top-3 = items 0, 1, 2 for all users -> popularity (0 + 0 + 0) / 3
+    np.testing.assert_allclose(res3.values["avgpop@3"], 0.0)
+    assert res3.coverage == {"coverage@3": 3 / 5}
+    seen2 = sp.csr_matrix(np.array([[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=np.float32))
+    res4 = evaluate(scorer, np.array([2]), seen2, relevant, ("avgpop@2", "novelty@2"))
+    # user 2 saw nothing: top-2 = items 0 (2 users) and 1 (1 user); 2 training users in all
+    np.testing.assert_allclose(res4.values["avgpop@2"], [1.5])
+    np.testing.assert_allclose(res4.values["novelty@2"], [(-np.log2(2 / 2) - np.log2(1 / 2)) / 2])
