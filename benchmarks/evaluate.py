@@ -66,24 +66,9 @@ def matmul_peak(repeat: int) -> float:
 
 # ---- ML-100K -------------------------------------------------------------------------------------
 
-def predict_loop_ndcg(model, uf, itf, users, seen, relevant, k=10) -> np.ndarray:
-    """The notebook loop: predict every item for one user, mask, sort, DCG / IDCG."""
-    n_items = seen.shape[1]
-    out = []
-    for u in users:
-        s = model.predict(int(u), np.arange(n_items), user_features=uf, item_features=itf, num_threads=1)
-        s = s.astype(np.float64)
-        s[seen[u].indices] = -np.inf
-        ranked = np.argsort(-s, kind="stable")[:k]
-        rel = set(relevant[u].indices)
-        dcg = sum(1.0 / np.log2(i + 2) for i, it in enumerate(ranked) if it in rel)
-        idcg = sum(1.0 / np.log2(i + 2) for i in range(min(len(rel), k)))
-        out.append(dcg / idcg)
-    return np.array(out)
-
-
 def bench_ml100k(repeat: int) -> None:
     from harness.arms import lightfm as lfm
+    from harness.reference import predict_loop_ndcg
     from harness.data.movielens import load_100k
     from harness.prepare import prepare
     from harness.split import split

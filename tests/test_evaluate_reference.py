@@ -7,23 +7,8 @@ import pytest
 from harness.arms import lightfm as lfm
 from harness.evaluate import evaluate
 from harness.prepare import prepare
+from harness.reference import predict_loop_ndcg
 from harness.split import split
-
-
-def reference_ndcg(model, uf, itf, users, seen, relevant, k=10):
-    """The per-user loop our users wrote in notebooks: predict every item, mask, sort, DCG/IDCG."""
-    n_items = seen.shape[1]
-    out = []
-    for u in users:
-        s = model.predict(int(u), np.arange(n_items), user_features=uf, item_features=itf, num_threads=1)
-        s = s.astype(np.float64)
-        s[seen[u].indices] = -np.inf
-        ranked = np.argsort(-s, kind="stable")[:k]
-        rel = set(relevant[u].indices)
-        dcg = sum(1.0 / np.log2(i + 2) for i, it in enumerate(ranked) if it in rel)
-        idcg = sum(1.0 / np.log2(i + 2) for i in range(min(len(rel), k)))
-        out.append(dcg / idcg)
-    return np.array(out)
 
 
 @pytest.mark.parametrize("item_features", [None, "embedding[:32]"])
@@ -33,7 +18,7 @@ def test_ndcg_matches_predict_loop_on_ml100k(ml100k, item_features):
                                    item_features=item_features)
     scorer = lfm.scorer_from_model(model, uf, itf)
     ours = evaluate(scorer, data.users, data.train.seen, data.relevant, ("ndcg@10",)).values["ndcg@10"]
-    ref = reference_ndcg(model, uf, itf, data.users, data.train.seen, data.relevant)
+    ref = predict_loop_ndcg(model, uf, itf, data.users, data.train.seen, data.relevant)
     assert len(ours) == len(data.users) > 800
     np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
     assert 0.05 < ours.mean() < 0.6  # a trained model, far above random (~0.006 on ML-100K)

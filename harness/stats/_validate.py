@@ -81,3 +81,14 @@ def generator(rng: object) -> np.random.Generator:
         raise HarnessError(f"rng must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
                            f"got {type(rng).__name__}")
     return rng
+
+
+def pvalues(x: object) -> np.ndarray:
+    """A 1-D float array of p-values (NaN allowed for undefined tests)."""
+    try:
+        p = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise HarnessError("pvalues must be numeric") from None
+    if p.ndim != 1:
+        raise HarnessError(f"pvalues must be 1-D with shape (m,), got shape {p.shape}")
+    return p

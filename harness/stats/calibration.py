@@ -27,12 +27,7 @@ def false_positive_rate(pvalues: object, alpha: float = 0.05,
     """
     a = v.level(alpha, "alpha")
     cl = v.level(confidence_level)
-    try:
-        p = np.asarray(pvalues, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise HarnessError("pvalues must be numeric") from None
-    if p.ndim != 1:
-        raise HarnessError(f"pvalues must be 1-D with shape (m,), got shape {p.shape}")
+    p = v.pvalues(pvalues)
     p = p[~np.isnan(p)]
     if p.shape[0] == 0:
         raise HarnessError("no defined p-values to calibrate: every test was undefined (NaN)")

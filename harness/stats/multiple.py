@@ -28,12 +28,7 @@ def adjust_pvalues(pvalues: object, method: str = "holm") -> np.ndarray:
         (they do not count towards m).
     """
     method = v.choice(method, ADJUST_METHODS, "method")
-    try:
-        p = np.asarray(pvalues, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise HarnessError("pvalues must be numeric") from None
-    if p.ndim != 1:
-        raise HarnessError(f"pvalues must be 1-D with shape (m,), got shape {p.shape}")
+    p = v.pvalues(pvalues)
     ok = ~np.isnan(p)
     if np.any((p[ok] < 0) | (p[ok] > 1)):
         raise HarnessError("pvalues must lie in [0, 1] (NaN for undefined tests)")
