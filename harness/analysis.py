@@ -3,7 +3,8 @@
 For each cell the delta is treatment - baseline on the same user and the same seed. The primary
 interval is the seed x user interval (:func:`harness.stats.seed_user_interval`); user-level tests
 run on each user's delta averaged over seeds. The seed-noise floor compares the baseline with
-itself across seeds (A/A). p-values are adjusted across all cells of the hypothesis.
+itself across seeds (A/A). p-values are adjusted across all accuracy-metric cells of the hypothesis
+(novelty/avgpop cells form their own family).
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from harness import stats as S
-from harness.spec import Hypothesis
+from harness.metrics import POPULARITY
+from harness.spec import Hypothesis, parse_metric
 
 #: Fixed so that the same per-user table always gives the same statistics.
 STATS_SEED = 20240607
@@ -174,7 +176,17 @@ def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) 
     raw = {"primary": [c.primary_p for c in cells],
            "wilcoxon": [c.tests["wilcoxon"].pvalue if c.tests else np.nan for c in cells],
            "paired_t": [c.tests["paired_t"].pvalue if c.tests else np.nan for c in cells]}
-    adj = {name: S.adjust_pvalues(np.asarray(p, dtype=float), method=hyp.correction) for name, p in raw.items()}
+    # Two families: accuracy metrics, and descriptive popularity metrics (novelty, avgpop), so that
+    # describing the recommendations never weakens the accuracy claims.
+    descriptive = np.array([parse_metric(c.metric)[0] in POPULARITY for c in cells])
+    adj = {}
+    for name, p in raw.items():
+        p = np.asarray(p, dtype=float)
+        out = np.full(len(p), np.nan)
+        for fam in (descriptive, ~descriptive):
+            if fam.any():
+                out[fam] = S.adjust_pvalues(p[fam], method=hyp.correction)
+        adj[name] = out
     return [_with_adjusted(c, {name: float(adj[name][i]) for name in ADJUSTED}) for i, c in enumerate(cells)]
 
 

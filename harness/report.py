@@ -98,8 +98,8 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += ["", f"Reference: popularity {h['primary']} = {parts} (a trained arm below this is suspect)."]
         lines.append("")
     lines += [f"p-values: `p` from the seed x user interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
-              f"and paired t on each user's seed-averaged delta; adjusted with `{h['correction']}` across all "
-              f"{len(summary['cells'])} cells. Wilcoxon tests a shift of the median, not the mean delta; "
+              f"and paired t on each user's seed-averaged delta; adjusted with `{h['correction']}` across the "
+              f"accuracy-metric cells (novelty/avgpop cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
               "the verdict rests on the seed x user interval.", ""]
     lines += _effects_section(summary)
     if "forest" in figures:

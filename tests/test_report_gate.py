@@ -158,3 +158,34 @@ def test_gate_bad_input_exits_2(gate_baseline, args, message):
 def test_gate_missing_baseline_exits_2(tmp_path):
     out = _harness("gate", "H1", "--baseline", str(tmp_path / "nope.json"), "--margin", "0.002", cwd=tmp_path)
     assert out.returncode == 2 and "not found" in out.stderr
+
+
+def test_holm_families_accuracy_and_descriptive_separately():
+    """Adjusted p-values equal statsmodels' Holm within each family."""
+    import numpy as np
+    from statsmodels.stats.multitest import multipletests
+
+    from harness import analysis
+
+    rng = np.random.default_rng(1)
+    hyp = Hypothesis(id="HA", claim="c", dataset="x", positives=("rating>=4",), baseline=Arm("a", "popularity"),
+                     treatment=Arm("b", "random"), segments=(Segment.all(), Segment.activity_quantile(0.5)),
+                     metrics=("ndcg@10", "recall@10", "novelty@10"), primary="ndcg@10", seeds=(0, 1, 2),
+                     decision=Decision.better(0.0), n_boot=200)
+    import pandas as pd
+
+    rows = []
+    for arm, shift in (("a", 0.0), ("b", 0.01)):
+        for seed in range(3):
+            n = 300
+            rows.append(pd.DataFrame({"variant": "rating>=4", "arm": arm, "seed": seed, "user_index": np.arange(n),
+                                      "seg_all": True, "seg_dense": np.arange(n) % 2 == 0,
+                                      "ndcg@10": rng.random(n) + shift, "recall@10": rng.random(n) + shift,
+                                      "novelty@10": rng.random(n) * 5}))
+    cells = analysis.compare(hyp, pd.concat(rows, ignore_index=True), ("rating>=4",))
+    for name in ("primary", "paired_t"):
+        raw = np.array([c.primary_p if name == "primary" else c.tests[name].pvalue for c in cells])
+        adj = np.array([c.adjusted[name] for c in cells])
+        desc = np.array([c.metric == "novelty@10" for c in cells])
+        for fam in (desc, ~desc):
+            np.testing.assert_allclose(adj[fam], multipletests(raw[fam], method="holm")[1], rtol=1e-12)
