@@ -187,7 +187,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     p = prepare_hypothesis(hyp, inter)
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
-    log_path, handler = open_log(Path(cache_dir or results_dir) / "logs", hyp.id)
+    # Logs never go into results/ (which holds only complete run folders).
+    log_path, handler = open_log(Path(cache_dir or ".cache/harness") / "logs", hyp.id)
     logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, dataset,
                                       len(tasks), n_jobs, backend)
     try:
