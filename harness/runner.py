@@ -99,15 +99,15 @@ class TaskCache:
             return
         p.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp.npz")
-        os.close(fd)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")  # not *.npz until complete
         if curve is not None:
             arrays["curve"] = curve
         if tuned is not None:
             arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
-        np.savez(tmp, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
-                 cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
-                 metric_names=np.array(list(s.values.keys())), **arrays)
+        with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
+            np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
+                     cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
+                     metric_names=np.array(list(s.values.keys())), **arrays)
         os.replace(tmp, p)
 
 
