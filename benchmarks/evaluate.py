@@ -37,6 +37,7 @@ if str(_REPO) not in sys.path:
 
 from harness.arms.base import FactorScorer  # noqa: E402
 from harness.evaluate import evaluate  # noqa: E402
+from harness.reference import factor_loop_ndcg, predict_loop_ndcg  # noqa: E402
 
 ML100K = Path("/work/shared/data/ml-100k")
 METRICS = ("ndcg@10", "recall@10", "precision@10", "map@10", "mrr@10", "hitrate@10")
@@ -68,7 +69,6 @@ def matmul_peak(repeat: int) -> float:
 
 def bench_ml100k(repeat: int) -> None:
     from harness.arms import lightfm as lfm
-    from harness.reference import predict_loop_ndcg
     from harness.data.movielens import load_100k
     from harness.prepare import prepare
     from harness.split import split
@@ -112,19 +112,6 @@ def random_csr(rng, n_users: int, n_items: int, mean: float) -> sp.csr_matrix:
     return m
 
 
-def naive_loop_ndcg(u, v, users, seen, relevant, k=10) -> np.ndarray:
-    out = []
-    for user in users:
-        s = u[user] @ v.T
-        s[seen[user].indices] = -np.inf
-        ranked = np.argsort(-s, kind="stable")[:k]
-        rel = set(relevant[user].indices)
-        dcg = sum(1.0 / np.log2(i + 2) for i, it in enumerate(ranked) if it in rel)
-        idcg = sum(1.0 / np.log2(i + 2) for i in range(min(len(rel), k)))
-        out.append(dcg / idcg)
-    return np.array(out)
-
-
 def bench_synthetic(n_users: int, n_items: int, d: int, sample: int, n_naive: int, peak: float) -> None:
     rng = np.random.default_rng(0)
     u = rng.standard_normal((n_users, d), dtype=np.float32)
@@ -147,7 +134,7 @@ def bench_synthetic(n_users: int, n_items: int, d: int, sample: int, n_naive: in
     sub.sort()
     naive = np.sort(rng.choice(users, size=min(n_naive, len(users)), replace=False))
     with threadpool_limits(1):
-        t_naive, ref = best_time(lambda: naive_loop_ndcg(u, v, naive, seen, rel), 1)
+        t_naive, ref = best_time(lambda: factor_loop_ndcg(u, v, naive, seen, rel), 1)
     rate_naive = line(f"per-user numpy loop ({len(naive)} users, 1 thread)", len(naive), t_naive)
     chk = evaluate(scorer, naive, seen, rel, ("ndcg@10",))
     print(f"  (max |NDCG@10 evaluate - loop| on those users = {np.abs(chk.values['ndcg@10'] - ref).max():.1e})")
