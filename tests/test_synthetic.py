@@ -10,6 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from _vkfiles import raw_weeks, read_npz
+
 from harness.data import synthetic
 from harness.errors import HarnessError
 
@@ -35,21 +37,6 @@ def wide(tmp_path_factory) -> dict[float, Path]:
                                   content_signal=s, seed=1) for s in (0.1, 0.5, 0.9)}
 
 
-def _interactions(root: Path) -> pd.DataFrame:
-    frames = []
-    for w in range(26):
-        part = "validation" if w == 25 else "train"
-        df = pq.read_table(root / "subsamples" / "synthetic" / part / f"week_{w:02d}.parquet").to_pandas()
-        df["week"] = w
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
-
-
 def test_layout_names_columns_and_dtypes(small):
     sub = small / "subsamples" / "synthetic"
     assert sorted(p.name for p in (sub / "train").iterdir()) == [f"week_{w:02d}.parquet" for w in range(25)]
@@ -63,7 +50,7 @@ def test_layout_names_columns_and_dtypes(small):
     users = pq.read_schema(small / "metadata" / "users_metadata.parquet")
     assert {f.name: str(f.type) for f in users} == {
         "user_id": "uint32", "age": "uint8", "gender": "uint8", "geo": "uint8", "train_interactions_rank": "uint32"}
-    emb = _npz(small / "metadata" / "item_embeddings.npz")
+    emb = read_npz(small / "metadata" / "item_embeddings.npz")
     assert set(emb) == {"item_id", "embedding"}
     assert emb["item_id"].dtype == np.uint32 and emb["embedding"].dtype == np.float16
     assert emb["embedding"].shape == (len(emb["item_id"]), 64)
@@ -71,7 +58,7 @@ def test_layout_names_columns_and_dtypes(small):
 
 def test_planted_counts_match_files(small):
     info = synthetic.info(small)
-    df = _interactions(small)
+    df = raw_weeks(small)
     assert len(df) == info["rows"] == sum(info["rows_per_week"])
     assert df.groupby("week").size().tolist() == info["rows_per_week"]
     key = df[["user_id", "item_id", "week"]]
@@ -84,7 +71,7 @@ def test_planted_counts_match_files(small):
     assert len(items) == SMALL["n_items"] + info["extra_items_only_in_metadata"]
     assert set(df.item_id) <= set(items.item_id)
     assert info["zero_duration_items"] == int((items.duration == 0).sum())
-    emb = _npz(small / "metadata" / "item_embeddings.npz")
+    emb = read_npz(small / "metadata" / "item_embeddings.npz")
     assert info["items_without_embedding"] == len(items) - len(emb["item_id"]) > 0
     assert items.duration[items.duration > 0].between(5, 255).all()
 
@@ -119,14 +106,14 @@ def _heldout_r2(x: np.ndarray, y: np.ndarray) -> float:
 def test_embeddings_carry_the_declared_share_of_item_signal(wide):
     r2 = {}
     for s, root in wide.items():
-        truth = _npz(root / "synthetic_truth.npz")
-        emb = _npz(root / "metadata" / "item_embeddings.npz")
+        truth = read_npz(root / "synthetic_truth.npz")
+        emb = read_npz(root / "metadata" / "item_embeddings.npz")
         pos = pd.Index(truth["item_id"]).get_indexer(emb["item_id"])
         r2[s] = _heldout_r2(emb["embedding"].astype(np.float64), truth["item_factors"][pos].astype(np.float64))
         assert r2[s] == pytest.approx(s, abs=0.06), (s, r2[s])
     # the first 32 dimensions (what H1 uses) still carry the signal
-    truth = _npz(wide[0.9] / "synthetic_truth.npz")
-    emb = _npz(wide[0.9] / "metadata" / "item_embeddings.npz")
+    truth = read_npz(wide[0.9] / "synthetic_truth.npz")
+    emb = read_npz(wide[0.9] / "metadata" / "item_embeddings.npz")
     pos = pd.Index(truth["item_id"]).get_indexer(emb["item_id"])
     assert _heldout_r2(emb["embedding"][:, :32].astype(np.float64), truth["item_factors"][pos]) > 0.8
 
@@ -135,15 +122,15 @@ def test_content_signal_zero_and_one(tmp_path):
     for s in (0.0, 1.0):
         root = synthetic.generate(tmp_path / f"s{s}", n_users=20, n_items=1500, mean_interactions=3.0,
                                   content_signal=s, seed=2)
-        truth = _npz(root / "synthetic_truth.npz")
-        emb = _npz(root / "metadata" / "item_embeddings.npz")
+        truth = read_npz(root / "synthetic_truth.npz")
+        emb = read_npz(root / "metadata" / "item_embeddings.npz")
         pos = pd.Index(truth["item_id"]).get_indexer(emb["item_id"])
         r2 = _heldout_r2(emb["embedding"].astype(np.float64), truth["item_factors"][pos].astype(np.float64))
         assert (r2 < 0.06) if s == 0.0 else (r2 > 0.97), (s, r2)
 
 
 def test_activity_is_heavy_tailed_and_popularity_skewed(small):
-    df = _interactions(small).drop_duplicates()
+    df = raw_weeks(small).drop_duplicates()
     per_user = df.groupby("user_id").size().sort_values(ascending=False).to_numpy()
     assert per_user[: len(per_user) // 10].sum() / per_user.sum() > 0.3     # top 10 % of users
     assert per_user.max() > 8 * np.median(per_user)
@@ -152,9 +139,9 @@ def test_activity_is_heavy_tailed_and_popularity_skewed(small):
 
 
 def test_new_users_arrive_in_later_weeks(small):
-    df = _interactions(small)
+    df = raw_weeks(small)
     first = df.groupby("user_id").week.min()
-    truth = _npz(small / "synthetic_truth.npz")
+    truth = read_npz(small / "synthetic_truth.npz")
     start = pd.Series(truth["user_start_week"], index=truth["user_id"]).loc[first.index]
     assert (first >= start).all()                      # nobody acts before arriving
     assert 0.1 < (start > 0).mean() < 0.3              # ~20 % arrive after week 0
@@ -165,8 +152,8 @@ def test_new_users_arrive_in_later_weeks(small):
 
 
 def test_feedback_increases_with_affinity(small):
-    df = _interactions(small).drop_duplicates()
-    truth = _npz(small / "synthetic_truth.npz")
+    df = raw_weeks(small).drop_duplicates()
+    truth = read_npz(small / "synthetic_truth.npz")
     u = truth["user_factors"][pd.Index(truth["user_id"]).get_indexer(df.user_id)]
     v = truth["item_factors"][pd.Index(truth["item_id"]).get_indexer(df.item_id)]
     aff = (u * v).sum(1) / 4.0

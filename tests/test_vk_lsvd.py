@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from _vkfiles import raw_weeks, read_npz
+
 from harness.data import synthetic, vk_lsvd
 from harness.errors import HarnessError
 from harness.spec import Split
@@ -42,20 +44,6 @@ def _week(root: Path, w: int) -> Path:
     return vk_lsvd.week_path(root, SUB, w)
 
 
-def _raw(root: Path) -> pd.DataFrame:
-    frames = []
-    for w in range(26):
-        df = pq.read_table(_week(root, w)).to_pandas()
-        df["week"] = w
-        frames.append(df)
-    return pd.concat(frames, ignore_index=True)
-
-
-def _npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
-
-
 def _rewrite(path: Path, fn) -> None:
     pq.write_table(fn(pq.read_table(path)), path)
 
@@ -64,7 +52,7 @@ def _set_col(table: pa.Table, name: str, arr) -> pa.Table:
     return table.set_column(table.schema.get_field_index(name), name, arr)
 
 
-def _save_npz(path: Path, **arrays) -> None:
+def _saveread_npz(path: Path, **arrays) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         for k, a in arrays.items():
             buf = io.BytesIO()
@@ -74,7 +62,7 @@ def _save_npz(path: Path, **arrays) -> None:
 
 # ----------------------------------------------------------------------------- round trip
 def test_round_trip_rows_ids_dtypes_and_time(source, loaded):
-    raw = _raw(source)
+    raw = raw_weeks(source)
     info = synthetic.info(source)
     d = loaded
     assert d.name == "vk-lsvd:synthetic"
@@ -121,7 +109,7 @@ def test_watch_ratio_and_zero_duration(source, loaded):
 
 
 def test_embeddings_mapped_to_dense_items_including_missing(source, loaded):
-    emb = _npz(source / "metadata" / "item_embeddings.npz")
+    emb = read_npz(source / "metadata" / "item_embeddings.npz")
     row = pd.Index(emb["item_id"]).get_indexer(loaded.item_ids)
     has = row >= 0
     assert (~has).sum() == loaded.counts["items_without_embeddings"] > 0
@@ -298,32 +286,32 @@ def _emb_path(root: Path) -> Path:
 
 
 def test_embeddings_ragged_rows(root):
-    ids = _npz(_emb_path(root))["item_id"]
+    ids = read_npz(_emb_path(root))["item_id"]
     ragged = np.empty(len(ids), dtype=object)
     ragged[:] = [np.zeros(64 if i else 32, np.float16) for i in range(len(ids))]
-    _save_npz(_emb_path(root), item_id=ids, embedding=ragged)
+    _saveread_npz(_emb_path(root), item_id=ids, embedding=ragged)
     with pytest.raises(HarnessError, match=r"item_embeddings\.npz: 'embedding' is an object array \(rows of "
                                            r"different dimensions\?\)"):
         vk_lsvd.load(root, SUB)
 
 
 def test_embeddings_mismatched_arrays(root):
-    z = _npz(_emb_path(root))
-    _save_npz(_emb_path(root), item_id=z["item_id"][:-5], embedding=z["embedding"])
+    z = read_npz(_emb_path(root))
+    _saveread_npz(_emb_path(root), item_id=z["item_id"][:-5], embedding=z["embedding"])
     with pytest.raises(HarnessError, match=r"'item_id' has \d+ entries but 'embedding' has \d+ rows"):
         vk_lsvd.load(root, SUB)
 
 
 def test_embeddings_wrong_shape(root):
-    z = _npz(_emb_path(root))
-    _save_npz(_emb_path(root), item_id=z["item_id"], embedding=z["embedding"][:, 0])
+    z = read_npz(_emb_path(root))
+    _saveread_npz(_emb_path(root), item_id=z["item_id"], embedding=z["embedding"][:, 0])
     with pytest.raises(HarnessError, match=r"'embedding' has shape \(\d+,\); expected \(n_items, dim\)"):
         vk_lsvd.load(root, SUB)
 
 
 def test_embeddings_missing_array(root):
-    z = _npz(_emb_path(root))
-    _save_npz(_emb_path(root), item_id=z["item_id"], emb=z["embedding"])
+    z = read_npz(_emb_path(root))
+    _saveread_npz(_emb_path(root), item_id=z["item_id"], emb=z["embedding"])
     with pytest.raises(HarnessError, match=r"array 'embedding' missing \(found: emb, item_id\)"):
         vk_lsvd.load(root, SUB)
 
@@ -335,7 +323,7 @@ def test_embeddings_not_a_zip(root):
 
 
 def test_embeddings_compressed_and_other_dim_still_read(root, loaded):
-    z = _npz(_emb_path(root))
+    z = read_npz(_emb_path(root))
     np.savez_compressed(_emb_path(root), item_id=z["item_id"], embedding=z["embedding"][:, :48].astype(np.float32))
     d = vk_lsvd.load(root, SUB)
     assert d.content_desc == "VK-LSVD item embeddings (48 dims)"
@@ -343,11 +331,11 @@ def test_embeddings_compressed_and_other_dim_still_read(root, loaded):
 
 
 def test_nonfinite_embedding_rows_dropped(root, loaded):
-    z = _npz(_emb_path(root))
+    z = read_npz(_emb_path(root))
     emb = z["embedding"].copy()
     target = loaded.item_ids[loaded.item_has_content][0]
     emb[np.flatnonzero(z["item_id"] == target)[0], 5] = np.nan
-    _save_npz(_emb_path(root), item_id=z["item_id"], embedding=emb)
+    _saveread_npz(_emb_path(root), item_id=z["item_id"], embedding=emb)
     d = vk_lsvd.load(root, SUB)
     assert d.counts["items_nonfinite_embeddings"] == 1
     k = int(np.flatnonzero(d.item_ids == target)[0])
