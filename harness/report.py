@@ -203,12 +203,22 @@ def _provenance_section(summary: dict) -> list[str]:
     return ["## Provenance and how to recompute", "",
             f"- run id `{summary['run_id']}`; harness {p.get('harness')}; git commit `{p.get('git_commit')}`; "
             f"data fingerprint `{p.get('data_fingerprint')}`",
-            f"- versions: {versions}", "- resolved spec: `provenance.json`",
+            f"- versions: {versions}",
+            f"- BLAS: {_blas_line(p)} (float32 scores may differ in the last bits on another CPU or BLAS; "
+            "same machine and versions reproduce every number exactly)",
+            "- resolved spec: `provenance.json`",
             "- every number above is recomputable from `per_user.parquet` (one row per variant, arm, seed, user): "
             "filter `variant` and `seg_<segment>`, pivot `seed x user_index` for each arm, subtract baseline "
             "from treatment; e.g. `python -c \"import pandas as pd; d=pd.read_parquet('per_user.parquet'); "
             f"print(d[d.seg_{summary['hypothesis']['target']}].groupby(['variant','arm'])"
             f"['{summary['hypothesis']['primary']}'].mean())\"`", ""]
+
+
+def _blas_line(p: dict) -> str:
+    libs = [f"{b.get('internal_api', '?')} {b.get('version', '?')} ({b.get('architecture', 'core type unknown')} kernels)"
+            for b in p.get("blas", [])]
+    forced = p.get("blas_env", {}).get("OPENBLAS_CORETYPE")
+    return (", ".join(libs) or "not recorded") + (f", OPENBLAS_CORETYPE={forced}" if forced else "")
 
 
 def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, str]:

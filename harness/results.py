@@ -51,10 +51,23 @@ def versions() -> dict[str, str]:
     return out
 
 
+def blas() -> list[dict]:
+    """The BLAS libraries loaded in this process, as threadpoolctl reports them: library
+    (``internal_api``), version, core type (``architecture``: the kernel set OpenBLAS chose at run
+    time, or forced with ``OPENBLAS_CORETYPE``) and threading layer. float32 scores can differ in
+    the last bits between core types (see :mod:`harness.evaluate`), so a run records them."""
+    from threadpoolctl import threadpool_info
+
+    keep = ("internal_api", "version", "architecture", "threading_layer", "prefix")
+    return [{k: str(i[k]) for k in keep if i.get(k) is not None}
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
 def provenance(spec: dict, fingerprint: str, dataset: str, extra: dict | None = None) -> dict:
     """Everything needed to reproduce a run."""
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE",) if k in os.environ}
     return {"harness": __version__, "git_commit": git_commit(), "versions": versions(), "dataset": dataset,
-            "data_fingerprint": fingerprint, "spec": spec, **(extra or {})}
+            "data_fingerprint": fingerprint, "spec": spec, "blas": blas(), "blas_env": env, **(extra or {})}
 
 
 def write_run(final: Path, fill: Callable[[Path], None]) -> Path:
