@@ -22,7 +22,9 @@ What is promised. Same machine, same package versions: byte-identical per-user r
 agree within float32 rounding (OpenBLAS picks kernels at run time, and the same product can differ
 by ~1e-6 between kernels, or between a 1-row (gemv), a tiny ("small matrix" kernel) and a large
 product on one kernel), so rankings may differ where two items' scores are that close, and per-user
-metrics with them; verdicts, which rest on means over thousands of users and several seeds, agree.
+metrics with them. Arms whose training calls BLAS (implicit's ALS) carry such differences through
+their iterations, so their factors drift further (README, "Reproducibility"). Verdicts, which rest
+on means over many users and several seeds, agree.
 The paths also agree with each other only up to such near-ties: a fused engine's tile products may
 round differently from the generic path's batch products.
 """
