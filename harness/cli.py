@@ -75,11 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--segment", default=None, help="segment (default: the hypothesis' target)")
     _common(p)
     _data_args(p)
-    p = sub.add_parser("calibrate", help="A/A false-positive rate of each test on this data")
+    p = sub.add_parser("calibrate", help="A/A false-positive rate of the deciding interval and of naive tests "
+                       "on this data (--seeds N trains the baseline N times; default max(10, 4 x the "
+                       "hypothesis' seeds))")
     p.add_argument("hypothesis", help="hypothesis id, e.g. H1")
     _common(p)
     _data_args(p)
-    p.set_defaults(seeds=10)
     p = sub.add_parser("new", help="scaffold a hypothesis file that runs as is")
     p.add_argument("id", help="new hypothesis id, e.g. H6")
     p.add_argument("--claim", required=True, help="the claim in one sentence")
@@ -123,13 +124,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     hyp = _load_hypothesis(args)
     dataset = args.dataset or hyp.dataset
+    n_seeds = args.seeds if args.seeds is not None else max(10, 4 * len(hyp.seeds))
+    if n_seeds < 2:
+        raise HarnessError("--seeds must be at least 2 for an A/A pair")
     inter = load_dataset(dataset, args.data_dir, args.cache_dir, columns=dict(args.column), positives=hyp.positives)
-    if args.seeds < 2:
-        raise HarnessError("--seeds must be at least 2 for A/A pairs (default 10)")
     p = experiment.prepare_hypothesis(hyp.replace(dataset=dataset), inter)
-    rows = calibrate.calibrate(p, args.seeds, n_jobs=args.n_jobs, quiet=args.quiet,
-                               cache_dir=None if args.no_cache else args.cache_dir / "tasks")
-    print(calibrate.render(rows, hyp.alpha, hyp.primary))
+    cal = calibrate.calibrate(p, n_seeds, n_jobs=args.n_jobs, quiet=args.quiet, backend=args.backend,
+                              scheduler=args.scheduler, cache_dir=None if args.no_cache else args.cache_dir / "tasks")
+    print(calibrate.render(cal))
     return 0
 
 
