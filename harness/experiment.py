@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ class Prepared:
     notes: tuple[str, ...]
     split_desc: str
     split_counts: dict
+    segment_info: dict = field(default_factory=dict)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -66,6 +67,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     sp = split(inter, spec)
     data: dict[str, EvalData] = {}
     masks: dict[tuple[str, str], np.ndarray] = {}
+    info: dict[tuple[str, str], segments.SegmentInfo] = {}
     for v in variants:
         d = prepare(inter, sp, v)
         if len(d.users) == 0:
@@ -75,11 +77,14 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
         for seg in hyp.segments:
             m = segments.membership(seg, d, inter)
             masks[(v, seg.name)] = m
+            info[(v, seg.name)] = segments.describe(seg, m, d)
             if not m.any():
                 notes.append(f"segment {seg.name!r} has no evaluable users for positives {v!r}")
+            elif info[(v, seg.name)].warning:
+                notes.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
     if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
         notes.append(f"item content: {inter.content_desc}")
-    return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts)
+    return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info)
 
 
 def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
@@ -93,6 +98,8 @@ def data_summary(p: Prepared) -> dict:
     return {"n_users": inter.n_users, "n_items": inter.n_items, "n_events": int(len(inter.events)),
             "split": p.split_desc, "split_counts": p.split_counts, "content": inter.content_desc,
             "variants": {v: dict(d.counts) for v, d in p.data.items()}, "segments": segs,
+            "segment_info": {v: {seg.name: p.segment_info[(v, seg.name)].to_dict() for seg in p.hyp.segments}
+                             for v in p.variants},
             "counts": {k: int(v) if isinstance(v, (int, np.integer)) else v for k, v in inter.counts.items()}}
 
 

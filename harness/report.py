@@ -180,6 +180,18 @@ def _seed_floor_lines(summary: dict) -> list[str]:
     return []
 
 
+def _segment_part(name: str, n: int, info: dict | None) -> str:
+    """``dense 270 users (28.6 %; 31.0 % of active users, asked 30 %, threshold 61, 3 tied, ties above)``."""
+    if not info:
+        return f"{name} {n}"
+    out = f"{name} {n} users ({100 * info['share']:.1f} % of evaluated"
+    if info.get("requested_share") is not None:
+        out += (f"; {100 * info['realised_share']:.1f} % of active users, asked {100 * info['requested_share']:.0f} %, "
+                f"threshold {info['threshold']:g} training positives, {info['n_tied']} tied, ties {info['ties']}"
+                + (" - WARNING: far from the requested share" if info.get("warning") else ""))
+    return out + ")"
+
+
 def _data_section(summary: dict) -> list[str]:
     d = summary["data"]
     lines = ["## Data and split", "", f"- dataset `{summary['dataset']}`: {d['n_users']} users, {d['n_items']} items, "
@@ -188,8 +200,9 @@ def _data_section(summary: dict) -> list[str]:
         parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
         lines.append(f"- `{var}`: {parts}")
     for var, segs in d["segments"].items():
-        parts = ", ".join(f"{s} {n}" for s, n in segs.items())
-        lines.append(f"- segment sizes (`{var}`): {parts}")
+        info = d.get("segment_info", {}).get(var, {})
+        parts = ", ".join(_segment_part(s, n, info.get(s)) for s, n in segs.items())
+        lines.append(f"- segments (`{var}`): {parts}")
     if d.get("counts"):
         lines.append("- data quality: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["counts"].items()))
     for n in summary.get("notes", []):

@@ -20,6 +20,8 @@ RULES = ("better", "not_better", "not_worse", "equivalent")
 #: Known arm kinds; the implementations live in ``harness/arms/<kind>.py``.
 ARM_KINDS = ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random")
 SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning")
+#: Where users exactly at an activity-quantile threshold go (see :meth:`Segment.activity_quantile`).
+TIE_RULES = ("above", "below", "random")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
 _METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
 
@@ -119,11 +121,24 @@ class Segment:
         return cls(name, "all")
 
     @classmethod
-    def activity_quantile(cls, q: float, name: str = "dense", above: bool = True) -> "Segment":
-        """Users at or above (``above=True``) / below the ``q`` quantile of training positives."""
+    def activity_quantile(cls, q: float, name: str = "dense", above: bool = True, ties: str = "above",
+                          seed: int = 0) -> "Segment":
+        """Users above (``above=True``: the top ``1 - q`` share) or below the ``q`` quantile of
+        training positives among active training users.
+
+        ``ties`` says where users exactly at the threshold go (on data where many users share one
+        activity count, e.g. a cap of 50 items, that decides the segment): ``"above"`` (the default:
+        members of an ``above`` segment), ``"below"``, or ``"random"`` (a seeded random subset of them
+        goes above, so that the share of active users above is as close to ``1 - q`` as ties allow).
+        The report shows each segment's realised share and warns when it is far from the requested one.
+        """
         if not 0.0 < float(q) < 1.0:
             raise HarnessError(f"Segment {name!r}: quantile q={q} must be strictly between 0 and 1, e.g. 0.7")
-        return cls(name, "activity_quantile", (("above", bool(above)), ("q", float(q))))
+        if ties not in TIE_RULES:
+            raise HarnessError(f"Segment {name!r}: " + suggest(str(ties), TIE_RULES, "ties rule"))
+        extra = (("seed", int(seed)),) if ties == "random" else ()
+        extra += (("ties", ties),) if ties != "above" else ()
+        return cls(name, "activity_quantile", (("above", bool(above)), ("q", float(q))) + extra)
 
     @classmethod
     def history_bucket(cls, low: int, high: int | None, name: str) -> "Segment":
