@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import analysis, backends, feedback, report, results, runner, segments, summary
+from harness import analysis, backends, feedback, report, results, runner, segments, summary, tuning
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -161,9 +161,28 @@ def curves(res: list[runner.TaskResult], metric: str) -> dict:
         arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {"metric": metric, "seeds": {}})
         arm["seeds"][str(r.task.seed)] = [float(x) for x in r.curve]
     for arms in out.values():
-        for a in arms.values():
-            a["mean"] = [float(x) for x in np.mean(list(a["seeds"].values()), axis=0)]
+        for a in arms.values():  # epochs="auto" stops seeds at different epochs: mean over those still running
+            runs = list(a["seeds"].values())
+            grid = np.full((len(runs), max(len(c) for c in runs)), np.nan)
+            for i, c in enumerate(runs):
+                grid[i, :len(c)] = c
+            a["mean"] = [float(x) for x in np.nanmean(grid, axis=0)]
     return out
+
+
+def convergence_notes(curves_doc: dict) -> list[str]:
+    """Warnings for arms whose mean validation curve was still rising at the end (not converged)."""
+    notes = []
+    for variant, arms in curves_doc.items():
+        for arm, c in arms.items():
+            gain = tuning.still_improving(np.asarray(c["mean"]))
+            if gain is not None:
+                notes.append(f"WARNING: arm {arm!r} ({variant}) had not converged: its mean validation {c['metric']} "
+                             f"still rose by {gain:+.4f} ({100 * gain / abs(c['mean'][-1]):.1f} % of its final value) "
+                             f"over the last {int(100 * tuning.LAST_SHARE)} % of its {len(c['mean'])} epochs "
+                             f"(tolerance {100 * tuning.CONVERGENCE_TOL:g} %); the comparison may reflect training "
+                             "speed, not quality: train longer or use epochs='auto'")
+    return notes
 
 
 def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
@@ -223,7 +242,9 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     spec["split_run"] = p.split_desc
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
-    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves(res, hyp.primary),
+    curves_doc = curves(res, hyp.primary)
+    notes += convergence_notes(curves_doc)
+    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves_doc,
                         reference, coverage(res))
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),

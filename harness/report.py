@@ -107,7 +107,8 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += _noise_section(summary, figures)
     lines += _data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas"),
-                        ("curves", "learning curves (mean over up to 2000 evaluated users, per epoch)")):
+                        ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
+                                   "training interactions; mean over up to 2000 users, per epoch)")):
         if name in figures:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += _provenance_section(summary)

@@ -31,7 +31,7 @@ from harness.spec import Arm
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-4"
+CACHE_VERSION = f"{__version__}-5"
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank"}
 
@@ -111,16 +111,12 @@ class TaskCache:
         os.replace(tmp, p)
 
 
-#: Users sampled (evenly by index) for learning curves, to bound their cost on large data.
-CURVE_USERS = 2000
-
-
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str) -> TaskResult:
     """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
 
-    For arms that train in epochs (``SUPPORTS_CURVES``), the first metric's mean over (up to
-    :data:`CURVE_USERS`) evaluated users is recorded after every epoch: a diagnostic plotted in the
-    report, never used to choose anything.
+    For arms that train in epochs (``SUPPORTS_CURVES``), the first metric's learning curve on the
+    validation window inside training is recorded (:func:`harness.tuning.validation_curve`); with
+    ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
     """
     import inspect
 
@@ -133,17 +129,8 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     t0 = time.perf_counter()
     with threadpool_limits(1):
         fit = get_fit(task.arm.kind)
-        extra, curve = {}, []
-        if getattr(inspect.getmodule(fit), "SUPPORTS_CURVES", False):
-            sample = data.users[np.linspace(0, len(data.users) - 1, min(CURVE_USERS, len(data.users))).astype(int)]
-
-            def on_epoch(epoch: int, scorer) -> None:
-                s = evaluate(scorer, sample, data.train.seen, data.relevant, metrics[:1])
-                curve.append(float(np.mean(s.values[metrics[0]])))
-
-            extra["on_epoch"] = on_epoch
         params = task.arm.kwargs
-        tuned = None
+        tuned, curve = None, None
         if "grid" in params:
             from harness.tuning import select
 
@@ -153,15 +140,50 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             log.info("task %s: tuned %s on the validation window (%s)", task.label(), tuned,
                      ", ".join(f"{p}: {s:.4f}" for p, s in trials))
         try:
-            scorer = fit(data.train, task.seed, **params, **extra)
+            if getattr(inspect.getmodule(fit), "SUPPORTS_CURVES", False):
+                params, curve, chosen = _epochs(fit, data, task.seed, params, metrics[0])
+                if chosen is not None:
+                    tuned = {**(tuned or {}), "epochs": chosen}
+                    log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
+            scorer = fit(data.train, task.seed, **params)
         except HarnessError:
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
-    curve_arr = np.asarray(curve, dtype=np.float64) if curve else None
-    cache.put(key, scores, curve_arr, tuned)
-    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve_arr, tuned=tuned)
+    cache.put(key, scores, curve, tuned)
+    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned)
+
+
+def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
+            metric: str) -> tuple[dict, np.ndarray | None, int | None]:
+    """(params for the final fit, validation curve, epochs chosen by ``epochs="auto"`` or None)."""
+    import inspect
+
+    from harness import tuning
+
+    params = dict(params)
+    auto = params.get("epochs") == "auto"
+    max_epochs = params.pop("max_epochs", tuning.MAX_EPOCHS)
+    patience = params.pop("patience", tuning.PATIENCE)
+    default = inspect.signature(fit).parameters.get("epochs")
+    epochs = params.pop("epochs", None if default is None else default.default)
+    epochs = max_epochs if auto else epochs
+    try:
+        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None)
+    except HarnessError:
+        if auto:
+            raise
+        return {**params, "epochs": epochs}, None, None  # no validation window on this data: no curve
+    chosen = tuning.best_epoch(curve) if auto else None
+    return {**params, "epochs": chosen if auto else epochs}, curve, chosen
+
+
+def _trains_in_epochs(kind: str) -> bool:
+    """Arms with learning curves read the training events (for the validation window)."""
+    import inspect
+
+    return bool(getattr(inspect.getmodule(get_fit(kind)), "SUPPORTS_CURVES", False))
 
 
 class ArmFailure(Exception):
@@ -207,7 +229,7 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
 
     def payload(t: Task) -> EvalData:
         d = data[t.variant]
-        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs:
+        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or _trains_in_epochs(t.arm.kind):
             return d
         return replace(d, train=replace(d.train, events=None))
 

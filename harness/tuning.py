@@ -1,10 +1,20 @@
-"""Hyper-parameter selection on a validation window inside the training data (never the test window).
+"""Everything decided on the validation window inside the training data (never the test window):
+hyper-parameter grids, learning curves, early stopping and the convergence guard.
 
-An arm declares a small grid: ``Arm("als", "als", factors=64, grid={"regularization": [0.01, 0.1, 1.0]})``.
-For each task, every grid point is fitted on the training window minus each user's last
-``VALIDATION_SHARE`` of training interactions (by time), scored on those held-out positives with the
-hypothesis' primary metric, and the best point (ties: the first in grid order) is refitted on the
-whole training window. The chosen values are reported with the task.
+The validation window is each user's last ``VALIDATION_SHARE`` of training interactions (by time);
+models are fitted on the rest (the "inner" training data) and scored on the held-out positives with
+the hypothesis' primary metric.
+
+- Grids: ``Arm("als", "als", factors=64, grid={"regularization": [0.01, 0.1, 1.0]})``: every grid
+  point is fitted on the inner data and the best (ties: the first in grid order) is refitted on the
+  whole training window.
+- Learning curves (arms that train in epochs): the validation metric after each epoch of an inner
+  fit, over up to ``CURVE_USERS`` validation users. With ``epochs="auto"`` the inner fit stops after
+  ``patience`` epochs without improvement (at most ``max_epochs``) and the best epoch is refitted on
+  the whole training window. The chosen values are reported with the task.
+- Convergence guard (:func:`still_improving`): an arm whose mean validation curve still gains more
+  than ``CONVERGENCE_TOL`` of its final value over the last ``LAST_SHARE`` of its epochs is flagged
+  in the report: the comparison may say "slower to train", not "worse".
 """
 from __future__ import annotations
 
@@ -15,12 +25,21 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from harness.arms.base import TrainData
+from harness.arms.base import StopTraining, TrainData
 from harness.errors import HarnessError
 from harness.evaluate import evaluate
 
 #: Share of each user's training interactions (latest by time, at least one) held out for validation.
 VALIDATION_SHARE = 0.2
+#: Validation users (evenly by index) scored after each epoch, to bound the cost of curves.
+CURVE_USERS = 2000
+#: ``epochs="auto"`` defaults.
+MAX_EPOCHS = 50
+PATIENCE = 3
+#: Convergence guard: flagged when the mean validation curve gains more than this share of its final
+#: value over the last ``LAST_SHARE`` of the epochs.
+CONVERGENCE_TOL = 0.01
+LAST_SHARE = 0.2
 
 
 def grid_points(grid: dict) -> list[dict]:
@@ -78,3 +97,52 @@ def select(fit: Callable, train: TrainData, seed: int, params: dict, grid: dict,
         trials.append((point, score))
     best = max(range(len(trials)), key=lambda i: (trials[i][1], -i))
     return {**params, **trials[best][0]}, trials
+
+
+def validation_curve(fit: Callable, train: TrainData, seed: int, params: dict, metric: str, epochs: int,
+                     patience: int | None = None) -> np.ndarray:
+    """Mean ``metric`` on the validation window after each epoch of a fit on the inner training data.
+
+    Parameters
+    ----------
+    fit : an epoch-trained arm's fit (accepts ``epochs`` and ``on_epoch``).
+    params : the arm's parameters without ``epochs``.
+    epochs : epochs to train (the most, with ``patience``).
+    patience : stop after this many epochs without a strict improvement on the best so far (None:
+        train all ``epochs``).
+
+    Returns
+    -------
+    float64 (n_epochs_trained,).
+    """
+    inner, val, users = validation_split(train)
+    users = users[np.linspace(0, len(users) - 1, min(CURVE_USERS, len(users))).astype(int)]
+    curve: list[float] = []
+
+    def on_epoch(epoch: int, scorer) -> None:
+        curve.append(float(np.mean(evaluate(scorer, users, inner.seen, val, (metric,)).values[metric])))
+        if patience is not None and len(curve) - 1 - int(np.argmax(curve)) >= patience:
+            raise StopTraining
+
+    try:
+        fit(inner, seed, **params, epochs=int(epochs), on_epoch=on_epoch)
+    except StopTraining:
+        pass
+    return np.asarray(curve, dtype=np.float64)
+
+
+def best_epoch(curve: np.ndarray) -> int:
+    """The (first) epoch with the highest validation value, counted from 1."""
+    return int(np.argmax(curve)) + 1
+
+
+def still_improving(curve: np.ndarray, tol: float = CONVERGENCE_TOL) -> float | None:
+    """The gain of ``curve`` over its last ``LAST_SHARE`` of epochs when it exceeds ``tol`` times the
+    final value (the arm had not converged), else None. Curves under 5 epochs are not judged."""
+    c = np.asarray(curve, dtype=np.float64)
+    c = c[~np.isnan(c)]
+    if len(c) < 5:
+        return None
+    start = int(np.floor((1 - LAST_SHARE) * len(c))) - 1  # the epoch before the last 20 %
+    gain = float(c[-1] - c[start])
+    return gain if gain > tol * abs(c[-1]) else None

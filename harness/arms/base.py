@@ -48,6 +48,16 @@ class TrainData:
         return int(self.positives.shape[1])
 
 
+class StopTraining(Exception):
+    """Raised by an ``on_epoch`` callback to end an epoch-trained arm's training early (the model
+    trained so far is kept by whoever raised it: the runner's validation curve)."""
+
+
+#: Parameters every epoch-trained arm (``SUPPORTS_CURVES``) accepts besides its own: ``epochs="auto"``
+#: stops on the validation window after ``patience`` epochs without improvement, at most ``max_epochs``.
+EPOCH_PARAMS = ("max_epochs", "patience")
+
+
 class Scorer(Protocol):
     """A fitted model: scores a batch of users over all items."""
 
@@ -138,9 +148,35 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     grid = params.get("grid") or {}
     if not isinstance(grid, dict):
         raise HarnessError(f"Arm {arm_name!r}: grid must be a dict of parameter -> list of values")
+    if getattr(inspect.getmodule(fit), "SUPPORTS_CURVES", False):
+        accepted = list(accepted) + list(EPOCH_PARAMS)
+        check_epochs(params, arm_name)
     for name in [p for p in params if p != "grid"] + list(grid):
         if name not in accepted:
             raise HarnessError(f"Arm {arm_name!r} ({kind}): " + suggest(name, sorted(accepted), "parameter"))
     for name, values in grid.items():
         if not isinstance(values, (list, tuple)) or not values:
             raise HarnessError(f"Arm {arm_name!r}: grid[{name!r}] must be a non-empty list of values")
+
+
+def check_epochs(params: dict, arm_name: str) -> None:
+    """``epochs`` is a positive int or ``"auto"``; ``max_epochs`` / ``patience`` positive ints that
+    only go with ``epochs="auto"``; ``"auto"`` does not combine with a grid."""
+    from harness.errors import HarnessError
+
+    def positive(name: str) -> None:
+        v = params[name]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise HarnessError(f"Arm {arm_name!r}: {name}={v!r} must be a positive integer")
+
+    auto = params.get("epochs") == "auto"
+    if "epochs" in params and not auto:
+        positive("epochs")
+    for name in EPOCH_PARAMS:
+        if name in params:
+            if not auto:
+                raise HarnessError(f"Arm {arm_name!r}: {name} only applies with epochs='auto'")
+            positive(name)
+    if auto and "grid" in params:
+        raise HarnessError(f"Arm {arm_name!r}: epochs='auto' cannot be combined with grid= (tune epochs "
+                           "with the grid instead, e.g. grid={'epochs': [10, 20, 40]})")

@@ -3,11 +3,16 @@
 Parameters (``Arm("cf", "lightfm", ...)``): ``loss`` (warp | bpr | logistic | warp-kos),
 ``no_components`` (64), ``learning_rate`` (0.05), ``epochs`` (10), ``item_alpha``/``user_alpha`` (0),
 ``max_sampled`` (10), ``item_features``: None (identity only) or ``"embedding[:n]"`` / ``"content"``:
-identity features kept and the first n columns of the dataset's item content appended (VK-LSVD
-embeddings; MovieLens genre one-hot), ``user_features``: None or ``"meta"`` (one-hot of user_meta
-columns, identity kept).
+the first n columns of the dataset's item content (VK-LSVD embeddings; MovieLens genre one-hot),
+``user_features``: None or ``"meta"`` (one-hot of user_meta columns); for both feature matrices
+``identity`` (True: an indicator column per user/item is kept beside the features, the hybrid model;
+False: features only, as in a content-only notebook) and ``normalize`` (None: raw values; ``"rows"``:
+each row divided by its L1 norm, as LightFM's own ``Dataset`` does by default).
+``epochs`` may be ``"auto"`` (with ``max_epochs``, ``patience``): the runner stops on the validation
+window inside training (see :mod:`harness.tuning`).
 
-The arm supports learning curves (``SUPPORTS_CURVES``): the runner passes ``on_epoch``.
+The arm supports learning curves (``SUPPORTS_CURVES``): the runner passes ``on_epoch``, which may
+raise :class:`~harness.arms.base.StopTraining` to end training early.
 
 Always ``num_threads=1``: LightFM with more threads is not reproducible for a seed; the runner
 parallelises across (arm, seed) tasks instead.
@@ -27,13 +32,32 @@ from harness.errors import HarnessError
 SUPPORTS_CURVES = True
 #: Parameters ``Arm(..., "lightfm", **params)`` accepts.
 PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "user_alpha", "max_sampled",
-          "item_features", "user_features")
+          "item_features", "user_features", "identity", "normalize")
+NORMALIZE = (None, "rows")
 _SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
 
 
-def item_feature_matrix(train: TrainData, spec: str | None) -> sp.csr_matrix | None:
-    """Identity plus the requested content columns, CSR float32 (n_items, n_items + d); None for CF-only."""
+def _assemble(n: int, features: sp.csr_matrix, identity: bool, normalize: str | None) -> sp.csr_matrix:
+    """``[I | features]`` (or ``features`` alone), rows optionally L1-normalised; CSR float32."""
+    if normalize not in NORMALIZE:
+        raise HarnessError(f"lightfm normalize={normalize!r}: use None (raw values) or 'rows' (L1 per row, as "
+                           "LightFM's Dataset does)")
+    m = sp.hstack([sp.identity(n, dtype=np.float32, format="csr"), features], format="csr") if identity \
+        else sp.csr_matrix(features, dtype=np.float32)
+    if normalize == "rows":
+        norm = np.asarray(abs(m).sum(axis=1), dtype=np.float64).ravel()
+        m = sp.diags(np.where(norm > 0, 1.0 / np.where(norm > 0, norm, 1.0), 0.0).astype(np.float32)) @ m
+    return sp.csr_matrix(m, dtype=np.float32)
+
+
+def item_feature_matrix(train: TrainData, spec: str | None, identity: bool = True,
+                        normalize: str | None = None) -> sp.csr_matrix | None:
+    """Item features, CSR float32: ``[identity | content]`` (n_items, n_items + d), or content only
+    with ``identity=False``; None for CF-only."""
     if spec is None:
+        if not identity:
+            raise HarnessError("lightfm identity=False needs item_features (features only, e.g. "
+                               "item_features='embedding[:32]'); CF-only models are identity features")
         return None
     m = _SLICE.match(str(spec).strip())
     if not m:
@@ -43,20 +67,20 @@ def item_feature_matrix(train: TrainData, spec: str | None) -> sp.csr_matrix | N
         raise HarnessError(f"lightfm item_features={spec!r}: this dataset has no item content")
     d = train.item_content.shape[1] if m.group(2) is None else int(m.group(2))
     content = np.asarray(train.item_content[:, :d], dtype=np.float32)
-    return sp.hstack([sp.identity(train.n_items, dtype=np.float32, format="csr"), sp.csr_matrix(content)],
-                     format="csr")
+    return _assemble(train.n_items, sp.csr_matrix(content), identity, normalize)
 
 
-def user_feature_matrix(train: TrainData, spec: str | None) -> sp.csr_matrix | None:
-    """Identity plus one-hot user metadata (``"meta"``), or None."""
+def user_feature_matrix(train: TrainData, spec: str | None, identity: bool = True,
+                        normalize: str | None = None) -> sp.csr_matrix | None:
+    """User features: identity plus one-hot user metadata (``"meta"``), or the one-hot alone with
+    ``identity=False``; None without user features."""
     if spec is None:
         return None
     if spec != "meta" or train.user_meta is None:
         raise HarnessError(f"lightfm user_features={spec!r}: only 'meta' is supported, and the dataset "
                            "needs user metadata")
     onehot = pd.get_dummies(train.user_meta.astype("string").fillna("NA"), dtype=np.float32).to_numpy()
-    return sp.hstack([sp.identity(train.n_users, dtype=np.float32, format="csr"), sp.csr_matrix(onehot)],
-                     format="csr")
+    return _assemble(train.n_users, sp.csr_matrix(onehot), identity, normalize)
 
 
 def build_model(seed: int, loss: str = "warp", no_components: int = 64, learning_rate: float = 0.05,
@@ -71,23 +95,25 @@ def build_model(seed: int, loss: str = "warp", no_components: int = 64, learning
 
 def fit(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
         user_features: str | None = None, on_epoch: Callable[[int, FactorScorer], None] | None = None,
-        **params) -> FactorScorer:
+        identity: bool = True, normalize: str | None = None, **params) -> FactorScorer:
     """Fit LightFM on the training positives and return a scorer over all items.
 
     ``on_epoch(epoch, scorer)`` (optional) is called after each epoch, for learning curves; training
     epoch by epoch gives exactly the model that one ``fit(epochs=n)`` call gives.
     """
     model, uf, itf = fit_model(train, seed, epochs=epochs, item_features=item_features,
-                               user_features=user_features, on_epoch=on_epoch, **params)
+                               user_features=user_features, on_epoch=on_epoch, identity=identity,
+                               normalize=normalize, **params)
     return scorer_from_model(model, uf, itf)
 
 
 def fit_model(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
-              user_features: str | None = None, on_epoch: Callable | None = None, **params):
+              user_features: str | None = None, on_epoch: Callable | None = None, identity: bool = True,
+              normalize: str | None = None, **params):
     """The fitted ``LightFM`` model and its (user, item) feature matrices (for reference checks)."""
     model = build_model(seed, **params)
-    itf = item_feature_matrix(train, item_features)
-    uf = user_feature_matrix(train, user_features)
+    itf = item_feature_matrix(train, item_features, identity, normalize)
+    uf = user_feature_matrix(train, user_features, identity, normalize)
     coo = train.positives.tocoo()
     if on_epoch is None:
         model.fit(coo, user_features=uf, item_features=itf, epochs=int(epochs), num_threads=1)
