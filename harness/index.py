@@ -160,7 +160,8 @@ def _num(x: float | None) -> str:
 
 def delta_text(row: RunRow) -> str:
     """``variant / segment: +0.0012 [-0.0003, +0.0025]`` per decision cell, joined by ``<br>``."""
-    return "<br>".join(f"`{d.variant}` / {d.segment}: {_num(d.estimate)} [{_num(d.low)}, {_num(d.high)}]"
+    return "<br>".join(f"`{d.variant}` / {d.segment}: " + ("n/a (no evaluable users)" if d.estimate is None else
+                                                           f"{_num(d.estimate)} [{_num(d.low)}, {_num(d.high)}]")
                        for d in row.deltas) or "n/a"
 
 
