@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {run,list,show,new,gate,calibrate}``.
+"""Command line: ``python -m harness {run,list,show,new,gate,calibrate,index,diff}``.
 
 User errors (:class:`HarnessError`) print one line and exit 2; real bugs show a traceback.
 """
@@ -56,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a hypothesis and write its verdict report")
-    p.add_argument("hypothesis", help="hypothesis id, e.g. H1")
+    p.add_argument("hypothesis", nargs="?", default=None, help="hypothesis id, e.g. H1 (or --all)")
+    p.add_argument("--all", action="store_true", help="run every hypothesis in --hypotheses, one after another")
+    p.add_argument("--reference", action="store_true", help="write reference runs on synthetic-vk into "
+                   "<results-dir>/reference (one per hypothesis, committed to the repository)")
     _common(p)
     _data_args(p)
     p = sub.add_parser("list", help="list hypotheses with their claims (and any broken files)")
@@ -81,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("hypothesis", help="hypothesis id, e.g. H1")
     _common(p)
     _data_args(p)
+    p = sub.add_parser("index", help="rebuild results/README.md: latest verdict per hypothesis, runs per hypothesis")
+    _common(p)
+    p = sub.add_parser("diff", help="compare two runs cell by cell: deltas, verdict changes, users who moved most")
+    p.add_argument("run_a", help="older run: run id, run folder, or its summary.json")
+    p.add_argument("run_b", help="newer run: run id, run folder, or its summary.json")
+    p.add_argument("--metric", default=None, help="metric for the users who moved most (default: B's primary)")
+    p.add_argument("--top", type=_positive_int, default=5, help="users who moved most to show per cell (default 5)")
+    _common(p)
     p = sub.add_parser("new", help="scaffold a hypothesis file that runs as is")
     p.add_argument("id", help="new hypothesis id, e.g. H6")
     p.add_argument("--claim", required=True, help="the claim in one sentence")
@@ -115,6 +126,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     res = gate.compare_runs(base_doc, base, new_doc, new, metric=args.metric or hyp.primary, margin=args.margin,
                             arm=args.arm, segment=args.segment, alpha=hyp.alpha)
     print(res.message)
+    _reindex(args)
     return 0 if res.passed else 1
 
 
@@ -132,6 +144,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal = calibrate.calibrate(p, n_seeds, n_jobs=args.n_jobs, quiet=args.quiet, backend=args.backend,
                               scheduler=args.scheduler, cache_dir=None if args.no_cache else args.cache_dir / "tasks")
     print(calibrate.render(cal))
+    _reindex(args)
     return 0
 
 
@@ -147,12 +160,97 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness import experiment
 
+    if args.all or args.reference:
+        return _run_many(args)
+    if args.hypothesis is None:
+        raise HarnessError("run: name a hypothesis (e.g. python -m harness run H1) or pass --all")
     hyp = _load_hypothesis(args)
     out = experiment.run(hyp, dataset=args.dataset, data_dir=args.data_dir, results_dir=args.results_dir,
                          cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet,
                          backend=args.backend, scheduler=args.scheduler, columns=dict(args.column))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
+    _reindex(args)
+    return 0
+
+
+def _run_many(args: argparse.Namespace) -> int:
+    """``run --all`` and/or ``--reference``: each hypothesis in turn; one line per failure, exit 2 if any."""
+    from harness import experiment, registry
+    from harness import reference_runs as ref
+
+    if args.all and args.hypothesis is not None:
+        raise HarnessError(f"run: pass either a hypothesis id ({args.hypothesis}) or --all, not both")
+    if args.all:
+        entries = registry.load_all(args.hypotheses)
+        if not entries:
+            raise HarnessError(f"run --all: no hypothesis files in {args.hypotheses or registry.default_dir()}")
+    elif args.hypothesis is None:
+        raise HarnessError("run --reference: name a hypothesis (e.g. H1) or pass --all")
+    else:
+        entries = [registry.Entry(Path(args.hypothesis), _load_hypothesis(args), None)]
+    dataset = ref.check_dataset(args.dataset) if args.reference else args.dataset
+    results_dir = args.results_dir / ref.REFERENCE_DIR if args.reference else args.results_dir
+    failed = 0
+    for e in entries:
+        if e.hypothesis is None:
+            failed += 1
+            print(f"error: {e.error}", file=sys.stderr)
+            continue
+        hyp = e.hypothesis if args.seeds is None else e.hypothesis.replace(seeds=tuple(range(args.seeds)))
+        try:
+            out = experiment.run(hyp, dataset=dataset, data_dir=args.data_dir, results_dir=results_dir,
+                                 cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs,
+                                 quiet=args.quiet, backend=args.backend, scheduler=args.scheduler,
+                                 columns=dict(args.column))
+        except HarnessError as err:
+            failed += 1
+            print(f"error: {hyp.id}: {err}", file=sys.stderr)
+            continue
+        print(f"report: {out.run_dir / 'report.md'}")
+        print(out.verdict.line(hyp.id))
+        for line in ref.finish(out.run_dir) if args.reference else ():
+            print(f"  {line}")
+    _reindex(args)
+    return 2 if failed else 0
+
+
+def _reindex(args: argparse.Namespace) -> None:
+    """Rebuild the results index after a command that writes runs; a problem is one warning line."""
+    from harness import reference_runs
+
+    if not Path(args.results_dir).is_dir():
+        return
+    try:
+        reference_runs.reindex(args.results_dir, args.hypotheses)
+    except (HarnessError, OSError) as e:
+        print(f"warning: results index not rebuilt: {e}", file=sys.stderr)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from harness import reference_runs
+
+    root = Path(args.results_dir)
+    if not root.is_dir():
+        print(f"no results folder {root}; run a hypothesis first (python -m harness run H1) or pass --results-dir")
+        return 0
+    indexes = reference_runs.reindex(root, args.hypotheses)
+    for where, idx in zip((root, root / reference_runs.REFERENCE_DIR), indexes):
+        for line in idx.skipped:
+            print(line)
+        if idx.n_runs:
+            print(f"wrote {where / 'README.md'}: {len(idx.runs)} hypotheses, {idx.n_runs} runs")
+        else:
+            print(f"no runs under {where}; run one with: python -m harness run H1 (wrote an empty {where / 'README.md'})")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from harness import diff
+
+    folders = [diff.resolve(r, args.results_dir) for r in (args.run_a, args.run_b)]
+    (doc_a, pu_a), (doc_b, pu_b) = (diff.load(f) for f in folders)
+    print(diff.render(diff.compare(doc_a, pu_a, doc_b, pu_b, metric=args.metric, top=args.top)))
     return 0
 
 
@@ -194,7 +292,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "gate": cmd_gate, "calibrate": cmd_calibrate,
-            "new": cmd_new}
+            "new": cmd_new, "index": cmd_index, "diff": cmd_diff}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -249,6 +250,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}
+    prov_full["finished"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # the index sorts runs by it
 
     def fill(tmp: Path) -> None:
         figs = report.figures(doc, per_user, tmp / "figures")

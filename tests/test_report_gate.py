@@ -136,7 +136,8 @@ def test_gate_fails_on_degraded_arm(gate_baseline, ml100k_dir):
     assert out.returncode == 1, out.stdout + out.stderr
     assert out.stdout.startswith("FAIL: model ndcg@10") and "lower bound not above -0.002" in out.stdout
     # reading an existing run instead of re-running gives the same answer
-    (run,) = (tmp / "worse" / "HG").glob("*")
+    (run,) = (tmp / "worse" / "HG").glob("*/summary.json")  # the folder also holds the index README.md
+    run = run.parent
     again = _harness("gate", "HG", "--baseline", str(summary), "--run", str(run), "--margin", "0.002",
                      "--hypotheses", str(hyps), cwd=tmp)
     assert again.returncode == 1 and again.stdout == out.stdout

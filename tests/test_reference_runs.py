@@ -1,0 +1,62 @@
+"""The committed reference runs (results/reference/): schema-valid, reports agree with summaries, small files,
+figures linked relatively, and the committed index equal to one rebuilt from the folders."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from harness import index, reference_runs
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = ROOT / "results" / "reference"
+SCHEMA = ROOT / "harness" / "schema" / "summary.schema.json"
+RUNS = sorted(p.parent for p in REF.glob("*/*/summary.json"))
+
+
+def test_reference_runs_exist_for_h1_to_h5():
+    assert {p.parent.name for p in RUNS} >= {"H1", "H2", "H3", "H4", "H5"}
+    assert len({p.parent.name for p in RUNS}) == len(RUNS), "one reference run per hypothesis"
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[p.parent.name for p in RUNS])
+def test_reference_summary_validates_and_report_agrees(run):
+    jsonschema = pytest.importorskip("jsonschema")
+    doc = json.loads((run / "summary.json").read_text())
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    assert doc["run_id"] == run.name and doc["hypothesis"]["id"] == run.parent.name
+    assert doc["dataset"].split(":")[0] == reference_runs.REFERENCE_DATASET  # never MovieLens-derived data
+    text = (run / "report.md").read_text()
+    v = doc["verdict"]
+    assert text.splitlines()[0] == f"# {doc['hypothesis']['id']}: {v['status']}"
+    assert f"**Verdict: {v['status']}** - {v['reason']}." in text
+    for vv in v["variants"]:
+        assert f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}" in text
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[p.parent.name for p in RUNS])
+def test_reference_files_are_small_and_figures_relative(run):
+    pq = run / "per_user.parquet"
+    assert not pq.exists() or pq.stat().st_size <= reference_runs.PER_USER_LIMIT
+    for f in run.rglob("*"):
+        assert f.stat().st_size <= reference_runs.PER_USER_LIMIT, f
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (run / "report.md").read_text())
+    assert len(links) >= 3
+    for link in links:
+        assert not link.startswith(("/", "http")) and ".." not in link, link
+        assert (run / link).is_file() and (run / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", link
+
+
+def test_committed_reference_index_is_current():
+    text = (REF / "README.md").read_text()
+    registered = reference_runs.registered_ids(ROOT / "hypotheses")
+    idx = index.scan(REF)
+    rebuilt = index.render_root(idx, "Reference runs", reference_runs.intro(REF, idx, registered))
+    assert text == rebuilt, "results/reference/README.md is stale: run python -m harness index"
+    for h, runs in idx.runs.items():
+        assert (REF / h / "README.md").read_text() == index.render_hypothesis(h, runs)
+        doc = json.loads((REF / runs[0].path / "summary.json").read_text())
+        row = next(r for r in text.splitlines() if r.startswith(f"| {h} |"))
+        assert row.split(" | ")[1] == doc["verdict"]["status"]
