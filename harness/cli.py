@@ -22,6 +22,21 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _seeds_arg(text: str) -> int | str:
+    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+
+
+def with_seeds(hyp, seeds: int | str | None):
+    """``hyp`` with ``--seeds`` applied: N fixed seeds 0..N-1, or ``"auto"`` (an adaptive plan)."""
+    from harness.spec import Seeds
+
+    if seeds is None:
+        return hyp
+    if seeds == "auto":
+        return hyp.replace(seeds=Seeds.adaptive(), adaptive=None)
+    return hyp.replace(seeds=tuple(range(seeds)), adaptive=None)
+
+
 def _mapping(text: str) -> tuple[str, str]:
     key, sep, col = text.partition("=")
     if not sep or not key or not col:
@@ -44,7 +59,8 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/harness"), help="task cache and generated data")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
     p.add_argument("--n-jobs", type=_positive_int, default=2, help="parallel (arm, seed) tasks (default 2)")
-    p.add_argument("--seeds", type=_positive_int, default=None, help="override: use seeds 0..N-1")
+    p.add_argument("--seeds", type=_seeds_arg, default=None, help="override: use seeds 0..N-1, or 'auto': seeds in "
+                   "rounds (3, 5, ..., 15) until the verdict is decided, with group-sequential levels")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--backend", default="loky", help="where tasks run: loky (local processes, default) or dask")
     p.add_argument("--scheduler", default=None, help="with --backend dask: address of an existing scheduler, "
@@ -104,8 +120,8 @@ def _load_hypothesis(args: argparse.Namespace):
     from harness import registry
 
     hyp = registry.get(args.hypothesis, args.hypotheses)
-    if getattr(args, "seeds", None) is not None and args.command == "run":
-        hyp = hyp.replace(seeds=tuple(range(args.seeds)))
+    if args.command == "run":
+        hyp = with_seeds(hyp, getattr(args, "seeds", None))
     return hyp
 
 
@@ -117,8 +133,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.run is not None:
         new_doc, new = gate.load_run(args.run)
     else:
-        if args.seeds is not None:
-            hyp = hyp.replace(seeds=tuple(range(args.seeds)))
+        hyp = with_seeds(hyp, args.seeds)
         out = experiment.run(hyp, dataset=args.dataset or base_doc["dataset"], data_dir=args.data_dir,
                              results_dir=args.results_dir, cache_dir=None if args.no_cache else args.cache_dir,
                              n_jobs=args.n_jobs, quiet=args.quiet, columns=dict(args.column))
@@ -136,6 +151,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     hyp = _load_hypothesis(args)
     dataset = args.dataset or hyp.dataset
+    if args.seeds == "auto":
+        raise HarnessError("calibrate --seeds takes a number of seeds (the budget), e.g. --seeds 40")
     n_seeds = args.seeds if args.seeds is not None else max(10, 4 * len(hyp.seeds))
     if n_seeds < 2:
         raise HarnessError("--seeds must be at least 2 for an A/A pair")
@@ -197,7 +214,7 @@ def _run_many(args: argparse.Namespace) -> int:
             failed += 1
             print(f"error: {e.error}", file=sys.stderr)
             continue
-        hyp = e.hypothesis if args.seeds is None else e.hypothesis.replace(seeds=tuple(range(args.seeds)))
+        hyp = with_seeds(e.hypothesis, args.seeds)
         try:
             out = experiment.run(hyp, dataset=dataset, data_dir=args.data_dir, results_dir=results_dir,
                                  cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs,

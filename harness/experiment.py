@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import analysis, backends, feedback, report, results, runner, segments, summary, tuning
+from harness import adaptive, analysis, backends, feedback, report, results, runner, segments, summary, tuning
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -212,17 +212,33 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     if inter is None:
         inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives)
     p = prepare_hypothesis(hyp, inter)
-    tasks = tasks_for(p)
-    bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
+    plan = adaptive.levels(hyp)
+    bar, tick = progress_bar(len(tasks_for(p)), quiet, f"{hyp.id} on {dataset}")
     # Logs never go into results/ (which holds only complete run folders).
     log_path, handler = open_log(Path(cache_dir or ".cache/harness") / "logs", hyp.id)
     logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, dataset,
-                                      len(tasks), n_jobs, backend)
+                                      len(tasks_for(p)), n_jobs, backend)
+    res: list[runner.TaskResult] = []
+    looks: list[adaptive.Look] = []
+    decision_hyp, per_user, cells, verdict = hyp, None, None, None
     try:
         with backends.backend(backend, n_jobs, scheduler) as active:
-            res = runner.execute(tasks, p.data, p.metrics, p.context, n_jobs=n_jobs,
-                                 cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
-                                 backend=active, progress=tick)
+            done = 0
+            for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
+                res += runner.execute(tasks_for(p, hyp.seeds[done:n_seeds]), p.data, p.metrics, p.context,
+                                      n_jobs=n_jobs, cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
+                                      backend=active, progress=tick)
+                done = n_seeds
+                decision_hyp = hyp if hyp.adaptive is None else adaptive.at_level(hyp, alpha)
+                per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
+                cells = analysis.compare(decision_hyp, per_user, p.variants)
+                verdict = decide(decision_hyp, cells)
+                looks.append(adaptive.Look(n_seeds, alpha, verdict.status, adaptive.decided(verdict)))
+                if hyp.adaptive is not None:
+                    logging.getLogger("harness").info("look %d: %d seeds, nominal alpha %.3g: %s", len(looks),
+                                                      n_seeds, alpha, verdict.status)
+                if looks[-1].decided:
+                    break
     except HarnessError as e:
         raise HarnessError(f"{e} (log: {log_path})") from None
     finally:
@@ -233,11 +249,11 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
               f"user's training interactions, {hyp.primary}): {r.tuned}" for r in res if r.tuned]
-    per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
-    cells = analysis.compare(hyp, per_user, p.variants)
     reference = popularity_reference(p)
     notes += below_reference(cells, reference, hyp)
-    verdict = decide(hyp, cells)
+    sequential = adaptive.describe(hyp, looks) if hyp.adaptive is not None else None
+    if sequential:
+        notes.append(f"adaptive seeds: {sequential['stopped']}")
     spec = hyp.to_dict()
     spec["positives_run"] = list(p.variants)
     spec["split_run"] = p.split_desc
@@ -245,8 +261,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     prov = results.provenance(spec, inter.fingerprint, dataset)
     curves_doc = curves(res, hyp.primary)
     notes += convergence_notes(curves_doc)
-    doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves_doc,
-                        reference, coverage(res))
+    doc = summary.build(decision_hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves_doc,
+                        reference, coverage(res), sequential)
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}

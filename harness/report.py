@@ -61,6 +61,11 @@ _COLS = [("segment", "segment"), ("metric", "metric"), ("users", "users"), ("bas
          ("t", "t-test p raw / adj"), ("zeros", "zero deltas"), ("seeds", "seeds agree"), ("mde", "MDE (80 %)")]
 
 
+def pct(level: float) -> str:
+    """A confidence level as a percentage: ``95 %``, ``99.8 %``, ``99.998 %``."""
+    return f"{100 * level:.6g} %" if round(100 * level) != 100 * level else f"{100 * level:.0f} %"
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
@@ -71,7 +76,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     """report.md text; ``figures`` maps a figure name to its path relative to the run folder."""
     h = summary["hypothesis"]
     v = summary["verdict"]
-    level = f"{100 * (1 - h['alpha']):.0f} %"
+    level = pct(round(1 - h["alpha"], 6))
     rules = "; ".join(f"`{d['rule']}(margin={d['margin']:g})` in segment `{d['segment']}`" for d in h["decisions"])
     lines = [f"# {h['id']}: {v['status']}", "",
              f"**Verdict: {v['status']}** - {v['reason']}.", "",
@@ -82,11 +87,12 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     for vv in v["variants"]:
         lines.append(f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}")
     lines.append("")
+    lines += _sequential_section(summary)
     variants = list(dict.fromkeys(c["variant"] for c in summary["cells"]))
     for var in variants:
         lines += [f"## Positives: `{var}`", ""]
         rows = table_rows(summary, var)
-        header = [label.format(base=h["baseline"], treat=h["treatment"]) for _, label in _COLS]
+        header = [label.format(base=h["baseline"], treat=h["treatment"]).replace("95 %", level) for _, label in _COLS]
         lines.append(_md_table(header, [[r.get(k, "-") for k, _ in _COLS] for r in rows]))
         cov = summary.get("coverage", {}).get(var)
         if cov:
@@ -191,6 +197,21 @@ def _segment_part(name: str, n: int, info: dict | None) -> str:
                 f"threshold {info['threshold']:g} training positives, {info['n_tied']} tied, ties {info['ties']}"
                 + (" - WARNING: far from the requested share" if info.get("warning") else ""))
     return out + ")"
+
+
+def _sequential_section(summary: dict) -> list[str]:
+    seq = summary.get("sequential")
+    if not seq:
+        return []
+    plan = seq["plan"]
+    rows = [[str(i + 1), str(k["n_seeds"]), f"{k['alpha']:.3g}", pct(round(1 - k["alpha"], 6)), k["status"]]
+            for i, k in enumerate(seq["looks"])]
+    return ["## Adaptive seeds", "",
+            f"Seeds were trained in rounds ({plan['start']}, then +{plan['step']}, at most {plan['max']}) and the "
+            f"verdict was checked after each; {seq['spending']} alpha spending keeps its error rate at "
+            f"alpha = {seq['alpha']:g} although the run may stop at any look (so each look's interval is wider than "
+            f"the fixed design's). Stopped: {seq['stopped']}.", "",
+            _md_table(["look", "seeds", "nominal alpha", "interval", "verdict"], rows), ""]
 
 
 def _data_section(summary: dict) -> list[str]:

@@ -249,6 +249,41 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Seeds:
+    """An adaptive seed plan: train ``start`` seeds, then ``step`` more per round, until the seed x
+    user interval decides every target cell or ``max`` seeds are trained. Each look uses a
+    group-sequential (O'Brien-Fleming alpha-spending) level, so stopping early keeps the verdict's
+    error rate at alpha (:mod:`harness.stats.sequential`). Use :meth:`adaptive`.
+    """
+
+    start: int = 3
+    step: int = 2
+    max: int = 15
+
+    def __post_init__(self) -> None:
+        for name in ("start", "step", "max"):
+            val = getattr(self, name)
+            if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+                raise HarnessError(f"Seeds.adaptive: {name}={val!r} must be a positive integer")
+        if self.start < 2:
+            raise HarnessError(f"Seeds.adaptive: start={self.start} must be at least 2 (seed variance needs two seeds)")
+        if self.max < self.start:
+            raise HarnessError(f"Seeds.adaptive: max={self.max} must be at least start={self.start}")
+
+    @classmethod
+    def adaptive(cls, start: int = 3, step: int = 2, max: int = 15) -> "Seeds":  # noqa: A002 - the plan's word
+        return cls(int(start), int(step), int(max))
+
+    def rounds(self) -> tuple[int, ...]:
+        """Seeds trained after each round (cumulative), e.g. (3, 5, 7, ..., 15)."""
+        out = list(range(self.start, self.max, self.step))
+        return tuple(out + [self.max])
+
+    def to_dict(self) -> dict[str, int]:
+        return {"start": self.start, "step": self.step, "max": self.max}
+
+
+@dataclass(frozen=True)
 class Hypothesis:
     """A declarative hypothesis: two arms, datasets, positives, segments, metrics and a decision.
 
@@ -262,7 +297,9 @@ class Hypothesis:
     segments : user segments; ``target`` (default: the first) is the one the claim is about; a tuple of
         names means the claim must hold in each.
     metrics : ``name@k`` strings; ``primary`` is the one the decision uses.
-    seeds : training seeds; every arm is trained once per seed.
+    seeds : training seeds; every arm is trained once per seed. Or ``Seeds.adaptive(start, step, max)``:
+        seeds ``0 .. max - 1`` trained in rounds until the verdict is decided (``adaptive`` holds the
+        plan, ``seeds`` all seeds the plan may use).
     decision : the rule that turns statistics into a verdict, or a mapping ``{segment: Decision}``
         for claims that differ by segment (its keys are then the target segments).
     split : overrides the dataset's default split when given.
@@ -285,9 +322,17 @@ class Hypothesis:
     correction: str = "holm"
     n_boot: int = 2000
     notes: str = ""
+    adaptive: Seeds | None = None
 
     def __post_init__(self) -> None:
         where = f"hypothesis {self.id!r}"
+        if isinstance(self.seeds, Seeds):
+            object.__setattr__(self, "adaptive", self.seeds)
+            object.__setattr__(self, "seeds", tuple(range(self.seeds.max)))
+        if self.adaptive is not None and not isinstance(self.adaptive, Seeds):
+            raise HarnessError(f"{where}: field 'adaptive' must be Seeds.adaptive(...)")
+        if self.adaptive is not None and len(self.seeds) != self.adaptive.max:
+            object.__setattr__(self, "seeds", tuple(range(self.adaptive.max)))
         if not isinstance(self.id, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", self.id):
             raise HarnessError(f"hypothesis id {self.id!r} must start with a letter, e.g. 'H1'")
         for fname in ("positives", "segments", "metrics", "seeds"):
@@ -403,4 +448,5 @@ class Hypothesis:
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
                                                       "n": self.split.n, "min_train": self.split.min_train},
             "correction": self.correction, "n_boot": int(self.n_boot),
+            **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
         }

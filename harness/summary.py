@@ -68,9 +68,9 @@ def cell_dict(c: Cell) -> dict:
 
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
           provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None,
-          coverage: dict | None = None) -> dict:
-    """The whole summary.json document."""
-    return {
+          coverage: dict | None = None, sequential: dict | None = None) -> dict:
+    """The whole summary.json document (``sequential``: the adaptive-seeds looks, when seeds were adaptive)."""
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "hypothesis": {"id": hyp.id, "claim": hyp.claim, "primary": hyp.primary, "target": hyp.target_segment,
@@ -91,6 +91,9 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "coverage": coverage or {},
         "provenance": provenance,
     }
+    if sequential is not None:
+        doc["sequential"] = sequential
+    return doc
 
 
 def migrate(doc: dict) -> dict:

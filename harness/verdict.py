@@ -58,7 +58,7 @@ def decide_cell(decision: Decision, cell: Cell) -> tuple[str, str]:
     if cell.empty or cell.primary is None:
         return INCONCLUSIVE, f"segment {cell.segment!r} has no evaluable users"
     lo, hi, m = cell.primary.ci.low, cell.primary.ci.high, decision.margin
-    level = f"{100 * (1 - decision.alpha):.0f} %"
+    level = f"{100 * (1 - decision.alpha):.6g} %"
     ci = f"the {level} seed x user CI of the {cell.metric} delta is [{_fmt(lo)}, {_fmt(hi)}]"
     rule = decision.rule
     if rule == "better":

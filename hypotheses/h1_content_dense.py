@@ -5,7 +5,7 @@ to CF-only and may worsen ranking due to signal conflict." LightFM BPR (64 compo
 CF-only vs the same model with identity features plus the first 32 dimensions of the item content
 embeddings (MovieLens: the genre one-hot): the hybrid model. H1b is the notebook-faithful variant
 (content-only item features, rows L1-normalised as LightFM's Dataset does). Both train until the
-validation window inside training stops improving (``epochs="auto"``, at most 60 epochs, patience 5),
+validation window inside training stops improving (``epochs="auto"``, at most 30 epochs, patience 3),
 so the comparison is between converged models, not between training speeds. Positives P1 = watch ratio >= 0.5, P2 = like | share |
 bookmark (MovieLens: rating >= 4). Train weeks 0-24, evaluate week 25. Dense = users at or above the
 0.7 quantile of training positives. Non-superiority: CONFIRMED only when the upper bound of the
@@ -13,7 +13,7 @@ seed x user interval of the NDCG@10 delta is below the margin.
 """
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
-_LIGHTFM = dict(loss="bpr", no_components=64, learning_rate=0.05, epochs="auto", max_epochs=60, patience=5)
+_LIGHTFM = dict(loss="bpr", no_components=64, learning_rate=0.05, epochs="auto", max_epochs=30, patience=3)
 
 HYPOTHESIS = Hypothesis(
     id="H1",

@@ -8,7 +8,7 @@ validation window inside training stops improving (``epochs="auto"``).
 """
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
-_LIGHTFM = dict(loss="bpr", no_components=64, learning_rate=0.05, epochs="auto", max_epochs=60, patience=5)
+_LIGHTFM = dict(loss="bpr", no_components=64, learning_rate=0.05, epochs="auto", max_epochs=30, patience=3)
 
 HYPOTHESIS = Hypothesis(
     id="H1b",
