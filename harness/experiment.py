@@ -159,6 +159,27 @@ def curves(res: list[runner.TaskResult], metric: str) -> dict:
     return out
 
 
+def variant_slug(variant: str) -> str:
+    """A folder name for a positive definition: ``"rating>=4"`` -> ``"rating_ge_4"``."""
+    import re
+
+    for op, word in ((">=", "_ge_"), ("<=", "_le_"), ("==", "_eq_"), ("!=", "_ne_"), (">", "_gt_"), ("<", "_lt_"),
+                     ("|", "_or_"), ("&", "_and_")):
+        variant = variant.replace(op, word)
+    return re.sub(r"[^A-Za-z0-9.]+", "_", variant).strip("_") or "positives"
+
+
+def write_runs(directory: Path, res: list[runner.TaskResult], p: Prepared, fmt: str) -> None:
+    """Each task's evaluated top-k lists as ``<directory>/<positives>/<arm>_seed<seed>.<ext>`` (raw ids)."""
+    from harness.runfiles import write_run
+
+    ext = {"parquet": "parquet", "csv": "csv", "trec": "trec"}[fmt]
+    for r in res:
+        d = p.data[r.task.variant]
+        path = directory / variant_slug(r.task.variant) / f"{r.task.arm.name}_seed{r.task.seed}.{ext}"
+        write_run(path, p.inter.user_ids[d.users], p.inter.item_ids[r.top], fmt, tag=r.task.arm.name)
+
+
 def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
     """Attach a file handler for the ``harness`` loggers; returns its path and the handler."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -174,16 +195,23 @@ def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
         results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
         quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
-        inter: Interactions | None = None, columns: dict[str, str] | None = None) -> RunOutcome:
+        inter: Interactions | None = None, columns: dict[str, str] | None = None,
+        save_runs: str | None = None, load_options: dict | None = None) -> RunOutcome:
     """Run ``hyp`` (optionally on another dataset, or on already loaded ``inter``) and write its run
-    folder; returns the outcome."""
+    folder; returns the outcome.
+
+    ``save_runs`` (``parquet``, ``csv`` or ``trec``) also writes every task's evaluated top-k lists to
+    ``runs/<positives>/<arm>_seed<seed>.<ext>`` in the run folder (raw ids; readable by the ``runs``
+    arm and by ranx / trec_eval). ``load_options`` are passed to :func:`harness.data.load_dataset`.
+    """
     t0 = time.perf_counter()
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
     hyp = hyp.replace(dataset=dataset)
     if inter is None:
-        inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives)
+        inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives,
+                             **(load_options or {}))
     p = prepare_hypothesis(hyp, inter)
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
@@ -195,7 +223,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         with backends.backend(backend, n_jobs, scheduler) as active:
             res = runner.execute(tasks, p.data, p.metrics, p.context, n_jobs=n_jobs,
                                  cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
-                                 backend=active, progress=tick)
+                                 backend=active, progress=tick,
+                                 save_top=max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0)
     except HarnessError as e:
         raise HarnessError(f"{e} (log: {log_path})") from None
     finally:
@@ -204,6 +233,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         handler.close()
     notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
+    notes += [n for r in res for n in r.notes]
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
               f"user's training interactions, {hyp.primary}): {r.tuned}" for r in res if r.tuned]
     per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
@@ -228,6 +258,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         results.write_json(tmp / "summary.json", doc)
         results.write_json(tmp / "provenance.json", prov_full)
         (tmp / "report.md").write_text(report.render(doc, figs))
+        if save_runs:
+            write_runs(tmp / "runs", res, p, save_runs)
 
     run_dir = results.write_run(Path(results_dir) / hyp.id / rid, fill)
     fitted = sum(not r.cached for r in res)

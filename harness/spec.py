@@ -17,8 +17,7 @@ from harness.errors import HarnessError, suggest
 METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate", "novelty", "avgpop")
 #: Decision rules understood by :mod:`harness.verdict`.
 RULES = ("better", "not_better", "not_worse", "equivalent")
-#: Known arm kinds; the implementations live in ``harness/arms/<kind>.py``.
-ARM_KINDS = ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random")
+_ARM_REF = re.compile(r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
 SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
 _METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
@@ -56,7 +55,9 @@ class Arm:
     Attributes
     ----------
     name : label used in reports and per_user.parquet.
-    kind : model family, one of :data:`ARM_KINDS`.
+    kind : model family: a registered name (built-in ``als``, ``lightfm``, ... or a package's
+        ``harness.arms`` entry point), ``"module:function"`` or ``"path/file.py:function"`` (relative to
+        the hypothesis file); resolved when the hypothesis loads (:mod:`harness.arms.registry`).
     params : hyper-parameters, passed to ``harness.arms.<kind>.fit`` (sorted, hashable). The reserved
         ``grid={"param": [values, ...]}`` asks for tuning on a validation window inside the training
         data (see :mod:`harness.tuning`).
@@ -69,8 +70,9 @@ class Arm:
     def __init__(self, name: str, kind: str, **params: Any) -> None:
         if not isinstance(name, str) or not name:
             raise HarnessError("Arm.name must be a non-empty string, e.g. Arm('cf', 'lightfm')")
-        if kind not in ARM_KINDS:
-            raise HarnessError(f"Arm {name!r}: " + suggest(kind, ARM_KINDS, "arm kind"))
+        if not isinstance(kind, str) or not kind.strip() or (":" in kind and not _ARM_REF.match(kind)):
+            raise HarnessError(f"Arm {name!r}: kind {kind!r} must be an arm name ('als'), 'module:function' "
+                               "or 'file.py:function', e.g. './models/mine.py:fit'")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "params", _freeze(params))
