@@ -159,6 +159,18 @@ def curves(res: list[runner.TaskResult], metric: str) -> dict:
     return out
 
 
+def arm_sources(hyp: Hypothesis) -> dict:
+    """arm name -> where its ``fit`` came from and the hash of that source file (in the run id and
+    provenance: editing a model gives a new run id)."""
+    from harness.arms.registry import resolve
+
+    out = {}
+    for arm in hyp.arms:
+        src = resolve(arm.kind)
+        out[arm.name] = {"ref": src.ref, "origin": src.origin, "source_sha256": src.source_hash}
+    return out
+
+
 def variant_slug(variant: str) -> str:
     """A folder name for a positive definition: ``"rating>=4"`` -> ``"rating_ge_4"``."""
     import re
@@ -244,6 +256,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     spec = hyp.to_dict()
     spec["positives_run"] = list(p.variants)
     spec["split_run"] = p.split_desc
+    spec["arm_sources"] = arm_sources(hyp)
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
     doc = summary.build(hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves(res, hyp.primary),

@@ -20,6 +20,7 @@ RULES = ("better", "not_better", "not_worse", "equivalent")
 _ARM_REF = re.compile(r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
 SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
+SPLIT_KINDS = ("global_time", "leave_last", "order", "random")
 _METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
 
 
@@ -206,18 +207,22 @@ class Split:
     ``global_time``: train = ``time < test_from``, test = ``time >= test_from`` (VK-LSVD weeks, KION days).
     ``leave_last``: per user, the last ``n`` interactions by time are test; users need ``min_train``
     training interactions.
+    ``order``: the same by file order, for data without a time column (the loader's ``time`` is then
+    the row number; ``--split order``).
+    ``random``: per user, ``n`` interactions drawn with ``seed`` are test (no time order; ``--split random``).
     """
 
     kind: str
     test_from: float | None = None
     n: int | None = None
     min_train: int = 1
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("global_time", "leave_last"):
-            raise HarnessError("split: " + suggest(self.kind, ("global_time", "leave_last"), "split kind"))
-        if self.kind == "leave_last" and (self.n is None or self.n <= 0):
-            raise HarnessError(f"split: leave_last needs n > 0, got {self.n}")
+        if self.kind not in SPLIT_KINDS:
+            raise HarnessError("split: " + suggest(self.kind, SPLIT_KINDS, "split kind"))
+        if self.kind != "global_time" and (self.n is None or self.n <= 0):
+            raise HarnessError(f"split: {self.kind} needs n > 0, got {self.n}")
         if self.kind == "global_time" and self.test_from is None:
             raise HarnessError("split: global_time needs test_from")
 
@@ -229,9 +234,25 @@ class Split:
     def leave_last(cls, n: int, min_train: int = 1) -> "Split":
         return cls("leave_last", n=n, min_train=min_train)
 
+    @classmethod
+    def file_order(cls, n: int, min_train: int = 1) -> "Split":
+        """Per user, the last ``n`` interactions in file order are test (data without times)."""
+        return cls("order", n=n, min_train=min_train)
+
+    @classmethod
+    def random(cls, n: int, seed: int = 0, min_train: int = 1) -> "Split":
+        """Per user, ``n`` interactions drawn with ``seed`` are test."""
+        return cls("random", n=n, min_train=min_train, seed=int(seed))
+
     def describe(self) -> str:
         if self.kind == "global_time":
             return f"global time split: train time < {self.test_from:g}, test time >= {self.test_from:g}"
+        if self.kind == "order":
+            return f"per-user leave-last-{self.n} by file order (no time column; min {self.min_train} training " \
+                   "interactions)"
+        if self.kind == "random":
+            return f"per-user random holdout of {self.n} (seed {self.seed}; no time order; min {self.min_train} " \
+                   "training interactions)"
         return f"per-user leave-last-{self.n} by time (min {self.min_train} training interactions)"
 
 
@@ -388,6 +409,7 @@ class Hypothesis:
             "decisions": [{"segment": seg, "rule": d.rule, "margin": d.margin, "alpha": d.alpha}
                           for seg, d in self.decisions],
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
-                                                      "n": self.split.n, "min_train": self.split.min_train},
+                                                      "n": self.split.n, "min_train": self.split.min_train,
+                                                      "seed": self.split.seed},
             "correction": self.correction, "n_boot": int(self.n_boot),
         }

@@ -16,10 +16,24 @@ DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "kion", 
 
 
 def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None,
-                 columns: dict[str, str] | None = None, positives: tuple[str, ...] | None = None) -> Interactions:
-    """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data;
-    ``columns`` maps ``user``/``item``/``time`` to a tabular file's column names; ``positives`` (the
-    hypothesis' definitions) tells the tabular loader which further columns to keep."""
+                 columns: dict[str, str] | None = None, positives: tuple[str, ...] | None = None, *,
+                 sep: str | None = None, names: tuple[str, ...] | None = None,
+                 split: str | None = None) -> Interactions:
+    """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data.
+
+    Tabular files only: ``columns`` maps ``user``/``item``/``time`` to the file's column names;
+    ``positives`` (the hypothesis' definitions) names further columns to keep when present; ``sep``
+    and ``names`` (no header row) describe a text file; ``split`` ``"order"`` takes the file order as
+    time (any time column ignored), ``"random"`` needs no time column.
+    """
+    base0 = str(name).partition(":")[0]
+    if base0 != "tabular":
+        for flag, value in (("--sep", sep), ("--names", names), ("--column", columns or None)):
+            if value:
+                raise HarnessError(f"{flag} applies to tabular:<file> datasets only, not {name!r}; drop it")
+        if split == "order":
+            raise HarnessError(f"--split order applies to tabular:<file> datasets without times, not {name!r}; "
+                               "use --split random or drop --split")
     base, _, arg = str(name).partition(":")
     if base not in DATASETS:
         raise HarnessError(suggest(name, DATASETS, "dataset"))
@@ -72,6 +86,16 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
         from harness import feedback
 
         cols = set().union(*(feedback.columns(p) for p in positives))
-        mapping["extra"] = tuple(sorted(cols))
-        mapping["positives"] = tuple(positives)
-    return tabular.load(Path(arg), name=name, **mapping)
+        mapping["optional"] = tuple(sorted(cols))
+    if split == "order" and "time" in mapping:
+        raise HarnessError("--split order uses the file order as time; drop --column time=... (or use --split "
+                           "random)")
+    if split == "order":
+        mapping["time"] = None
+    elif split == "random" and "time" not in mapping:
+        from harness.data.tabular import columns_of
+
+        have = columns_of(Path(arg), sep, names)
+        if "timestamp" not in have:
+            mapping["time"] = None
+    return tabular.load(Path(arg), name=name, positives=None, sep=sep, names=names, **mapping)

@@ -61,7 +61,7 @@ def parse_column(raw: pd.Series, kind: str, path: Path, col: str, lines: np.ndar
 
 def _open(path: Path, sep: str) -> tuple[object, str]:
     """File handle (or bytes buffer for multi-character separators such as ``::``) and the 1-char sep."""
-    if len(sep) == 1:
+    if len(sep) == 1 or sep == r"\s+":  # one character, or any whitespace run (a pandas regex it runs in C)
         return path, sep
     return io.BytesIO(path.read_bytes().replace(sep.encode(), b"\x1f")), "\x1f"
 
@@ -130,7 +130,7 @@ def header_columns(path: Path, sep: str = ",", encoding: str = "utf-8") -> list[
 
 
 def read_csv_checked(path: Path, src: object, sep: str, kw: dict, shown: str | None = None,
-          fix: str = "fix the malformed line") -> pd.DataFrame:
+                     fix: str = "fix the malformed line") -> pd.DataFrame:
     """``pd.read_csv`` with parser, encoding and emptiness errors turned into one-line HarnessErrors."""
     try:
         return pd.read_csv(src, sep=sep, **kw)

@@ -19,7 +19,9 @@ from harness.spec import Split
 
 #: Split used when ``load(split=None)``: per user, the last 5 interactions by time are test.
 DEFAULT_SPLIT = Split.leave_last(5)
-_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".data")
+#: ``sep=`` spellings for "any run of spaces or tabs" (Last.fm, FilmTrust, LibRec/QRec files).
+WHITESPACE = ("whitespace", "space", " ", r"\s+")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:\.\d+)?(?:[eE]-?\d+)?")
@@ -42,7 +44,32 @@ def _available(path: Path) -> list[str]:
         except (OSError, pa.ArrowException) as e:
             raise HarnessError(f"{path}: not a readable parquet file ({str(e).splitlines()[0]}); "
                                "re-export it, or use CSV") from None
-    return header_columns(path, "\t" if _text_suffix(path) in (".tsv", ".tab") else ",")
+    return header_columns(path, _sep(path, None))
+
+
+def columns_of(path: Path, sep: str | None = None, names: tuple[str, ...] | None = None) -> list[str]:
+    """The column names of a tabular file (``names`` when given); errors as in :func:`load`."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"tabular: file not found: {path}; give an existing .csv or .parquet file")
+    if names:
+        return list(names)
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        return _available(path)
+    return header_columns(path, _sep(path, sep))
+
+
+def _sep(path: Path, sep: str | None) -> str:
+    """The pandas separator: given, or tab for .tsv/.tab and comma otherwise; whitespace -> ``\\s+``."""
+    if sep is None:
+        return "\t" if _text_suffix(path) in (".tsv", ".tab") else ","
+    if sep in WHITESPACE:
+        return r"\s+"
+    if sep in ("tab", "\\t"):
+        return "\t"
+    if not sep:
+        raise HarnessError("--sep is empty; give a character such as ',' or ';', 'tab' or 'whitespace'")
+    return sep
 
 
 def _text_suffix(path: Path) -> str:
@@ -98,9 +125,10 @@ def _ids(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> 
     return raw.astype(str).to_numpy(dtype=object)
 
 
-def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str = "timestamp",
-         extra: tuple[str, ...] = (), positives: tuple[str, ...] = ("rating>=4",),
-         split: Split | None = None, name: str | None = None) -> Interactions:
+def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str | None = "timestamp",
+         extra: tuple[str, ...] = (), positives: tuple[str, ...] | None = ("rating>=4",),
+         split: Split | None = None, name: str | None = None, sep: str | None = None,
+         names: tuple[str, ...] | None = None, optional: tuple[str, ...] = ()) -> Interactions:
     """Load your own interactions from a CSV (``.csv``, ``.tsv``, optionally compressed) or parquet file.
 
     Parameters
@@ -108,12 +136,18 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     path : the file; one row per interaction.
     user, item, time : the file's columns holding the user id, item id and time. ``time`` may be
         numeric (kept; int64 when integral, e.g. unix seconds or a day number) or datetime strings /
-        parquet timestamps (converted to int64 unix seconds, naive values read as UTC). A time column
-        is required: the splits are temporal.
+        parquet timestamps (converted to int64 unix seconds, naive values read as UTC). ``time=None``:
+        the file has no time column; ``time`` becomes the row number (file order), and the split must
+        not need real times (``Split.file_order`` / ``Split.random``).
     extra : further columns copied into ``events`` under their own names (e.g. ``("rating",)``).
         Columns read by ``positives`` are copied too.
     positives : the default positive definitions (see :mod:`harness.feedback`), e.g. ``("rating>=4",)``
-        or ``("clicked",)``.
+        or ``("clicked",)``; ``None``: ``rating>=4`` when the file has a ``rating`` column, else none.
+    sep : field separator of a text file (default: tab for .tsv/.tab, else comma); ``"whitespace"``
+        for any run of spaces/tabs, ``"tab"``; any suffix is accepted when it is given.
+    names : the file's column names, in order, when it has no header row.
+    optional : columns copied into ``events`` when the file has them (e.g. what a hypothesis'
+        positive definitions read), silently skipped otherwise.
     split : the default split; ``None`` -> :data:`DEFAULT_SPLIT` (per-user leave-last-5 by time).
     name : dataset name in reports; default: the file name without suffix.
 
@@ -128,25 +162,41 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
         raise HarnessError(f"tabular: file not found: {path}; give an existing .csv or .parquet file")
     sfx = _text_suffix(path)
     is_parquet = path.suffix.lower() in _PARQUET_SUFFIXES
-    if not is_parquet and sfx not in _CSV_SUFFIXES:
-        raise HarnessError(f"tabular: {path.name}: unsupported file type; use .csv, .tsv or .parquet")
+    if not is_parquet and sfx not in _CSV_SUFFIXES and sep is None:
+        raise HarnessError(f"tabular: {path.name}: unsupported file type; use .csv, .tsv or .parquet "
+                           "(or give the separator with --sep for another text file)")
     if path.stat().st_size == 0:
         raise HarnessError(f"{path}: file is empty; export your interactions with a header row")
+    if is_parquet and (sep is not None or names):
+        raise HarnessError(f"{path}: --sep and --names apply to text files, not parquet; drop them")
+    if names is not None:
+        names = tuple(names)
+        if len(set(names)) != len(names) or not all(names):
+            raise HarnessError(f"--names {','.join(names)}: give distinct, non-empty column names, e.g. "
+                               "--names user,item,rating")
+    text_sep = None if is_parquet else _sep(path, sep)
+    have = list(names) if names is not None else (_available(path) if is_parquet else header_columns(path, text_sep))
+    if positives is None:
+        positives = ("rating>=4",) if "rating" in have else ()
     positives = tuple(positives)
-    have = _available(path)
-    hint = _mapping_hint(user, item, time)
+    hint = _mapping_hint(user, item, str(time))
     for role, col in (("user", user), ("item", item), ("time", time)):
+        if col is None:
+            continue
         if col not in have:
-            extra_note = (" A time column is required (splits are by time); if the file has none, add one "
-                          "(e.g. the row number)." if role == "time" else "")
+            extra_note = (" A time column is required for a split by time; if the file has none, use "
+                          "--split random (per-user seeded holdout) or --split order (file order)."
+                          if role == "time" else "")
+            if names is not None:
+                hint = f"name the file's columns with --names (now {','.join(names)}) or map them with --column"
             raise HarnessError(f"{path}: no {role} column {col!r} (available: {', '.join(have)}); {hint}."
                                + extra_note)
     for col in extra:
         if col not in have:
             raise HarnessError(f"{path}: extra column {col!r} not found (available: {', '.join(have)}); "
-                               "fix --extra (or the extra= argument)")
+                               "fix the extra= argument")
     reserved = {"user", "item", "time"} - {user, item, time}
-    wanted_extra = list(dict.fromkeys(extra))
+    wanted_extra = list(dict.fromkeys(list(extra) + [c for c in optional if c in have]))
     for expr in positives:
         for col in _IDENT.findall(_NUMBER.sub(" ", expr)):
             if col not in have:
@@ -159,19 +209,20 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     if clash:
         raise HarnessError(f"{path}: column(s) {clash} would overwrite the user/item/time columns; "
                            "rename them in the file")
-    cols = list(dict.fromkeys([user, item, time, *wanted_extra]))
+    cols = list(dict.fromkeys([c for c in (user, item, time) if c is not None] + wanted_extra))
     if is_parquet:
         frame = pd.read_parquet(path, columns=cols)
         where, unit = np.arange(1, len(frame) + 1), "row"
     else:
-        sep = "\t" if sfx in (".tsv", ".tab") else ","
-        frame = read_csv_checked(path, path, sep, {"usecols": cols})
-        where, unit = frame.index.to_numpy() + 2, "line"
+        kw = {"usecols": cols} if names is None else {"usecols": cols, "header": None, "names": list(names)}
+        frame = read_csv_checked(path, path, text_sep, kw, sep or text_sep,
+                                 fix="fix the line, or the separator (--sep) / column names (--names)")
+        where, unit = frame.index.to_numpy() + (2 if names is None else 1), "line"
     if len(frame) == 0:
         raise HarnessError(f"{path}: no data rows; the file holds only a header")
     u = _ids(frame[user], path, user, where, unit)
     it = _ids(frame[item], path, item, where, unit)
-    t = _to_time(frame[time], path, time, where, unit)
+    t = _to_time(frame[time], path, time, where, unit) if time is not None else np.arange(len(frame), dtype=np.int64)
     n_read = len(frame)
     keep = keep_last_by_time(u, it, t)
     ucode, uids = encode_ids(u[keep])
@@ -183,6 +234,8 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     for col in wanted_extra:
         events[col] = frame[col].iloc[rows].reset_index(drop=True)
     counts = {"rows_read": int(n_read), "duplicates_removed": int(n_read - int(keep.sum()))}
+    if time is None:
+        counts["time"] = "no time column: time = row number in the file"
     return Interactions(
         name=name or path.name.split(".")[0], events=events, user_ids=uids, item_ids=iids,
         default_positives=positives, default_split=split or DEFAULT_SPLIT,
