@@ -131,7 +131,7 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
     bad_item = known & (it < 0)
     if bad_item.any():
         i = int(np.flatnonzero(bad_item)[0])
-        raise HarnessError(f"run file {path}: item id {frame['item'].iloc[i]!r} at line/row {where[i]} is not in "
+        raise HarnessError(f"run file {path}: item id {str(frame['item'].iloc[i])!r} at line/row {where[i]} is not in "
                            f"the dataset ({int(bad_item.sum())} rows like this); export the dataset's own item ids")
     has_rank = "rank" in frame.columns
     if has_rank:
@@ -139,14 +139,14 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
         bad = ~np.isfinite(rank) | (rank != np.round(rank)) | (rank < 1)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise HarnessError(f"run file {path}: rank {frame['rank'].iloc[i]!r} at line/row {where[i]} is not a "
+            raise HarnessError(f"run file {path}: rank {str(frame['rank'].iloc[i])!r} at line/row {where[i]} is not a "
                                "positive integer; ranks start at 1")
         key = rank
     else:
         score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isnan(score).any():
             i = int(np.flatnonzero(np.isnan(score))[0])
-            raise HarnessError(f"run file {path}: score {frame['score'].iloc[i]!r} at line/row {where[i]} is not a "
+            raise HarnessError(f"run file {path}: score {str(frame['score'].iloc[i])!r} at line/row {where[i]} is not a "
                                "number")
         key = -score
     rows = np.flatnonzero(known)
@@ -157,7 +157,7 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
         dup = same_user & (key[order][1:] == key[order][:-1])
         if dup.any():
             i = order[int(np.flatnonzero(dup)[0]) + 1]
-            raise HarnessError(f"run file {path}: user {frame['user'].iloc[i]!r} has rank {int(rank[i])} twice "
+            raise HarnessError(f"run file {path}: user {str(frame['user'].iloc[i])!r} has rank {int(rank[i])} twice "
                                f"(line/row {where[i]}); give each of a user's items its own rank")
         if fmt == "trec":
             sc = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=np.float64)[order]
@@ -165,13 +165,13 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
             if up.any():
                 i = order[int(np.flatnonzero(up)[0]) + 1]
                 raise HarnessError(f"run file {path}: line {where[i]}: score rises with rank for user "
-                                   f"{frame['user'].iloc[i]!r}; trec_eval and ranx order by score, so make "
+                                   f"{str(frame['user'].iloc[i])!r}; trec_eval and ranx order by score, so make "
                                    "scores fall with rank")
     pair = np.lexsort((si, su))
     dpair = (su[pair][1:] == su[pair][:-1]) & (si[pair][1:] == si[pair][:-1])
     if dpair.any():
         i = order[pair[int(np.flatnonzero(dpair)[0]) + 1]]
-        raise HarnessError(f"run file {path}: user {frame['user'].iloc[i]!r} lists item {frame['item'].iloc[i]!r} "
+        raise HarnessError(f"run file {path}: user {str(frame['user'].iloc[i])!r} lists item {str(frame['item'].iloc[i])!r} "
                            f"twice (line/row {where[i]}); keep one row per user and item")
     n_users, n_items = len(user_ids), len(item_ids)
     counts = np.bincount(su, minlength=n_users)
