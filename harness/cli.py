@@ -63,6 +63,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
                    "(name its columns with --names)")
     p.add_argument("--names", type=_names, default=None, metavar="A,B,...",
                    help="tabular text files: the column names in file order, e.g. --names user,item,rating")
+    p.add_argument("--item-features", type=Path, default=None, metavar="FILE",
+                   help="tabular data: item content from a file with the item column and numeric or "
+                   "'|'-separated columns (e.g. MovieLens movies.csv)")
     p.add_argument("--split", type=_split_choice, default=None, metavar="{random,random:SEED,order}",
                    help="data without times: random = per-user seeded holdout (seed 0 unless random:SEED), "
                    "order = per-user leave-last by file order (tabular data)")
@@ -151,7 +154,8 @@ def _load_hypothesis(args: argparse.Namespace):
 
 def _load_options(args: argparse.Namespace) -> dict:
     """Tabular-file options of the data flags (``load_dataset`` keywords)."""
-    return {"sep": args.sep, "names": args.names, "split": (args.split or "").partition(":")[0] or None}
+    return {"sep": args.sep, "names": args.names, "split": (args.split or "").partition(":")[0] or None,
+            "item_features": args.item_features}
 
 
 def cmd_gate(args: argparse.Namespace) -> int:

@@ -82,6 +82,15 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts)
 
 
+def check_content(hyp: Hypothesis, inter: Interactions) -> None:
+    """Fail before any training when an arm asks for item content the data does not have."""
+    for arm in hyp.arms:
+        if arm.kwargs.get("item_features") is not None and inter.item_content is None:
+            raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
+                               f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
+                               "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
+
+
 def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
     seeds = p.hyp.seeds if seeds is None else seeds
     return [runner.Task(v, arm, s) for v in p.variants for arm in p.hyp.arms for s in seeds]
@@ -224,6 +233,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     if inter is None:
         inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives,
                              **(load_options or {}))
+    check_content(hyp, inter)
     p = prepare_hypothesis(hyp, inter)
     tasks = tasks_for(p)
     bar, tick = progress_bar(len(tasks), quiet, f"{hyp.id} on {dataset}")
