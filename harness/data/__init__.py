@@ -21,8 +21,8 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
                  split: str | None = None, item_features: Path | None = None) -> Interactions:
     """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data.
 
-    Tabular files only: ``columns`` maps ``user``/``item``/``time`` to the file's column names;
-    ``positives`` (the hypothesis' definitions) names further columns to keep when present; ``sep``
+    Tabular files only: ``columns`` maps ``user``/``item``/``time`` to the file's column names (every
+    further column is kept for the positive definitions; ``positives`` is unused there); ``sep``
     and ``names`` (no header row) describe a text file; ``split`` ``"order"`` takes the file order as
     time (any time column ignored), ``"random"`` needs no time column; ``item_features`` is a side
     file of item content (:mod:`harness.data.item_features`).
@@ -84,11 +84,6 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     bad = sorted(set(mapping) - {"user", "item", "time"})
     if bad:
         raise HarnessError(f"--column {bad[0]}=...: only user, item and time can be mapped, e.g. --column user=uid")
-    if positives:
-        from harness import feedback
-
-        cols = set().union(*(feedback.columns(p) for p in positives))
-        mapping["optional"] = tuple(sorted(cols))
     if split == "order" and "time" in mapping:
         raise HarnessError("--split order uses the file order as time; drop --column time=... (or use --split "
                            "random)")
@@ -98,6 +93,9 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     for role, default in (("user", "user_id"), ("item", "item_id"), ("time", "timestamp")):
         if role not in mapping and default not in have and role in have:
             mapping[role] = role  # a column named plainly "user" / "item" / "time"
+    # every further column is kept (positive definitions, --positives, and error messages read them)
+    used = {mapping.get("user", "user_id"), mapping.get("item", "item_id"), mapping.get("time", "timestamp")}
+    mapping["optional"] = tuple(c for c in have if c not in used and c not in ("user", "item", "time"))
     if split == "order":
         mapping["time"] = None
     elif split == "random" and "time" not in mapping and "timestamp" not in have:
