@@ -244,3 +244,51 @@ def test_user_arm_outside_the_repo_next_to_als_with_dask_and_the_cache(tmp_path)
     assert edited == {"rating>=3 / als / seed 0": True, "rating>=3 / als / seed 1": True,
                       "rating>=3 / mine / seed 0": False, "rating>=3 / mine / seed 1": False}
     assert prov2["spec"]["arm_sources"]["mine"]["source_sha256"] != prov["spec"]["arm_sources"]["mine"]["source_sha256"]
+
+
+def test_lightfm_values_of_the_wrong_type_inside_params_are_one_line(tmp_path):
+    f = tmp_path / "h9_x.py"
+    f.write_text(HYP.format(id="H9", data="x.csv", treatment='Arm("b", "lightfm", learning_rate="fast")'))
+    with pytest.raises(HarnessError, match=r"Arm 'b' \(lightfm\): a parameter has a value of the wrong type"):
+        registry.load_file(f)
+    f.write_text(HYP.format(id="H9", data="x.csv", treatment='Arm("b", "lightfm", loss="wrap")'))
+    with pytest.raises(HarnessError, match=r"lightfm loss='wrap': use one of warp, bpr, logistic, warp-kos"):
+        registry.load_file(f)
+
+
+CURVED = '''import numpy as np
+
+from harness.arms.base import ConstantScorer
+
+
+def fit(train, seed, epochs: int = 3, on_epoch=None):
+    counts = np.asarray(train.positives.sum(axis=0)).ravel().astype(np.float32)
+    scorer = None
+    for e in range(epochs):
+        scorer = ConstantScorer(counts * (e + 1) if e < epochs - 1 else counts)
+        if on_epoch is not None:
+            on_epoch(e, ConstantScorer(-counts) if e == 0 else scorer)
+    return scorer
+'''
+
+
+def test_a_user_arm_with_on_epoch_gets_a_learning_curve(tmp_path):
+    """Epoch 0 reports reversed popularity (worst ranking), later epochs popularity: the curve must
+    show exactly that, and equal the final evaluation at the last epoch."""
+    import scipy.sparse as sp
+
+    from harness.prepare import EvalData
+    from harness.runner import Task, run_task
+    from harness.spec import Arm
+
+    p = tmp_path / "curved.py"
+    p.write_text(CURVED)
+    train = toy_train()
+    rng = np.random.default_rng(0)
+    rel = sp.csr_matrix((rng.random((train.n_users, train.n_items)) < 0.1) & (train.seen.toarray() == 0))
+    users = np.flatnonzero(np.diff(rel.indptr) > 0)
+    data = EvalData("v", train, users, rel, np.diff(train.positives.indptr))
+    res = run_task(Task("v", Arm("c", f"{p}:fit"), 0), data, ("ndcg@5",), None, "k")
+    assert res.curve is not None and len(res.curve) == 3
+    assert res.curve[0] < res.curve[1] == res.curve[2]
+    assert res.curve[2] == pytest.approx(res.scores.values["ndcg@5"].mean(), abs=0)

@@ -31,6 +31,23 @@ PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "use
 _SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
 
 
+_LOSSES = ("warp", "bpr", "logistic", "warp-kos")
+
+
+def validate(params: dict) -> None:
+    """Range checks (run when the hypothesis loads; LightFM itself checks again when fitting)."""
+    if "loss" in params and params["loss"] not in _LOSSES:
+        raise HarnessError(f"lightfm loss={params['loss']!r}: use one of {', '.join(_LOSSES)}")
+    for name in ("no_components", "epochs", "max_sampled"):
+        if name in params and int(params[name]) < 1:
+            raise HarnessError(f"lightfm {name} must be >= 1, got {params[name]}")
+    if "learning_rate" in params and not params["learning_rate"] > 0:
+        raise HarnessError(f"lightfm learning_rate must be > 0, got {params['learning_rate']}")
+    for name in ("item_alpha", "user_alpha"):
+        if name in params and params[name] < 0:
+            raise HarnessError(f"lightfm {name} must be >= 0, got {params[name]}")
+
+
 def item_feature_matrix(train: TrainData, spec: str | None) -> sp.csr_matrix | None:
     """Identity plus the requested content columns, CSR float32 (n_items, n_items + d); None for CF-only."""
     if spec is None:

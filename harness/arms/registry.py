@@ -291,6 +291,9 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
                 validate(point)
             except HarnessError as e:
                 raise HarnessError(f"Arm {arm_name!r}: {e}") from None
+            except (TypeError, ValueError) as e:  # a value of the wrong type reached a range check
+                raise HarnessError(f"Arm {arm_name!r} ({kind}): a parameter has a value of the wrong type "
+                                   f"({type(e).__name__}: {e}); check {', '.join(sorted(point))}") from None
     return src
 
 
