@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {run,list,show,new,gate,calibrate,index,diff}``.
+"""Command line: ``python -m harness {run,list,show,new,gate,calibrate,index,diff,check-arm}``.
 
 User errors (:class:`HarnessError`) print one line and exit 2; real bugs show a traceback.
 """
@@ -44,6 +44,20 @@ def _mapping(text: str) -> tuple[str, str]:
     return key.strip(), col.strip()
 
 
+def _split_choice(text: str) -> str:
+    kind, _, seed = text.partition(":")
+    if kind not in ("random", "order") or (seed and (kind != "random" or not seed.isdigit())):
+        raise argparse.ArgumentTypeError(f"expected random, random:SEED or order, got {text!r}")
+    return text
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(","))
+    if len(names) < 2 or not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, e.g. user,item,rating, got {text!r}")
+    return names
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hypotheses", type=Path, default=None, help="directory of hypothesis files (default ./hypotheses)")
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="where run folders go (default results/)")
@@ -56,6 +70,20 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="directory holding the dataset's files")
     p.add_argument("--column", action="append", default=[], type=_mapping, metavar="KEY=COL",
                    help="tabular data: map user/item/time to your column names, e.g. --column user=uid")
+    p.add_argument("--positives", action="append", default=[], metavar="EXPR",
+                   help="override the hypothesis' positive definitions (repeatable), e.g. --positives 'rating>=4'")
+    p.add_argument("--sep", default=None, help="tabular text files: field separator, e.g. ';', tab or whitespace "
+                   "(default: tab for .tsv, else comma)")
+    p.add_argument("--no-header", action="store_true", help="tabular text files: the file has no header row "
+                   "(name its columns with --names)")
+    p.add_argument("--names", type=_names, default=None, metavar="A,B,...",
+                   help="tabular text files: the column names in file order, e.g. --names user,item,rating")
+    p.add_argument("--item-features", type=Path, default=None, metavar="FILE",
+                   help="tabular data: item content from a file with the item column and numeric or "
+                   "'|'-separated columns (e.g. MovieLens movies.csv)")
+    p.add_argument("--split", type=_split_choice, default=None, metavar="{random,random:SEED,order}",
+                   help="data without times: random = per-user seeded holdout (seed 0 unless random:SEED), "
+                   "order = per-user leave-last by file order (tabular data)")
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/harness"), help="task cache and generated data")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
     p.add_argument("--n-jobs", type=_positive_int, default=2, help="parallel (arm, seed) tasks (default 2)")
@@ -78,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "<results-dir>/reference (one per hypothesis, committed to the repository)")
     _common(p)
     _data_args(p)
+    p.add_argument("--save-runs", nargs="?", const="parquet", default=None, choices=("parquet", "csv", "trec"),
+                   help="also write every arm's evaluated top-k lists to <run>/runs/ (default format parquet; "
+                   "trec for ranx / trec_eval)")
     p = sub.add_parser("list", help="list hypotheses with their claims (and any broken files)")
     _common(p)
     p = sub.add_parser("show", help="print the verdict table of a run")
@@ -113,16 +144,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--claim", required=True, help="the claim in one sentence")
     p.add_argument("--hypotheses", type=Path, default=None, help="directory to write into (default ./hypotheses)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p = sub.add_parser("check-arm", help="check an arm against the contract (shape, float32, determinism, ...)")
+    p.add_argument("arm", help="arm kind: a name, module:function or path/file.py:function")
+    p.add_argument("--param", action="append", default=[], type=_mapping, metavar="KEY=VALUE",
+                   help="a parameter passed to fit (a Python literal, e.g. --param factors=8)")
+    p.add_argument("--seed", type=int, default=3, help="seed used for the fits (default 3)")
     return ap
+
+
+def _check_results_dir(args: argparse.Namespace) -> None:
+    d = getattr(args, "results_dir", None)
+    if d is not None and d.exists() and not d.is_dir():
+        raise HarnessError(f"--results-dir {d} is a file, not a directory; give a directory (it is created if "
+                           "missing)")
 
 
 def _load_hypothesis(args: argparse.Namespace):
     from harness import registry
+    from harness.spec import Split
 
+    _check_results_dir(args)
     hyp = registry.get(args.hypothesis, args.hypotheses)
     if args.command == "run":
         hyp = with_seeds(hyp, getattr(args, "seeds", None))
+    if getattr(args, "positives", None):
+        hyp = hyp.replace(positives=tuple(args.positives))
+    if getattr(args, "split", None):
+        kind, _, seed = args.split.partition(":")
+        n = hyp.split.n if hyp.split is not None and hyp.split.n else 5
+        hyp = hyp.replace(split=Split.random(n, int(seed or 0)) if kind == "random" else Split.file_order(n))
+    if getattr(args, "no_header", False) and not args.names:
+        raise HarnessError("--no-header needs the column names: add --names, e.g. --names user,item,rating")
+    if getattr(args, "names", None) and not args.no_header:
+        raise HarnessError("--names names the columns of a file without a header row: add --no-header")
     return hyp
+
+
+def _load_options(args: argparse.Namespace) -> dict:
+    """Tabular-file options of the data flags (``load_dataset`` keywords)."""
+    return {"sep": args.sep, "names": args.names, "split": (args.split or "").partition(":")[0] or None,
+            "item_features": args.item_features}
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -136,7 +197,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
         hyp = with_seeds(hyp, args.seeds)
         out = experiment.run(hyp, dataset=args.dataset or base_doc["dataset"], data_dir=args.data_dir,
                              results_dir=args.results_dir, cache_dir=None if args.no_cache else args.cache_dir,
-                             n_jobs=args.n_jobs, quiet=args.quiet, columns=dict(args.column))
+                             n_jobs=args.n_jobs, quiet=args.quiet, columns=dict(args.column),
+                             load_options=_load_options(args))
         new_doc, new = gate.load_run(out.run_dir)
     res = gate.compare_runs(base_doc, base, new_doc, new, metric=args.metric or hyp.primary, margin=args.margin,
                             arm=args.arm, segment=args.segment, alpha=hyp.alpha)
@@ -156,7 +218,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     n_seeds = args.seeds if args.seeds is not None else max(10, 4 * len(hyp.seeds))
     if n_seeds < 2:
         raise HarnessError("--seeds must be at least 2 for an A/A pair")
-    inter = load_dataset(dataset, args.data_dir, args.cache_dir, columns=dict(args.column), positives=hyp.positives)
+    inter = load_dataset(dataset, args.data_dir, args.cache_dir, columns=dict(args.column), positives=hyp.positives,
+                         **_load_options(args))
     p = experiment.prepare_hypothesis(hyp.replace(dataset=dataset), inter)
     cal = calibrate.calibrate(p, n_seeds, n_jobs=args.n_jobs, quiet=args.quiet, backend=args.backend,
                               scheduler=args.scheduler, cache_dir=None if args.no_cache else args.cache_dir / "tasks")
@@ -184,7 +247,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     hyp = _load_hypothesis(args)
     out = experiment.run(hyp, dataset=args.dataset, data_dir=args.data_dir, results_dir=args.results_dir,
                          cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet,
-                         backend=args.backend, scheduler=args.scheduler, columns=dict(args.column))
+                         backend=args.backend, scheduler=args.scheduler, columns=dict(args.column),
+                         save_runs=args.save_runs, load_options=_load_options(args))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
     _reindex(args)
@@ -219,7 +283,8 @@ def _run_many(args: argparse.Namespace) -> int:
             out = experiment.run(hyp, dataset=dataset, data_dir=args.data_dir, results_dir=results_dir,
                                  cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs,
                                  quiet=args.quiet, backend=args.backend, scheduler=args.scheduler,
-                                 columns=dict(args.column))
+                                 columns=dict(args.column), save_runs=args.save_runs,
+                                 load_options=_load_options(args))
         except HarnessError as err:
             failed += 1
             print(f"error: {hyp.id}: {err}", file=sys.stderr)
@@ -308,8 +373,25 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_arm(args: argparse.Namespace) -> int:
+    import ast
+
+    from harness.arms.check import check_arm
+    from harness.arms.registry import absolute_kind
+
+    params = {}
+    for key, text in args.param:
+        try:
+            params[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            params[key] = text  # a bare word is a string
+    res = check_arm(absolute_kind(args.arm, Path.cwd()), params, seed=args.seed)
+    print(res.line())
+    return 0 if res.ok else 1
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "gate": cmd_gate, "calibrate": cmd_calibrate,
-            "new": cmd_new, "index": cmd_index, "diff": cmd_diff}
+            "new": cmd_new, "index": cmd_index, "diff": cmd_diff, "check-arm": cmd_check_arm}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,6 +88,15 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info)
 
 
+def check_content(hyp: Hypothesis, inter: Interactions) -> None:
+    """Fail before any training when an arm asks for item content the data does not have."""
+    for arm in hyp.arms:
+        if arm.kwargs.get("item_features") is not None and inter.item_content is None:
+            raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
+                               f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
+                               "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
+
+
 def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
     seeds = p.hyp.seeds if seeds is None else seeds
     return [runner.Task(v, arm, s) for v in p.variants for arm in p.hyp.arms for s in seeds]
@@ -186,6 +195,39 @@ def convergence_notes(curves_doc: dict) -> list[str]:
     return notes
 
 
+def arm_sources(hyp: Hypothesis) -> dict:
+    """arm name -> where its ``fit`` came from and the hash of that source file (in the run id and
+    provenance: editing a model gives a new run id)."""
+    from harness.arms.registry import resolve
+
+    out = {}
+    for arm in hyp.arms:
+        src = resolve(arm.kind)
+        out[arm.name] = {"ref": src.ref, "origin": src.origin, "source_sha256": src.source_hash}
+    return out
+
+
+def variant_slug(variant: str) -> str:
+    """A folder name for a positive definition: ``"rating>=4"`` -> ``"rating_ge_4"``."""
+    import re
+
+    for op, word in ((">=", "_ge_"), ("<=", "_le_"), ("==", "_eq_"), ("!=", "_ne_"), (">", "_gt_"), ("<", "_lt_"),
+                     ("|", "_or_"), ("&", "_and_")):
+        variant = variant.replace(op, word)
+    return re.sub(r"[^A-Za-z0-9.]+", "_", variant).strip("_") or "positives"
+
+
+def write_runs(directory: Path, res: list[runner.TaskResult], p: Prepared, fmt: str) -> None:
+    """Each task's evaluated top-k lists as ``<directory>/<positives>/<arm>_seed<seed>.<ext>`` (raw ids)."""
+    from harness.runfiles import write_run
+
+    ext = {"parquet": "parquet", "csv": "csv", "trec": "trec"}[fmt]
+    for r in res:
+        d = p.data[r.task.variant]
+        path = directory / variant_slug(r.task.variant) / f"{r.task.arm.name}_seed{r.task.seed}.{ext}"
+        write_run(path, p.inter.user_ids[d.users], p.inter.item_ids[r.top], fmt, tag=r.task.arm.name)
+
+
 def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
     """Attach a file handler for the ``harness`` loggers; returns its path and the handler."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -201,18 +243,27 @@ def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
         results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
         quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
-        inter: Interactions | None = None, columns: dict[str, str] | None = None) -> RunOutcome:
+        inter: Interactions | None = None, columns: dict[str, str] | None = None,
+        save_runs: str | None = None, load_options: dict | None = None) -> RunOutcome:
     """Run ``hyp`` (optionally on another dataset, or on already loaded ``inter``) and write its run
-    folder; returns the outcome."""
+    folder; returns the outcome.
+
+    ``save_runs`` (``parquet``, ``csv`` or ``trec``) also writes every task's evaluated top-k lists to
+    ``runs/<positives>/<arm>_seed<seed>.<ext>`` in the run folder (raw ids; readable by the ``runs``
+    arm and by ranx / trec_eval). ``load_options`` are passed to :func:`harness.data.load_dataset`.
+    """
     t0 = time.perf_counter()
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
     hyp = hyp.replace(dataset=dataset)
     if inter is None:
-        inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives)
+        inter = load_dataset(dataset, data_dir, cache_dir, columns=columns, positives=hyp.positives,
+                             **(load_options or {}))
+    check_content(hyp, inter)
     p = prepare_hypothesis(hyp, inter)
     plan = adaptive.levels(hyp)
+    save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
     bar, tick = progress_bar(len(tasks_for(p)), quiet, f"{hyp.id} on {dataset}")
     # Logs never go into results/ (which holds only complete run folders).
     log_path, handler = open_log(Path(cache_dir or ".cache/harness") / "logs", hyp.id)
@@ -227,7 +278,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
             for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
                 res += runner.execute(tasks_for(p, hyp.seeds[done:n_seeds]), p.data, p.metrics, p.context,
                                       n_jobs=n_jobs, cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
-                                      backend=active, progress=tick)
+                                      backend=active, progress=tick, save_top=save_top)
                 done = n_seeds
                 decision_hyp = hyp if hyp.adaptive is None else adaptive.at_level(hyp, alpha)
                 per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
@@ -247,6 +298,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         handler.close()
     notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
+    notes += [n for r in res for n in r.notes]
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
               f"user's training interactions, {hyp.primary}): {r.tuned}" for r in res if r.tuned]
     reference = popularity_reference(p)
@@ -257,6 +309,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     spec = hyp.to_dict()
     spec["positives_run"] = list(p.variants)
     spec["split_run"] = p.split_desc
+    spec["arm_sources"] = arm_sources(hyp)
     rid = results.run_id(hyp.id, dataset, spec, inter.fingerprint)
     prov = results.provenance(spec, inter.fingerprint, dataset)
     curves_doc = curves(res, hyp.primary)
@@ -274,6 +327,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         results.write_json(tmp / "summary.json", doc)
         results.write_json(tmp / "provenance.json", prov_full)
         (tmp / "report.md").write_text(report.render(doc, figs))
+        if save_runs:
+            write_runs(tmp / "runs", res, p, save_runs)
 
     run_dir = results.write_run(Path(results_dir) / hyp.id / rid, fill)
     fitted = sum(not r.cached for r in res)

@@ -87,15 +87,25 @@ def resolve(wanted: tuple[str, ...], events: pd.DataFrame, defaults: tuple[str, 
     """The positive definitions to run on this data, and a note when some were substituted.
 
     Definitions whose columns the data lacks are dropped; if none remain, the dataset's defaults
-    are used (e.g. H1's watch-ratio positives become ``rating>=4`` on MovieLens) and the note says so.
+    are used (e.g. H1's watch-ratio positives become ``rating>=4`` on MovieLens) and the note says so;
+    if the data has no applicable default either, a one-line error names the missing columns and
+    the ``--positives`` flag.
     """
     for e in wanted:
         parse(e)
     ok = tuple(e for e in wanted if applicable(e, events))
     dropped = [e for e in wanted if e not in ok]
     if not ok:
-        return tuple(defaults), (f"positives {list(wanted)} need columns this dataset lacks; "
-                                 f"using the dataset's default {list(defaults)}")
+        usable = tuple(d for d in defaults if applicable(d, events))
+        if not usable:
+            lacking = sorted(set().union(*(columns(e) for e in wanted)) - set(events.columns))
+            have = [c for c in events.columns if c not in ("user", "item", "time")]
+            example = f"'{have[0]}>=1'" if have else "'clicked'"
+            raise HarnessError(f"positives {list(wanted)} read column(s) {', '.join(lacking)}, which the data lacks, "
+                               f"and it has no default positive definition (columns: {', '.join(have) or 'none'}); "
+                               f"give one with --positives, e.g. --positives {example}")
+        return usable, (f"positives {list(wanted)} need columns this dataset lacks; "
+                        f"using the dataset's default {list(usable)}")
     if dropped:
         return ok, f"positives {dropped} need columns this dataset lacks and were skipped"
     return ok, ""

@@ -74,5 +74,6 @@ def prepare(inter: Interactions, splits: SplitResult, variant: str) -> EvalData:
     if "watch_ratio" in feedback.columns(variant) and "watch_ratio" in ev.columns:
         counts["rows_without_watch_ratio"] = int(ev["watch_ratio"].isna().sum())
     train = TrainData(positives=positives, seen=seen, item_content=inter.item_content,
-                      user_meta=inter.user_meta, item_meta=inter.item_meta, events=ev[tr].assign(positive=pos[tr]).reset_index(drop=True))
+                      user_meta=inter.user_meta, item_meta=inter.item_meta, events=ev[tr].assign(positive=pos[tr]).reset_index(drop=True),
+                      user_ids=inter.user_ids, item_ids=inter.item_ids)
     return EvalData(variant, train, users, relevant, n_train_pos, counts)

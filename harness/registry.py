@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError, suggest
-from harness.spec import Hypothesis
+from harness.spec import Arm, Hypothesis
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,33 @@ def load_file(path: Path) -> Hypothesis:
                            "(see hypotheses/h1_content_dense.py)")
     if not isinstance(hyp, Hypothesis):
         raise HarnessError(f"{path}: HYPOTHESIS is a {type(hyp).__name__}, not a harness.spec.Hypothesis")
-    from harness.arms.base import check_params
-
-    for arm in hyp.arms:
-        try:
-            check_params(arm.kind, arm.kwargs, arm.name)
-        except HarnessError as e:
-            raise HarnessError(f"{path}: {e}") from None
+    try:
+        hyp = hyp.replace(baseline=resolve_arm(hyp.baseline, path.parent),
+                          treatment=resolve_arm(hyp.treatment, path.parent))
+    except HarnessError as e:
+        raise HarnessError(f"{path}: {e}") from None
     return hyp
+
+
+def resolve_arm(arm: Arm, base: Path) -> Arm:
+    """``arm`` with relative file paths (a ``file.py:function`` kind, the arm's ``PATH_PARAMS``) made
+    absolute against ``base`` (the hypothesis file's folder); its parameters checked (names, types,
+    ranges). Raises a one-line HarnessError."""
+    from harness.arms import registry as arms
+
+    kind = arms.absolute_kind(arm.kind, base)
+    try:
+        src = arms.resolve(kind)
+    except HarnessError as e:
+        raise HarnessError(f"Arm {arm.name!r}: {e}") from None
+    params = arm.kwargs
+    for name in src.path_params:
+        value = params.get(name)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            params[name] = str((Path(base) / value).resolve())
+    out = Arm(arm.name, kind, **params)
+    arms.check_params(out.kind, out.kwargs, out.name)
+    return out
 
 
 def load_all(directory: Path | None = None) -> list[Entry]:

@@ -22,16 +22,17 @@ import numpy as np
 import pandas as pd
 
 from harness import __version__
-from harness.arms.base import get_fit
+from harness.arms.registry import resolve
 from harness.errors import HarnessError
-from harness.evaluate import PerUserScores, evaluate
+from harness.evaluate import PerUserScores, evaluate, top_items
+from harness.listeval import cap_at_list_end
 from harness.prepare import EvalData
 from harness.spec import Arm
 
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-5"
+CACHE_VERSION = f"{__version__}-6"
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank"}
 
@@ -51,7 +52,9 @@ class Task:
 @dataclass(frozen=True)
 class TaskResult:
     """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache,
-    and (arms that train in epochs) the learning curve: mean curve metric after each epoch."""
+    and (arms that train in epochs) the learning curve: mean curve metric after each epoch; ``top``:
+    the evaluated top-k items (int64 (n_users, k), dense indices) when asked for (``--save-runs``);
+    ``notes``: the arm's own notes for the report (e.g. a run file's missing users)."""
 
     task: Task
     scores: PerUserScores | None
@@ -60,12 +63,17 @@ class TaskResult:
     error: str | None = None
     curve: np.ndarray | None = None
     tuned: dict | None = None
+    top: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
 
 
 def task_key(task: Task, context: str) -> str:
-    """Cache key: the task, the data/split/metric context and the code version."""
+    """Cache key: the task, the data/split/metric context, the code version and the arm's source (the
+    hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
+    invalidates its cached results."""
+    source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
     blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
-                       "context": context, "version": CACHE_VERSION}, sort_keys=True, default=str)
+                       "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
@@ -78,7 +86,9 @@ class TaskCache:
     def path(self, key: str) -> Path | None:
         return None if self.dir is None else self.dir / f"{key}.npz"
 
-    def get(self, key: str) -> tuple[PerUserScores, np.ndarray | None, dict | None] | None:
+    def get(self, key: str, need_top: int = 0) -> TaskResult | None:
+        """The cached result of ``key`` (task left None), or None; an entry without the top-``need_top``
+        lists counts as missing when they are needed."""
         p = self.path(key)
         if p is None or not p.exists():
             return None
@@ -87,13 +97,19 @@ class TaskCache:
                 names = [str(x) for x in z["metric_names"]]
                 curve = z["curve"] if "curve" in z.files else None
                 tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
+                top = z["top"] if "top" in z.files else None
+                notes = tuple(json.loads(str(z["notes"]))) if "notes" in z.files else ()
+                if need_top and (top is None or top.shape[1] != need_top):
+                    return None
                 cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
-                return PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                     z["n_relevant"], int(z["nan_scores"]), cov), curve, tuned
+                scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
+                                       z["n_relevant"], int(z["nan_scores"]), cov)
+                return TaskResult(None, scores, 0.0, True, curve=curve, tuned=tuned, top=top, notes=notes)
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             return None
 
-    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None) -> None:
+    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
+            top: np.ndarray | None = None, notes: tuple[str, ...] = ()) -> None:
         p = self.path(key)
         if p is None:
             return
@@ -104,6 +120,10 @@ class TaskCache:
             arrays["curve"] = curve
         if tuned is not None:
             arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
+        if top is not None:
+            arrays["top"] = top
+        if notes:
+            arrays["notes"] = np.array(json.dumps(list(notes)))
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
             np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
@@ -111,24 +131,29 @@ class TaskCache:
         os.replace(tmp, p)
 
 
-def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str) -> TaskResult:
+def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
+             save_top: int = 0) -> TaskResult:
     """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
 
-    For arms that train in epochs (``SUPPORTS_CURVES``), the first metric's learning curve on the
+    With ``save_top`` > 0 the evaluated top-``save_top`` items of every evaluated user are returned
+    too (:func:`harness.evaluate.top_items`: the ranking the metrics were computed on). A scorer
+    with ``list_lengths`` (a precomputed run) has positions past each list's end counted as misses
+    (:func:`harness.listeval.cap_at_list_end`).
+
+    For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
     validation window inside training is recorded (:func:`harness.tuning.validation_curve`); with
     ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
     """
-    import inspect
-
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
-    hit = cache.get(key)
+    hit = cache.get(key, save_top)
     if hit is not None:
-        return TaskResult(task, hit[0], 0.0, True, curve=hit[1], tuned=hit[2])
+        return replace(hit, task=task)
     t0 = time.perf_counter()
     with threadpool_limits(1):
-        fit = get_fit(task.arm.kind)
+        src = resolve(task.arm.kind)
+        fit = src.fit
         params = task.arm.kwargs
         tuned, curve = None, None
         if "grid" in params:
@@ -140,7 +165,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             log.info("task %s: tuned %s on the validation window (%s)", task.label(), tuned,
                      ", ".join(f"{p}: {s:.4f}" for p, s in trials))
         try:
-            if getattr(inspect.getmodule(fit), "SUPPORTS_CURVES", False):
+            if src.supports_curves:
                 params, curve, chosen = _epochs(fit, data, task.seed, params, metrics[0])
                 if chosen is not None:
                     tuned = {**(tuned or {}), "epochs": chosen}
@@ -151,8 +176,16 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
-    cache.put(key, scores, curve, tuned)
-    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned)
+        notes: tuple[str, ...] = ()
+        if hasattr(scorer, "list_lengths"):
+            lengths = scorer.list_lengths(data.users, data.train.seen)
+            scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)
+            kmax = max(int(m.split("@")[1]) for m in metrics)
+            notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
+        top = top_items(scorer, data.users, data.train.seen, save_top) if save_top else None
+    cache.put(key, scores, curve, tuned, top, notes)
+    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
+                      notes=notes)
 
 
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
@@ -167,8 +200,11 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     max_epochs = params.pop("max_epochs", tuning.MAX_EPOCHS)
     patience = params.pop("patience", tuning.PATIENCE)
     default = inspect.signature(fit).parameters.get("epochs")
-    epochs = params.pop("epochs", None if default is None else default.default)
+    default = None if default is None or default.default is inspect.Parameter.empty else default.default
+    epochs = params.pop("epochs", default)
     epochs = max_epochs if auto else epochs
+    if epochs is None:  # an epoch arm without an ``epochs`` parameter: no curve to record
+        return params, None, None
     try:
         curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None)
     except HarnessError:
@@ -181,9 +217,7 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
 
 def _trains_in_epochs(kind: str) -> bool:
     """Arms with learning curves read the training events (for the validation window)."""
-    import inspect
-
-    return bool(getattr(inspect.getmodule(get_fit(kind)), "SUPPORTS_CURVES", False))
+    return resolve(kind).supports_curves
 
 
 class ArmFailure(Exception):
@@ -205,7 +239,8 @@ def _safe_run_task(*args) -> TaskResult:
 
 def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
             n_jobs: int = 1, cache_dir: Path | None = None, backend: str = "loky",
-            progress: Callable | None = None, max_nbytes: str | int | None = "1M") -> list[TaskResult]:
+            progress: Callable | None = None, max_nbytes: str | int | None = "1M",
+            save_top: int = 0) -> list[TaskResult]:
     """Run ``tasks`` (cached ones are read, not refit) and return results in task order.
 
     Parameters
@@ -220,6 +255,7 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     progress : called once per finished task with its TaskResult.
     max_nbytes : arrays larger than this are shared with loky workers as copy-on-write memory maps
         (``mmap_mode="c"``: model libraries such as LightFM need writable buffers).
+    save_top : > 0: also return each task's evaluated top-``save_top`` lists (``--save-runs``).
     """
     from joblib import Parallel, delayed
 
@@ -233,11 +269,11 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
             return d
         return replace(d, train=replace(d.train, events=None))
 
-    jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
+    jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k, save_top) for t, k in zip(tasks, keys))
     if backend == "dask":  # inside harness.backends.backend("dask"): joblib's active backend is the cluster
         gen = Parallel(n_jobs=-1)(jobs)
     elif n_jobs == 1:
-        gen = (_safe_run_task(t, payload(t), metrics, cdir, k) for t, k in zip(tasks, keys))
+        gen = (_safe_run_task(t, payload(t), metrics, cdir, k, save_top) for t, k in zip(tasks, keys))
     else:
         gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", max_nbytes=max_nbytes,
                        mmap_mode="c")(jobs)

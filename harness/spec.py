@@ -17,12 +17,12 @@ from harness.errors import HarnessError, suggest
 METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate", "novelty", "avgpop")
 #: Decision rules understood by :mod:`harness.verdict`.
 RULES = ("better", "not_better", "not_worse", "equivalent")
-#: Known arm kinds; the implementations live in ``harness/arms/<kind>.py``.
-ARM_KINDS = ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random")
+_ARM_REF = re.compile(r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
 SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning")
 #: Where users exactly at an activity-quantile threshold go (see :meth:`Segment.activity_quantile`).
 TIE_RULES = ("above", "below", "random")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
+SPLIT_KINDS = ("global_time", "leave_last", "order", "random")
 _METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
 
 
@@ -58,7 +58,9 @@ class Arm:
     Attributes
     ----------
     name : label used in reports and per_user.parquet.
-    kind : model family, one of :data:`ARM_KINDS`.
+    kind : model family: a registered name (built-in ``als``, ``lightfm``, ... or a package's
+        ``harness.arms`` entry point), ``"module:function"`` or ``"path/file.py:function"`` (relative to
+        the hypothesis file); resolved when the hypothesis loads (:mod:`harness.arms.registry`).
     params : hyper-parameters, passed to ``harness.arms.<kind>.fit`` (sorted, hashable). The reserved
         ``grid={"param": [values, ...]}`` asks for tuning on a validation window inside the training
         data (see :mod:`harness.tuning`).
@@ -71,8 +73,9 @@ class Arm:
     def __init__(self, name: str, kind: str, **params: Any) -> None:
         if not isinstance(name, str) or not name:
             raise HarnessError("Arm.name must be a non-empty string, e.g. Arm('cf', 'lightfm')")
-        if kind not in ARM_KINDS:
-            raise HarnessError(f"Arm {name!r}: " + suggest(kind, ARM_KINDS, "arm kind"))
+        if not isinstance(kind, str) or not kind.strip() or (":" in kind and not _ARM_REF.match(kind)):
+            raise HarnessError(f"Arm {name!r}: kind {kind!r} must be an arm name ('als'), 'module:function' "
+                               "or 'file.py:function', e.g. './models/mine.py:fit'")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "params", _freeze(params))
@@ -219,18 +222,22 @@ class Split:
     ``global_time``: train = ``time < test_from``, test = ``time >= test_from`` (VK-LSVD weeks, KION days).
     ``leave_last``: per user, the last ``n`` interactions by time are test; users need ``min_train``
     training interactions.
+    ``order``: the same by file order, for data without a time column (the loader's ``time`` is then
+    the row number; ``--split order``).
+    ``random``: per user, ``n`` interactions drawn with ``seed`` are test (no time order; ``--split random``).
     """
 
     kind: str
     test_from: float | None = None
     n: int | None = None
     min_train: int = 1
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("global_time", "leave_last"):
-            raise HarnessError("split: " + suggest(self.kind, ("global_time", "leave_last"), "split kind"))
-        if self.kind == "leave_last" and (self.n is None or self.n <= 0):
-            raise HarnessError(f"split: leave_last needs n > 0, got {self.n}")
+        if self.kind not in SPLIT_KINDS:
+            raise HarnessError("split: " + suggest(self.kind, SPLIT_KINDS, "split kind"))
+        if self.kind != "global_time" and (self.n is None or self.n <= 0):
+            raise HarnessError(f"split: {self.kind} needs n > 0, got {self.n}")
         if self.kind == "global_time" and self.test_from is None:
             raise HarnessError("split: global_time needs test_from")
 
@@ -242,9 +249,25 @@ class Split:
     def leave_last(cls, n: int, min_train: int = 1) -> "Split":
         return cls("leave_last", n=n, min_train=min_train)
 
+    @classmethod
+    def file_order(cls, n: int, min_train: int = 1) -> "Split":
+        """Per user, the last ``n`` interactions in file order are test (data without times)."""
+        return cls("order", n=n, min_train=min_train)
+
+    @classmethod
+    def random(cls, n: int, seed: int = 0, min_train: int = 1) -> "Split":
+        """Per user, ``n`` interactions drawn with ``seed`` are test."""
+        return cls("random", n=n, min_train=min_train, seed=int(seed))
+
     def describe(self) -> str:
         if self.kind == "global_time":
             return f"global time split: train time < {self.test_from:g}, test time >= {self.test_from:g}"
+        if self.kind == "order":
+            return f"per-user leave-last-{self.n} by file order (no time column; min {self.min_train} training " \
+                   "interactions)"
+        if self.kind == "random":
+            return f"per-user random holdout of {self.n} (seed {self.seed}; no time order; min {self.min_train} " \
+                   "training interactions)"
         return f"per-user leave-last-{self.n} by time (min {self.min_train} training interactions)"
 
 
@@ -446,7 +469,8 @@ class Hypothesis:
             "decisions": [{"segment": seg, "rule": d.rule, "margin": d.margin, "alpha": d.alpha}
                           for seg, d in self.decisions],
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
-                                                      "n": self.split.n, "min_train": self.split.min_train},
+                                                      "n": self.split.n, "min_train": self.split.min_train,
+                                                      "seed": self.split.seed},
             "correction": self.correction, "n_boot": int(self.n_boot),
             **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
         }

@@ -37,7 +37,11 @@ def split(inter: Interactions, spec: Split) -> SplitResult:
         counts: dict = {}
     else:
         user = ev["user"].to_numpy()
-        order = np.lexsort((np.arange(len(ev)), time, user))  # by user, then time, then file order
+        if spec.kind == "random":  # per user, a seeded random order; its last n are test
+            key = np.random.default_rng(spec.seed).random(len(ev))
+            order = np.lexsort((key, user))
+        else:  # by user, then time (the row number for "order"), then file order
+            order = np.lexsort((np.arange(len(ev)), time, user))
         u_sorted = user[order]
         n_per_user = np.bincount(user, minlength=inter.n_users)
         starts = np.concatenate([[0], np.cumsum(n_per_user)[:-1]])
@@ -70,6 +74,8 @@ def check_leakage(inter: Interactions, train: np.ndarray, test: np.ndarray, spec
     if spec.kind == "global_time":
         if train.any() and test.any() and time[train].max() >= time[test].min():
             raise HarnessError(f"{inter.name}: leakage: a training row is not before the test window")
+        return
+    if spec.kind == "random":  # no time order to respect
         return
     user = ev["user"].to_numpy()
     last_train = np.full(inter.n_users, -np.inf)

@@ -84,7 +84,8 @@ def test_corrupt_parquet(tmp_path):
 def test_missing_time_column_explains_mapping(tmp_path):
     p = _csv(tmp_path, "user_id,item_id,rating\n1,2,3\n")
     with pytest.raises(HarnessError, match=r"no time column 'timestamp' .*--column time=<col>.*A time column is "
-                                           r"required \(splits are by time\)"):
+                                           r"required for a split by time; if the file has none, use --split random "
+                                           r"\(per-user seeded holdout\) or --split order"):
         load(p)
 
 

@@ -14,16 +14,22 @@ from harness.arms.base import FactorScorer, TrainData
 from harness.errors import HarnessError
 
 
+def validate(params: dict) -> None:
+    """Range checks (run when the hypothesis loads, and again before training)."""
+    for name, low in (("factors", 1), ("iterations", 1)):
+        if name in params and int(params[name]) < low:
+            raise HarnessError(f"arm 'als': {name} must be >= {low}, got {params[name]}")
+    if params.get("regularization", 0.0) < 0 or params.get("alpha", 1.0) <= 0:
+        raise HarnessError(f"arm 'als': need regularization >= 0 and alpha > 0, got "
+                           f"{params.get('regularization', 0.01)}, {params.get('alpha', 1.0)}")
+
+
 def fit_factors(positives: sp.spmatrix, seed: int, factors: int = 64, regularization: float = 0.01,
                 alpha: float = 1.0, iterations: int = 15) -> tuple[np.ndarray, np.ndarray]:
     """Train ALS and return ``(user_factors, item_factors)``, float32 (n_users, f) and (n_items, f)."""
     from implicit.cpu.als import AlternatingLeastSquares
 
-    for name, value, low in (("factors", factors, 1), ("iterations", iterations, 1)):
-        if int(value) < low:
-            raise HarnessError(f"arm 'als': {name} must be >= {low}, got {value}")
-    if regularization < 0 or alpha <= 0:
-        raise HarnessError(f"arm 'als': need regularization >= 0 and alpha > 0, got {regularization}, {alpha}")
+    validate({"factors": factors, "iterations": iterations, "regularization": regularization, "alpha": alpha})
     user_items = sp.csr_matrix(positives, dtype=np.float32)
     with single_blas_thread():
         model = AlternatingLeastSquares(factors=int(factors), regularization=float(regularization),

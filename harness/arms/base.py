@@ -1,6 +1,7 @@
 """The model contract every arm follows: ``fit(train, seed, **params) -> Scorer``.
 
-An arm module ``harness/arms/<kind>.py`` exposes one function::
+An arm (``harness/arms/<kind>.py``, or any module / file resolved by :mod:`harness.arms.registry`)
+exposes one function::
 
     def fit(train: TrainData, seed: int, **params) -> Scorer
 
@@ -30,6 +31,8 @@ class TrainData:
     events : the training-window events (columns as in Interactions.events plus a bool
         ``positive`` column for the variant), for arms that need
         more than the matrices (e.g. a re-ranker building its own inner split), or None.
+    user_ids, item_ids : the raw ids of the dense indices, (n_users,) and (n_items,), or None (for
+        arms that read files keyed by raw ids, e.g. a precomputed run).
     """
 
     positives: sp.csr_matrix
@@ -38,6 +41,8 @@ class TrainData:
     user_meta: pd.DataFrame | None = None
     item_meta: pd.DataFrame | None = None
     events: pd.DataFrame | None = None
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -117,46 +122,18 @@ def fold_biases(user_emb: np.ndarray, user_bias: np.ndarray, item_emb: np.ndarra
 
 
 def get_fit(kind: str):
-    """The ``fit`` function of arm ``kind`` (imported lazily: heavy libraries load only when used)."""
-    import importlib
+    """The ``fit`` function of arm ``kind`` (see :mod:`harness.arms.registry`; imported lazily)."""
+    from harness.arms.registry import get_fit as _get_fit
 
-    from harness.errors import HarnessError, suggest
-    from harness.spec import ARM_KINDS
-
-    if kind not in ARM_KINDS:
-        raise HarnessError(suggest(kind, ARM_KINDS, "arm kind"))
-    mod = importlib.import_module(f"harness.arms.{kind}")
-    return mod.fit
+    return _get_fit(kind)
 
 
 def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False) -> None:
-    """Raise a one-line error for a parameter arm ``kind`` does not take (before any work starts);
-    with ``preflight``, also run the arm module's ``preflight()`` (e.g. an optional dependency check)."""
-    import inspect
+    """Raise a one-line error for a parameter arm ``kind`` does not take, or of the wrong type or range
+    (before any work starts); with ``preflight``, also run the arm module's ``preflight()``."""
+    from harness.arms.registry import check_params as _check
 
-    from harness.errors import HarnessError, suggest
-
-    fit = get_fit(kind)
-    accepted = getattr(inspect.getmodule(fit), "PARAMS", None)
-    if accepted is None:
-        sig = inspect.signature(fit)
-        accepted = [n for n, p in sig.parameters.items()
-                    if n not in ("train", "seed") and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-    check = getattr(inspect.getmodule(fit), "preflight", None)
-    if preflight and check is not None:
-        check()
-    grid = params.get("grid") or {}
-    if not isinstance(grid, dict):
-        raise HarnessError(f"Arm {arm_name!r}: grid must be a dict of parameter -> list of values")
-    if getattr(inspect.getmodule(fit), "SUPPORTS_CURVES", False):
-        accepted = list(accepted) + list(EPOCH_PARAMS)
-        check_epochs(params, arm_name)
-    for name in [p for p in params if p != "grid"] + list(grid):
-        if name not in accepted:
-            raise HarnessError(f"Arm {arm_name!r} ({kind}): " + suggest(name, sorted(accepted), "parameter"))
-    for name, values in grid.items():
-        if not isinstance(values, (list, tuple)) or not values:
-            raise HarnessError(f"Arm {arm_name!r}: grid[{name!r}] must be a non-empty list of values")
+    _check(kind, params, arm_name, preflight=preflight)
 
 
 def check_epochs(params: dict, arm_name: str) -> None:

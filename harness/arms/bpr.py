@@ -15,6 +15,16 @@ from harness.arms.base import FactorScorer, TrainData
 from harness.errors import HarnessError
 
 
+def validate(params: dict) -> None:
+    """Range checks (run when the hypothesis loads, and again before training)."""
+    for name in ("factors", "iterations"):
+        if name in params and int(params[name]) < 1:
+            raise HarnessError(f"arm 'bpr': {name} must be >= 1, got {params[name]}")
+    lr, reg = params.get("learning_rate", 0.01), params.get("regularization", 0.01)
+    if lr <= 0 or reg < 0:
+        raise HarnessError(f"arm 'bpr': need learning_rate > 0 and regularization >= 0, got {lr}, {reg}")
+
+
 def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0.01,
         regularization: float = 0.01, iterations: int = 100) -> FactorScorer:
     """Fit BPR on ``train.positives`` with ``random_state=seed``.
@@ -28,12 +38,8 @@ def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0
     """
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-    for name, value in (("factors", factors), ("iterations", iterations)):
-        if int(value) < 1:
-            raise HarnessError(f"arm 'bpr': {name} must be >= 1, got {value}")
-    if learning_rate <= 0 or regularization < 0:
-        raise HarnessError(f"arm 'bpr': need learning_rate > 0 and regularization >= 0, "
-                           f"got {learning_rate}, {regularization}")
+    validate({"factors": factors, "iterations": iterations, "learning_rate": learning_rate,
+              "regularization": regularization})
     user_items = sp.csr_matrix(train.positives, dtype=np.float32)
     with single_blas_thread():
         model = BayesianPersonalizedRanking(factors=int(factors), learning_rate=float(learning_rate),

@@ -28,6 +28,12 @@ def ease_weights(x, lam: float) -> np.ndarray:
     return p.astype(np.float32)
 
 
+def validate(params: dict) -> None:
+    """Range checks (run when the hypothesis loads, and again before fitting)."""
+    if "lam" in params and not params["lam"] > 0:
+        raise HarnessError(f"arm 'ease': lam must be > 0, got {params['lam']}")
+
+
 def fit(train: TrainData, seed: int, lam: float = 500.0, max_items: int = 20_000,
         blas_threads: int | None = 1) -> ItemScorer:
     """Fit EASE on ``train.positives``; ``seed`` is unused (closed form).
@@ -39,8 +45,7 @@ def fit(train: TrainData, seed: int, lam: float = 500.0, max_items: int = 20_000
     blas_threads : BLAS threads for the inversion (default 1: on a small shared machine a
         multi-threaded OpenBLAS inversion was 40x slower; None = the library's default).
     """
-    if not lam > 0:
-        raise HarnessError(f"arm 'ease': lam must be > 0, got {lam}")
+    validate({"lam": lam})
     if train.n_items > max_items:
         raise HarnessError(f"arm 'ease': {train.n_items} items is too many for dense EASE (limit {max_items}, "
                            f"a {train.n_items}x{train.n_items} matrix); filter the catalogue or use 'itemknn'")

@@ -77,6 +77,12 @@ def cosine_topk(x: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return sp.csr_matrix(rows_topk.T, dtype=np.float32)
 
 
+def validate(params: dict) -> None:
+    """Range checks (run when the hypothesis loads, and again before fitting)."""
+    if "K" in params and int(params["K"]) < 1:
+        raise HarnessError(f"arm 'itemknn': K must be >= 1, got {params['K']}")
+
+
 def fit(train: TrainData, seed: int, K: int = 200) -> ItemScorer:
     """Fit item-kNN on the training positives; ``seed`` is unused (the method is deterministic).
 
@@ -84,8 +90,7 @@ def fit(train: TrainData, seed: int, K: int = 200) -> ItemScorer:
     ----------
     K : neighbours kept per target item (default 200).
     """
-    if int(K) < 1:
-        raise HarnessError(f"arm 'itemknn': K must be >= 1, got {K}")
+    validate({"K": K})
     x = binarize(train.positives)
     sim = cosine_topk(x, int(K))
     return ItemScorer(history=x, sim=sim)

@@ -35,6 +35,26 @@ PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "use
           "item_features", "user_features", "identity", "normalize")
 NORMALIZE = (None, "rows")
 _SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
+_LOSSES = ("warp", "bpr", "logistic", "warp-kos")
+
+
+def validate(params: dict) -> None:
+    """Range checks (run when the hypothesis loads; LightFM itself checks again when fitting)."""
+    if "loss" in params and params["loss"] not in _LOSSES:
+        raise HarnessError(f"lightfm loss={params['loss']!r}: use one of {', '.join(_LOSSES)}")
+    for name in ("no_components", "epochs", "max_sampled"):
+        if name in params and int(params[name]) < 1:
+            raise HarnessError(f"lightfm {name} must be >= 1, got {params[name]}")
+    if "learning_rate" in params and not params["learning_rate"] > 0:
+        raise HarnessError(f"lightfm learning_rate must be > 0, got {params['learning_rate']}")
+    for name in ("item_alpha", "user_alpha"):
+        if name in params and params[name] < 0:
+            raise HarnessError(f"lightfm {name} must be >= 0, got {params[name]}")
+    if "normalize" in params and params["normalize"] not in NORMALIZE:
+        raise HarnessError(f"lightfm normalize={params['normalize']!r}: use None (raw values) or 'rows' (L1 per "
+                           "row, as LightFM's Dataset does)")
+    if "identity" in params and not isinstance(params["identity"], bool):
+        raise HarnessError(f"lightfm identity={params['identity']!r}: use True (identity + features) or False")
 
 
 def _assemble(n: int, features: sp.csr_matrix, identity: bool, normalize: str | None) -> sp.csr_matrix:

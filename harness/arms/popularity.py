@@ -35,6 +35,10 @@ def rank_scores(counts: np.ndarray) -> np.ndarray:
     return scores
 
 
+#: No hyper-parameters.
+PARAMS: tuple[str, ...] = ()
+
+
 def fit(train: TrainData, seed: int, **params) -> ConstantScorer:
     """Popularity scores (see module docstring); ``seed`` is unused, no hyper-parameters."""
     if params:

@@ -48,6 +48,10 @@ class RandomScorer:
         return ((h >> np.uint64(40)).astype(np.float32) * np.float32(2.0 ** -24)).astype(np.float32)
 
 
+#: No hyper-parameters.
+PARAMS: tuple[str, ...] = ()
+
+
 def fit(train: TrainData, seed: int, **params) -> RandomScorer:
     """Random scores from ``seed``; takes no hyper-parameters."""
     if params:

@@ -16,10 +16,26 @@ DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "kion", 
 
 
 def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None,
-                 columns: dict[str, str] | None = None, positives: tuple[str, ...] | None = None) -> Interactions:
-    """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data;
-    ``columns`` maps ``user``/``item``/``time`` to a tabular file's column names; ``positives`` (the
-    hypothesis' definitions) tells the tabular loader which further columns to keep."""
+                 columns: dict[str, str] | None = None, positives: tuple[str, ...] | None = None, *,
+                 sep: str | None = None, names: tuple[str, ...] | None = None,
+                 split: str | None = None, item_features: Path | None = None) -> Interactions:
+    """Load dataset ``name`` (see module docstring); ``cache_dir`` holds generated synthetic data.
+
+    Tabular files only: ``columns`` maps ``user``/``item``/``time`` to the file's column names (every
+    further column is kept for the positive definitions; ``positives`` is unused there); ``sep``
+    and ``names`` (no header row) describe a text file; ``split`` ``"order"`` takes the file order as
+    time (any time column ignored), ``"random"`` needs no time column; ``item_features`` is a side
+    file of item content (:mod:`harness.data.item_features`).
+    """
+    base0 = str(name).partition(":")[0]
+    if base0 != "tabular":
+        for flag, value in (("--sep", sep), ("--names", names), ("--column", columns or None),
+                            ("--item-features", item_features)):
+            if value:
+                raise HarnessError(f"{flag} applies to tabular:<file> datasets only, not {name!r}; drop it")
+        if split == "order":
+            raise HarnessError(f"--split order applies to tabular:<file> datasets without times, not {name!r}; "
+                               "use --split random or drop --split")
     base, _, arg = str(name).partition(":")
     if base not in DATASETS:
         raise HarnessError(suggest(name, DATASETS, "dataset"))
@@ -68,10 +84,25 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     bad = sorted(set(mapping) - {"user", "item", "time"})
     if bad:
         raise HarnessError(f"--column {bad[0]}=...: only user, item and time can be mapped, e.g. --column user=uid")
-    if positives:
-        from harness import feedback
+    if split == "order" and "time" in mapping:
+        raise HarnessError("--split order uses the file order as time; drop --column time=... (or use --split "
+                           "random)")
+    from harness.data.tabular import columns_of
 
-        cols = set().union(*(feedback.columns(p) for p in positives))
-        mapping["extra"] = tuple(sorted(cols))
-        mapping["positives"] = tuple(positives)
-    return tabular.load(Path(arg), name=name, **mapping)
+    have = columns_of(Path(arg), sep, names)
+    for role, default in (("user", "user_id"), ("item", "item_id"), ("time", "timestamp")):
+        if role not in mapping and default not in have and role in have:
+            mapping[role] = role  # a column named plainly "user" / "item" / "time"
+    # every further column is kept (positive definitions, --positives, and error messages read them)
+    used = {mapping.get("user", "user_id"), mapping.get("item", "item_id"), mapping.get("time", "timestamp")}
+    mapping["optional"] = tuple(c for c in have if c not in used and c not in ("user", "item", "time"))
+    if split == "order":
+        mapping["time"] = None
+    elif split == "random" and "time" not in mapping and "timestamp" not in have:
+        mapping["time"] = None
+    inter = tabular.load(Path(arg), name=name, positives=None, sep=sep, names=names, **mapping)
+    if item_features is not None:
+        from harness.data import item_features as features
+
+        inter = features.attach(inter, Path(item_features), mapping.get("item", "item_id"))
+    return inter

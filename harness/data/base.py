@@ -126,3 +126,18 @@ def require_columns(frame_cols: Iterable[str], needed: Iterable[str], path: Path
     if missing:
         raise HarnessError(f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(sorted(have))}); "
                            "check the file is in the expected format")
+
+
+def keep_last_by_time(user: np.ndarray, item: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Boolean mask (len(user),): for each (user, item) pair keep the row latest in time
+    (among equal times, the last in file order); input order is untouched."""
+    n = len(user)
+    uc = np.unique(user, return_inverse=True)[1]
+    ic = np.unique(item, return_inverse=True)[1]
+    order = np.lexsort((np.arange(n), time, ic, uc))
+    su, si = uc[order], ic[order]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = (su[1:] != su[:-1]) | (si[1:] != si[:-1])
+    keep = np.zeros(n, dtype=bool)
+    keep[order[last]] = True
+    return keep

@@ -36,8 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data.base import Interactions, encode_ids, fingerprint_files, lookup, require_file
-from harness.data.tabular import header_columns, keep_last_by_time, read_delimited
+from harness.data.base import (Interactions, encode_ids, fingerprint_files, keep_last_by_time, lookup,
+                                require_file)
+from harness.data.delimited import header_columns, read_delimited
 from harness.errors import HarnessError
 from harness.spec import Split
 

@@ -3,162 +3,28 @@
 ``load("events.csv", user="uid", item="sku", time="ts", extra=("rating",))`` returns an
 :class:`~harness.data.base.Interactions` whose events hold ``user``, ``item`` (dense int32),
 ``time`` and the ``extra`` columns (plus any column the positive definitions read).
-
-Also home of the strict delimited-file reader the MovieLens and KION loaders share
-(:func:`read_delimited`): typed fast path, and on any bad value a one-line error naming the file,
-the column, an example value and its line.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from harness.data.base import Interactions, encode_ids, fingerprint_files
+from harness.data.base import Interactions, encode_ids, fingerprint_files, keep_last_by_time
+from harness.data.delimited import header_columns, read_csv_checked, read_delimited  # noqa: F401 (re-exported)
 from harness.errors import HarnessError
 from harness.spec import Split
 
 #: Split used when ``load(split=None)``: per user, the last 5 interactions by time are test.
 DEFAULT_SPLIT = Split.leave_last(5)
-#: Column kinds understood by :func:`read_delimited` (``?``: missing values allowed, kept as NaN).
-KINDS = ("int", "float", "float?", "str", "str?")
-_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".data")
+#: ``sep=`` spellings for "any run of spaces or tabs" (Last.fm, FilmTrust, LibRec/QRec files).
+WHITESPACE = ("whitespace", "space", " ", r"\s+")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:\.\d+)?(?:[eE]-?\d+)?")
-
-
-# --------------------------------------------------------------------------- shared strict reader
-def _bad(path: Path, col: str, what: str, n: int, line: int, value: object, fix: str) -> HarnessError:
-    more = f" ({n} rows like this)" if n > 1 else ""
-    return HarnessError(f"{path}: column '{col}' has {what} {value!r} at line {line}{more}; {fix}")
-
-
-def parse_column(raw: pd.Series, kind: str, path: Path, col: str, lines: np.ndarray,
-                 fix: str = "fix or remove those rows") -> pd.Series:
-    """Convert one column of strings to ``kind`` (see :data:`KINDS`), or raise naming a bad value.
-
-    Parameters
-    ----------
-    raw : the column as read (strings, NaN where empty).
-    kind : ``int`` -> int64, ``float``/``float?`` -> float64, ``str``/``str?`` -> str.
-    path, col : named in the error.
-    lines : 1-based line number in ``path`` of each row, shape (len(raw),).
-    """
-    missing = raw.isna().to_numpy()
-    if kind in ("str", "str?"):
-        if kind == "str" and missing.any():
-            i = int(np.flatnonzero(missing)[0])
-            raise _bad(path, col, "a missing value", int(missing.sum()), int(lines[i]), "", fix)
-        return raw.astype("str") if kind == "str" else raw
-    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    nonnum = np.isnan(num) & ~missing
-    if nonnum.any():
-        i = int(np.flatnonzero(nonnum)[0])
-        raise _bad(path, col, "a non-numeric value", int(nonnum.sum()), int(lines[i]), raw.iloc[i], fix)
-    if kind in ("int", "float") and missing.any():
-        i = int(np.flatnonzero(missing)[0])
-        raise _bad(path, col, "a missing value", int(missing.sum()), int(lines[i]), "", fix)
-    if kind == "int":
-        frac = num != np.round(num)
-        if frac.any():
-            i = int(np.flatnonzero(frac)[0])
-            raise _bad(path, col, "a non-integer value", int(frac.sum()), int(lines[i]), raw.iloc[i], fix)
-        return pd.Series(num.astype(np.int64), index=raw.index)
-    return pd.Series(num, index=raw.index)
-
-
-def _open(path: Path, sep: str) -> tuple[object, str]:
-    """File handle (or bytes buffer for multi-character separators such as ``::``) and the 1-char sep."""
-    if len(sep) == 1:
-        return path, sep
-    return io.BytesIO(path.read_bytes().replace(sep.encode(), b"\x1f")), "\x1f"
-
-
-def read_delimited(path: Path, kinds: Mapping[str, str], *, sep: str = ",",
-                   names: Sequence[str] | None = None, skiprows: int = 0, encoding: str = "utf-8",
-                   quoting: int = csv.QUOTE_MINIMAL, fix: str = "fix or remove those rows") -> pd.DataFrame:
-    """Read the columns ``kinds`` of a delimited text file, strictly.
-
-    Parameters
-    ----------
-    path : the file; a missing, empty or header-only file raises :class:`HarnessError`.
-    kinds : column name -> kind (:data:`KINDS`); only these columns are returned, in this order.
-    sep : field separator; multi-character separators (MovieLens-1M ``::``) are supported.
-    names : the file's column names when it has no header row (all fields, in order);
-        ``None`` reads the header row.
-    skiprows : lines to skip before the data (e.g. a RecBole typed header parsed by the caller).
-    encoding : text encoding (``latin-1`` for GroupLens item files).
-    fix : advice appended to value errors.
-
-    Returns
-    -------
-    DataFrame with a fresh RangeIndex: int64 / float64 / str columns. Blank lines are skipped.
-    Line numbers in errors count physical lines (exact unless a quoted field spans lines).
-    """
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise HarnessError(f"{path}: file is empty; re-download or re-export it")
-    header_lines = skiprows + (1 if names is None else 0)
-    cols = list(kinds)
-    bad_kind = [k for k in kinds.values() if k not in KINDS]
-    if bad_kind:
-        raise ValueError(f"unknown kinds {bad_kind}; use {KINDS}")
-    common = {"header": 0 if names is None else None, "names": None if names is None else list(names),
-              "skiprows": skiprows, "usecols": cols, "encoding": encoding, "quoting": quoting, "engine": "c"}
-    if names is None:  # check the header first: a clear message instead of pandas' usecols error
-        src, sep1 = _open(path, sep)
-        head = _read(path, src, sep1, dict(common, usecols=None, nrows=0), sep, fix)
-        missing = [c for c in cols if c not in head.columns]
-        if missing:
-            raise HarnessError(f"{path}: missing column(s) {', '.join(missing)} (found: "
-                               f"{', '.join(map(str, head.columns))}); check the file is in the expected format")
-    dtypes = {c: {"int": "int64", "str": "str", "str?": "str"}.get(k, "float64") for c, k in kinds.items()}
-    src, sep1 = _open(path, sep)
-    try:
-        frame = _read(path, src, sep1, dict(common, dtype=dtypes), sep, fix)
-        strict = [c for c, k in kinds.items() if k in ("float", "str")]
-        if len(frame) and not frame[strict].isna().to_numpy().any():
-            return frame[cols].reset_index(drop=True)
-    except (ValueError, TypeError, OverflowError):
-        pass  # some value does not parse: the slow path below finds and names it
-    src, sep1 = _open(path, sep)
-    raw = _read(path, src, sep1, dict(common, dtype=str, skip_blank_lines=False), sep, fix)
-    raw = raw[~raw[cols].isna().all(axis=1)]  # blank lines
-    if len(raw) == 0:
-        raise HarnessError(f"{path}: no data rows; the file holds only a header or blank lines")
-    lines = raw.index.to_numpy() + 1 + header_lines
-    out = {c: parse_column(raw[c], k, path, c, lines, fix) for c, k in kinds.items()}
-    return pd.DataFrame(out)[cols].reset_index(drop=True)
-
-
-def header_columns(path: Path, sep: str = ",", encoding: str = "utf-8") -> list[str]:
-    """The header row of a delimited file (an empty file raises :class:`HarnessError`)."""
-    src, sep1 = _open(Path(path), sep)
-    return [str(c) for c in _read(Path(path), src, sep1, {"nrows": 0, "encoding": encoding}).columns]
-
-
-def _read(path: Path, src: object, sep: str, kw: dict, shown: str | None = None,
-          fix: str = "fix the malformed line") -> pd.DataFrame:
-    """``pd.read_csv`` with parser, encoding and emptiness errors turned into one-line HarnessErrors."""
-    try:
-        return pd.read_csv(src, sep=sep, **kw)
-    except pd.errors.EmptyDataError:
-        raise HarnessError(f"{path}: file is empty; re-download or re-export it") from None
-    except pd.errors.ParserError as e:
-        msg = str(e).strip().splitlines()[-1].replace("Error tokenizing data. C error: ", "")
-        m = re.match(r"Too many columns specified: expected (\d+) and found (\d+)", msg)
-        if m:
-            msg = f"the first line has {m.group(2)} field(s), expected {m.group(1)}"
-        raise HarnessError(f"{path}: {msg} (separator {shown or sep!r}); {fix}") from None
-    except UnicodeDecodeError as e:
-        raise HarnessError(f"{path}: not valid {kw.get('encoding')} text at byte {e.start}; "
-                           "re-save the file in that encoding") from None
 
 
 # --------------------------------------------------------------------------- generic loader
@@ -178,7 +44,32 @@ def _available(path: Path) -> list[str]:
         except (OSError, pa.ArrowException) as e:
             raise HarnessError(f"{path}: not a readable parquet file ({str(e).splitlines()[0]}); "
                                "re-export it, or use CSV") from None
-    return header_columns(path, "\t" if _text_suffix(path) in (".tsv", ".tab") else ",")
+    return header_columns(path, _sep(path, None))
+
+
+def columns_of(path: Path, sep: str | None = None, names: tuple[str, ...] | None = None) -> list[str]:
+    """The column names of a tabular file (``names`` when given); errors as in :func:`load`."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"tabular: file not found: {path}; give an existing .csv or .parquet file")
+    if names:
+        return list(names)
+    if path.suffix.lower() in _PARQUET_SUFFIXES:
+        return _available(path)
+    return header_columns(path, _sep(path, sep))
+
+
+def _sep(path: Path, sep: str | None) -> str:
+    """The pandas separator: given, or tab for .tsv/.tab and comma otherwise; whitespace -> ``\\s+``."""
+    if sep is None:
+        return "\t" if _text_suffix(path) in (".tsv", ".tab") else ","
+    if sep in WHITESPACE:
+        return r"\s+"
+    if sep in ("tab", "\\t"):
+        return "\t"
+    if not sep:
+        raise HarnessError("--sep is empty; give a character such as ',' or ';', 'tab' or 'whitespace'")
+    return sep
 
 
 def _text_suffix(path: Path) -> str:
@@ -234,9 +125,10 @@ def _ids(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> 
     return raw.astype(str).to_numpy(dtype=object)
 
 
-def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str = "timestamp",
-         extra: tuple[str, ...] = (), positives: tuple[str, ...] = ("rating>=4",),
-         split: Split | None = None, name: str | None = None) -> Interactions:
+def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str | None = "timestamp",
+         extra: tuple[str, ...] = (), positives: tuple[str, ...] | None = ("rating>=4",),
+         split: Split | None = None, name: str | None = None, sep: str | None = None,
+         names: tuple[str, ...] | None = None, optional: tuple[str, ...] = ()) -> Interactions:
     """Load your own interactions from a CSV (``.csv``, ``.tsv``, optionally compressed) or parquet file.
 
     Parameters
@@ -244,12 +136,18 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     path : the file; one row per interaction.
     user, item, time : the file's columns holding the user id, item id and time. ``time`` may be
         numeric (kept; int64 when integral, e.g. unix seconds or a day number) or datetime strings /
-        parquet timestamps (converted to int64 unix seconds, naive values read as UTC). A time column
-        is required: the splits are temporal.
+        parquet timestamps (converted to int64 unix seconds, naive values read as UTC). ``time=None``:
+        the file has no time column; ``time`` becomes the row number (file order), and the split must
+        not need real times (``Split.file_order`` / ``Split.random``).
     extra : further columns copied into ``events`` under their own names (e.g. ``("rating",)``).
         Columns read by ``positives`` are copied too.
     positives : the default positive definitions (see :mod:`harness.feedback`), e.g. ``("rating>=4",)``
-        or ``("clicked",)``.
+        or ``("clicked",)``; ``None``: ``rating>=4`` when the file has a ``rating`` column, else none.
+    sep : field separator of a text file (default: tab for .tsv/.tab, else comma); ``"whitespace"``
+        for any run of spaces/tabs, ``"tab"``; any suffix is accepted when it is given.
+    names : the file's column names, in order, when it has no header row.
+    optional : columns copied into ``events`` when the file has them (e.g. what a hypothesis'
+        positive definitions read), silently skipped otherwise.
     split : the default split; ``None`` -> :data:`DEFAULT_SPLIT` (per-user leave-last-5 by time).
     name : dataset name in reports; default: the file name without suffix.
 
@@ -264,25 +162,41 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
         raise HarnessError(f"tabular: file not found: {path}; give an existing .csv or .parquet file")
     sfx = _text_suffix(path)
     is_parquet = path.suffix.lower() in _PARQUET_SUFFIXES
-    if not is_parquet and sfx not in _CSV_SUFFIXES:
-        raise HarnessError(f"tabular: {path.name}: unsupported file type; use .csv, .tsv or .parquet")
+    if not is_parquet and sfx not in _CSV_SUFFIXES and sep is None:
+        raise HarnessError(f"tabular: {path.name}: unsupported file type; use .csv, .tsv or .parquet "
+                           "(or give the separator with --sep for another text file)")
     if path.stat().st_size == 0:
         raise HarnessError(f"{path}: file is empty; export your interactions with a header row")
+    if is_parquet and (sep is not None or names):
+        raise HarnessError(f"{path}: --sep and --names apply to text files, not parquet; drop them")
+    if names is not None:
+        names = tuple(names)
+        if len(set(names)) != len(names) or not all(names):
+            raise HarnessError(f"--names {','.join(names)}: give distinct, non-empty column names, e.g. "
+                               "--names user,item,rating")
+    text_sep = None if is_parquet else _sep(path, sep)
+    have = list(names) if names is not None else (_available(path) if is_parquet else header_columns(path, text_sep))
+    if positives is None:
+        positives = ("rating>=4",) if "rating" in have else ()
     positives = tuple(positives)
-    have = _available(path)
-    hint = _mapping_hint(user, item, time)
+    hint = _mapping_hint(user, item, str(time))
     for role, col in (("user", user), ("item", item), ("time", time)):
+        if col is None:
+            continue
         if col not in have:
-            extra_note = (" A time column is required (splits are by time); if the file has none, add one "
-                          "(e.g. the row number)." if role == "time" else "")
+            extra_note = (" A time column is required for a split by time; if the file has none, use "
+                          "--split random (per-user seeded holdout) or --split order (file order)."
+                          if role == "time" else "")
+            if names is not None:
+                hint = f"name the file's columns with --names (now {','.join(names)}) or map them with --column"
             raise HarnessError(f"{path}: no {role} column {col!r} (available: {', '.join(have)}); {hint}."
                                + extra_note)
     for col in extra:
         if col not in have:
             raise HarnessError(f"{path}: extra column {col!r} not found (available: {', '.join(have)}); "
-                               "fix --extra (or the extra= argument)")
+                               "fix the extra= argument")
     reserved = {"user", "item", "time"} - {user, item, time}
-    wanted_extra = list(dict.fromkeys(extra))
+    wanted_extra = list(dict.fromkeys(list(extra) + [c for c in optional if c in have]))
     for expr in positives:
         for col in _IDENT.findall(_NUMBER.sub(" ", expr)):
             if col not in have:
@@ -295,19 +209,20 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     if clash:
         raise HarnessError(f"{path}: column(s) {clash} would overwrite the user/item/time columns; "
                            "rename them in the file")
-    cols = list(dict.fromkeys([user, item, time, *wanted_extra]))
+    cols = list(dict.fromkeys([c for c in (user, item, time) if c is not None] + wanted_extra))
     if is_parquet:
         frame = pd.read_parquet(path, columns=cols)
         where, unit = np.arange(1, len(frame) + 1), "row"
     else:
-        sep = "\t" if sfx in (".tsv", ".tab") else ","
-        frame = _read(path, path, sep, {"usecols": cols})
-        where, unit = frame.index.to_numpy() + 2, "line"
+        kw = {"usecols": cols} if names is None else {"usecols": cols, "header": None, "names": list(names)}
+        frame = read_csv_checked(path, path, text_sep, kw, sep or text_sep,
+                                 fix="fix the line, or the separator (--sep) / column names (--names)")
+        where, unit = frame.index.to_numpy() + (2 if names is None else 1), "line"
     if len(frame) == 0:
         raise HarnessError(f"{path}: no data rows; the file holds only a header")
     u = _ids(frame[user], path, user, where, unit)
     it = _ids(frame[item], path, item, where, unit)
-    t = _to_time(frame[time], path, time, where, unit)
+    t = _to_time(frame[time], path, time, where, unit) if time is not None else np.arange(len(frame), dtype=np.int64)
     n_read = len(frame)
     keep = keep_last_by_time(u, it, t)
     ucode, uids = encode_ids(u[keep])
@@ -319,22 +234,9 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
     for col in wanted_extra:
         events[col] = frame[col].iloc[rows].reset_index(drop=True)
     counts = {"rows_read": int(n_read), "duplicates_removed": int(n_read - int(keep.sum()))}
+    if time is None:
+        counts["time"] = "no time column: time = row number in the file"
     return Interactions(
         name=name or path.name.split(".")[0], events=events, user_ids=uids, item_ids=iids,
         default_positives=positives, default_split=split or DEFAULT_SPLIT,
         fingerprint=fingerprint_files([path]), counts=counts)
-
-
-def keep_last_by_time(user: np.ndarray, item: np.ndarray, time: np.ndarray) -> np.ndarray:
-    """Boolean mask (len(user),): for each (user, item) pair keep the row latest in time
-    (among equal times, the last in file order); input order is untouched."""
-    n = len(user)
-    uc = np.unique(user, return_inverse=True)[1]
-    ic = np.unique(item, return_inverse=True)[1]
-    order = np.lexsort((np.arange(n), time, ic, uc))
-    su, si = uc[order], ic[order]
-    last = np.ones(n, dtype=bool)
-    last[:-1] = (su[1:] != su[:-1]) | (si[1:] != si[:-1])
-    keep = np.zeros(n, dtype=bool)
-    keep[order[last]] = True
-    return keep

@@ -1,0 +1,70 @@
+"""Item content for a tabular dataset from a side file (``--item-features movies.csv``).
+
+The file has one row per item and a column named like the interactions' item column (e.g.
+``movieId``). Every other numeric column becomes one content dimension (missing -> 0); a text column
+whose values hold ``|``-separated tokens (MovieLens ``genres``) becomes one multi-hot dimension per
+token ("(no genres listed)" is no token); other text columns (titles) are ignored. Items of the
+interactions missing from the file get a zero row and ``item_has_content`` False.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.data.base import Interactions
+from harness.data.delimited import read_csv_checked
+from harness.errors import HarnessError
+
+
+def read(path: Path, key: str, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Content (float32 (n_items, d)), has-content (bool (n_items,)) and a description, in ``item_ids`` order."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"--item-features: file not found: {path}; give a CSV or parquet file with one row per item")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+    else:
+        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+        frame = read_csv_checked(path, path, sep, {})
+    if key not in frame.columns:
+        raise HarnessError(f"{path}: no item column {key!r} (found: {', '.join(map(str, frame.columns))}); the "
+                           "--item-features file needs the same item column as the interactions (--column item=...)")
+    frame = frame.drop_duplicates(key, keep="last")
+    raw = frame[key]
+    ids = np.asarray(item_ids)
+    if ids.dtype.kind in "iuf":
+        num = pd.to_numeric(raw, errors="coerce")
+        rows = pd.Index(num.to_numpy(dtype=np.float64, na_value=np.nan)).get_indexer(ids.astype(np.float64))
+    else:
+        rows = pd.Index(raw.astype(str)).get_indexer(ids.astype(str))
+    parts, desc = [], []
+    for col in frame.columns:
+        if col == key:
+            continue
+        values = frame[col]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            parts.append(values.to_numpy(dtype=np.float64, na_value=0.0)[:, None])
+            desc.append(str(col))
+        elif values.astype(str).str.contains("|", regex=False).any():
+            dummies = values.fillna("").astype(str).str.get_dummies(sep="|")
+            dummies = dummies.drop(columns=[c for c in dummies.columns if c in ("", "(no genres listed)")])
+            parts.append(dummies.to_numpy(dtype=np.float64))
+            desc.append(f"{col} ({dummies.shape[1]} tokens, multi-hot)")
+    if not parts:
+        raise HarnessError(f"{path}: no numeric or '|'-separated column besides {key!r}; nothing to use as item content")
+    table = np.hstack(parts).astype(np.float32)
+    found = rows >= 0
+    content = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
+    content[found] = table[rows[found]]
+    return content, found & (np.abs(content).sum(axis=1) > 0), f"item features from {path.name}: {', '.join(desc)}"
+
+
+def attach(inter: Interactions, path: Path, key: str) -> Interactions:
+    """``inter`` with item content read from ``path`` (see :func:`read`)."""
+    from dataclasses import replace
+
+    content, has, desc = read(path, key, inter.item_ids)
+    counts = dict(inter.counts, items_without_features=int((~has).sum()))
+    return replace(inter, item_content=content, item_has_content=has, content_desc=desc, counts=counts)

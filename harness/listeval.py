@@ -1,0 +1,71 @@
+"""Ranked lists that end before k (a precomputed run): positions past a list's end are empty.
+
+:func:`harness.evaluate.evaluate` always fills k positions (items scored ``-inf`` are ranked by index
+after the rest), which is right for a model that scores every item but would hand a short exported
+list (or a missing user's empty one) free items. :func:`cap_at_list_end` re-computes, for the users
+whose list holds fewer than k unseen items, every metric with those padding positions counted as
+misses, through the same top-k (:func:`harness.evaluate.top_items`) and metric functions
+(:mod:`harness.metrics`). Novelty and average popularity average over the listed items (0 for an
+empty list); coverage counts listed items only.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from harness import metrics as M
+from harness.evaluate import PerUserScores, top_items
+from harness.spec import parse_metric
+
+
+def _hits(top: np.ndarray, relevant: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """Bool (len(rows), k): is ``top[j, i]`` relevant for user ``rows[j]``?"""
+    sub = relevant[rows].tocoo()
+    n_items = np.int64(relevant.shape[1])
+    keys = np.sort(sub.row.astype(np.int64) * n_items + sub.col.astype(np.int64))
+    query = np.arange(len(rows), dtype=np.int64)[:, None] * n_items + top.astype(np.int64)
+    if len(keys) == 0:
+        return np.zeros(top.shape, dtype=bool)
+    return keys[np.minimum(np.searchsorted(keys, query), len(keys) - 1)] == query
+
+
+def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: np.ndarray,
+                    seen: sp.csr_matrix, relevant: sp.csr_matrix) -> PerUserScores:
+    """``scores`` with the metrics of users whose list is shorter than k recomputed (see module docstring).
+
+    Parameters
+    ----------
+    scores : what :func:`harness.evaluate.evaluate` returned for ``users``.
+    lengths : int (len(users),), unseen listed items per user (the list's real length).
+    scorer, users, seen, relevant : as given to ``evaluate``.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    parsed = {m: parse_metric(m) for m in scores.values}
+    kmax = max(k for _, k in parsed.values())
+    if not (lengths < kmax).any():
+        return scores
+    top = top_items(scorer, users, seen, kmax)
+    valid = np.arange(top.shape[1])[None, :] < lengths[:, None]
+    short = np.flatnonzero(lengths < kmax)
+    hits = _hits(top[short], relevant, users[short]) & valid[short]
+    n_rel = scores.n_relevant[short]
+    values = {m: v.copy() for m, v in scores.values.items()}
+    item_users = np.bincount(seen.indices, minlength=seen.shape[1])
+    n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
+    for m, (name, k) in parsed.items():
+        if name in ("novelty", "avgpop"):
+            t, ok = top[short, :k], valid[short, :k]
+            per_item = -np.log2(np.maximum(item_users[t], 1) / n_train_users) if name == "novelty" \
+                else item_users[t].astype(np.float64)
+            values[m][short] = np.where(ok.any(axis=1), (per_item * ok).sum(axis=1) / np.maximum(ok.sum(axis=1), 1),
+                                        0.0)
+        else:
+            values[m][short] = M.compute(name, k, hits, n_rel)
+    coverage = {}
+    for name in scores.coverage:
+        k = int(name.split("@")[1])
+        listed = top[:, :k][valid[:, :k]]
+        coverage[name] = float(len(np.unique(listed)) / seen.shape[1])
+    return replace(scores, values=values, coverage=coverage)
