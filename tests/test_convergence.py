@@ -93,7 +93,8 @@ def test_epochs_auto_refits_the_chosen_epoch_on_the_whole_training_window(data):
     ({"epochs": "auto", "grid": {"no_components": [4, 8]}}, "epochs='auto' cannot be combined with grid="),
     ({"epochs": 5, "patience": 2}, "patience only applies with epochs='auto'"),
     ({"epochs": "auto", "max_epochs": 0}, "max_epochs=0 must be a positive integer"),
-    ({"epochs": "many"}, "epochs='many' must be a positive integer"),
+    ({"epochs": "many"}, "parameter epochs='many' is a str; it must be int"),
+    ({"epochs": 0}, "epochs=0 must be a positive integer"),
     ({"identity": False}, None),
 ])
 def test_epoch_parameter_errors_are_one_line(params, message, data):

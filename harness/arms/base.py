@@ -147,7 +147,7 @@ def check_epochs(params: dict, arm_name: str) -> None:
             raise HarnessError(f"Arm {arm_name!r}: {name}={v!r} must be a positive integer")
 
     auto = params.get("epochs") == "auto"
-    if "epochs" in params and not auto:
+    if isinstance(params.get("epochs"), (int, np.integer)):  # other types: the type check names them
         positive("epochs")
     for name in EPOCH_PARAMS:
         if name in params:
