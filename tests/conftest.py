@@ -8,6 +8,10 @@ gate, fault and tuning test runs in a fresh clone with no data beside it.
 published numbers; they skip with a reason when it is absent. Its location is ``$HARNESS_TEST_ML100K``
 (default ``../shared/data/ml-100k`` beside the checkout); set ``HARNESS_TEST_ML100K=/nonexistent`` to see
 what a fresh clone runs.
+
+The whole session runs with ``HARNESS_OFFLINE=1`` and ``HARNESS_CACHE_DIR`` in a temporary folder (inherited
+by the CLI subprocesses), so no test can download anything or touch the user's data cache; the fetch tests
+serve fixture archives from 127.0.0.1 and switch offline mode off explicitly.
 """
 from __future__ import annotations
 
@@ -26,6 +30,17 @@ def real_ml100k_or_skip() -> Path:
         pytest.skip(f"real ML-100K not found at {ML100K_REAL} (set HARNESS_TEST_ML100K to a folder "
                     "holding RecBole's ml-100k.inter/.item/.user)")
     return ML100K_REAL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _offline_data_cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HARNESS_OFFLINE", "1")
+    mp.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("user_cache")))
+    mp.delenv("HARNESS_DATA_MIRROR", raising=False)
+    mp.delenv("HARNESS_DATA_REGISTRY", raising=False)
+    yield
+    mp.undo()
 
 
 @pytest.fixture(scope="session")
