@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import socket
 import sys
 import urllib.error
 import urllib.parse
@@ -86,7 +85,7 @@ def download(url: str, part: Path, *, size: int | None = None, manual: str = "",
         from tqdm import tqdm
 
         bar = tqdm(total=total, initial=have, unit="B", unit_scale=True, unit_divisor=1024, desc=part.name[:-5],
-                   disable=quiet, file=progress_file or sys.stderr, leave=False)
+                   disable=quiet, file=progress_file or sys.stderr)
         got = have
         try:
             with open(part, "ab" if resumed else "wb") as f:

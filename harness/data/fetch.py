@@ -130,8 +130,10 @@ def _fetch_zip(name: str, src: Source, root: Path, mirror: str | None, quiet: bo
                   "verified": src.verification, "pinned_from": src.pinned_from}
         if target.exists():  # a folder without a marker: never used, replaced
             shutil.rmtree(target)
-        _unpack(part, target, src, record)
-        part.unlink()
+        try:
+            _unpack(part, target, src, record)
+        finally:  # verified archives are not resumed: used or refused, the download goes
+            part.unlink(missing_ok=True)
     finally:
         for d in (partial, target.parent):
             if d.is_dir() and not any(d.iterdir()):
