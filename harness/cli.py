@@ -84,7 +84,8 @@ def _fetch_options(args: argparse.Namespace) -> dict:
 
     from harness.data import sources
 
-    offline = args.offline if args.offline is not None else os.environ.get("HARNESS_OFFLINE", "") not in ("", "0")
+    offline = args.offline if args.offline is not None else \
+        os.environ.get("HARNESS_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
     registry = args.registry or (Path(os.environ["HARNESS_DATA_REGISTRY"]) if os.environ.get("HARNESS_DATA_REGISTRY")
                                  else None)
     return {"offline": offline, "mirror": args.mirror or os.environ.get("HARNESS_DATA_MIRROR") or None,
