@@ -1,4 +1,4 @@
-"""Command line: ``python -m harness {run,list,show,new,gate,calibrate,index,diff,check-arm}``.
+"""Command line: ``python -m harness {run,list,show,new,gate,calibrate,index,diff,check-arm,data}``.
 
 User errors (:class:`HarnessError`) print one line and exit 2; real bugs show a traceback.
 """
@@ -67,7 +67,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None, help="override the hypothesis' dataset: synthetic-vk, ml-100k, "
                    "vk-lsvd:<subsample>, ml-1m, ml-latest, kion, tabular:<file>")
-    p.add_argument("--data-dir", type=Path, default=None, help="directory holding the dataset's files")
+    p.add_argument("--data-dir", type=Path, default=None, help="directory holding the dataset's files (default for "
+                   "ml-100k, ml-1m, ml-latest(-small), kion, vk-lsvd:<s>: the data cache, fetched on first use)")
+    _fetch_args(p)
     p.add_argument("--column", action="append", default=[], type=_mapping, metavar="KEY=COL",
                    help="tabular data: map user/item/time to your column names, e.g. --column user=uid")
     p.add_argument("--positives", action="append", default=[], metavar="EXPR",
@@ -93,6 +95,52 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="loky", help="where tasks run: loky (local processes, default) or dask")
     p.add_argument("--scheduler", default=None, help="with --backend dask: address of an existing scheduler, "
                    "e.g. tcp://10.0.0.5:8786 (default: start a LocalCluster)")
+
+
+def _fetch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--offline", action="store_true", default=None,
+                   help="never download public datasets (also HARNESS_OFFLINE=1)")
+    p.add_argument("--mirror", default=None, metavar="URL", help="base URL serving the dataset archives by file "
+                   "name, instead of their home hosts (also HARNESS_DATA_MIRROR)")
+    p.add_argument("--registry", type=Path, default=None, metavar="FILE", help="JSON overriding dataset "
+                   "sources (URL, size, SHA-256), e.g. for an internal mirror (also HARNESS_DATA_REGISTRY)")
+
+
+def _data_command(sub) -> None:
+    p = sub.add_parser("data", help="public datasets by name: fetch, list")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="download, verify and cache datasets (ml-100k, ml-1m, ml-latest-small, "
+                        "ml-latest, kion, vk-lsvd:<subsample>)")
+    f.add_argument("names", nargs="+", metavar="NAME", help="dataset name(s), e.g. ml-100k")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
+    lst = dsub.add_parser("list", help="known datasets: cached ones with their size and folder")
+    for q in (f, lst):
+        q.add_argument("--cache-dir", type=Path, default=None, help="data cache root (default HARNESS_CACHE_DIR "
+                       "or the per-user cache, e.g. ~/.cache/recsys-harness); datasets go to <root>/data/<name>")
+        q.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks for user errors")
+    _fetch_args(f)
+    lst.add_argument("--registry", type=Path, default=None, metavar="FILE", help="JSON overriding dataset sources")
+
+
+def _fetch_options(args: argparse.Namespace) -> dict:
+    """offline / mirror / registry from the flags, else HARNESS_OFFLINE / HARNESS_DATA_MIRROR / _REGISTRY."""
+    import os
+
+    from harness.data import sources
+
+    offline = args.offline if args.offline is not None else \
+        os.environ.get("HARNESS_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+    registry = args.registry or (Path(os.environ["HARNESS_DATA_REGISTRY"]) if os.environ.get("HARNESS_DATA_REGISTRY")
+                                 else None)
+    return {"offline": offline, "mirror": args.mirror or os.environ.get("HARNESS_DATA_MIRROR") or None,
+            "registry": sources.load_registry(registry)}
+
+
+def _data_dir(args: argparse.Namespace, dataset: str) -> Path | None:
+    """``--data-dir``, or the cached copy of a fetchable public dataset (fetched on first use)."""
+    from harness.data import fetch
+
+    return fetch.resolve(dataset, args.data_dir, quiet=args.quiet, **_fetch_options(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], type=_mapping, metavar="KEY=VALUE",
                    help="a parameter passed to fit (a Python literal, e.g. --param factors=8)")
     p.add_argument("--seed", type=int, default=3, help="seed used for the fits (default 3)")
+    _data_command(sub)
     return ap
 
 
@@ -195,7 +244,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
         new_doc, new = gate.load_run(args.run)
     else:
         hyp = with_seeds(hyp, args.seeds)
-        out = experiment.run(hyp, dataset=args.dataset or base_doc["dataset"], data_dir=args.data_dir,
+        dataset = args.dataset or base_doc["dataset"]
+        out = experiment.run(hyp, dataset=dataset, data_dir=_data_dir(args, dataset),
                              results_dir=args.results_dir, cache_dir=None if args.no_cache else args.cache_dir,
                              n_jobs=args.n_jobs, quiet=args.quiet, columns=dict(args.column),
                              load_options=_load_options(args))
@@ -218,7 +268,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     n_seeds = args.seeds if args.seeds is not None else max(10, 4 * len(hyp.seeds))
     if n_seeds < 2:
         raise HarnessError("--seeds must be at least 2 for an A/A pair")
-    inter = load_dataset(dataset, args.data_dir, args.cache_dir, columns=dict(args.column), positives=hyp.positives,
+    inter = load_dataset(dataset, _data_dir(args, dataset), args.cache_dir, columns=dict(args.column), positives=hyp.positives,
                          **_load_options(args))
     p = experiment.prepare_hypothesis(hyp.replace(dataset=dataset), inter)
     cal = calibrate.calibrate(p, n_seeds, n_jobs=args.n_jobs, quiet=args.quiet, backend=args.backend,
@@ -245,7 +295,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.hypothesis is None:
         raise HarnessError("run: name a hypothesis (e.g. python -m harness run H1) or pass --all")
     hyp = _load_hypothesis(args)
-    out = experiment.run(hyp, dataset=args.dataset, data_dir=args.data_dir, results_dir=args.results_dir,
+    out = experiment.run(hyp, dataset=args.dataset, data_dir=_data_dir(args, args.dataset or hyp.dataset),
+                         results_dir=args.results_dir,
                          cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet,
                          backend=args.backend, scheduler=args.scheduler, columns=dict(args.column),
                          save_runs=args.save_runs, load_options=_load_options(args))
@@ -280,7 +331,7 @@ def _run_many(args: argparse.Namespace) -> int:
             continue
         hyp = with_seeds(e.hypothesis, args.seeds)
         try:
-            out = experiment.run(hyp, dataset=dataset, data_dir=args.data_dir, results_dir=results_dir,
+            out = experiment.run(hyp, dataset=dataset, data_dir=_data_dir(args, dataset or hyp.dataset), results_dir=results_dir,
                                  cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs,
                                  quiet=args.quiet, backend=args.backend, scheduler=args.scheduler,
                                  columns=dict(args.column), save_runs=args.save_runs,
@@ -390,8 +441,24 @@ def cmd_check_arm(args: argparse.Namespace) -> int:
     return 0 if res.ok else 1
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from harness.data import fetch
+
+    if args.data_command == "list":
+        from harness.data import sources
+
+        for line in fetch.listing(args.cache_dir, sources.load_registry(args.registry)):
+            print(line)
+        return 0
+    for name in args.names:
+        got = fetch.fetch(name, args.cache_dir, quiet=args.quiet, **_fetch_options(args))
+        state = "downloaded and verified" if got.downloaded else "already cached"
+        print(f"{name}: {state} ({got.verified}): {got.path}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "gate": cmd_gate, "calibrate": cmd_calibrate,
-            "new": cmd_new, "index": cmd_index, "diff": cmd_diff, "check-arm": cmd_check_arm}
+            "new": cmd_new, "index": cmd_index, "diff": cmd_diff, "check-arm": cmd_check_arm, "data": cmd_data}
 
 
 def main(argv: list[str] | None = None) -> int:

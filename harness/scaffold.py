@@ -10,7 +10,7 @@ from harness.registry import load_all, load_file
 TEMPLATE = '''"""{id}: {claim}
 
 Scaffolded by `python -m harness new`. Edit the arms, positives, segments and decision; run with
-`python -m harness run {id}` (add --dataset ml-100k --data-dir ... for MovieLens).
+`python -m harness run {id}` (add --dataset ml-100k for MovieLens: fetched and cached on first use).
 """
 from harness.spec import Arm, Decision, Hypothesis, Segment
 

@@ -1,4 +1,5 @@
-"""H1 end to end on real ML-100K (small settings): report files, verdict, reproducibility."""
+"""H1 end to end on the generated MovieLens-format fixture (small settings): report files, verdict,
+reproducibility."""
 from __future__ import annotations
 
 import json
@@ -54,7 +55,7 @@ def test_report_shows_both_arms_delta_ci_and_wilcoxon(run_twice):
         assert col in text.replace("| segment | metric | users | cf | cf+content |", "| cf | cf+content |")
     doc = json.loads((a.run_dir / "summary.json").read_text())
     dense = next(c for c in doc["cells"] if c["segment"] == "dense" and c["metric"] == "ndcg@10")
-    assert dense["n_users"] > 200 and dense["n_seeds"] == 3
+    assert 0.25 * 300 < dense["n_users"] < 0.4 * 300 and dense["n_seeds"] == 3  # "dense": top 30 % of 300 users
     assert dense["delta"]["low"] <= dense["delta"]["estimate"] <= dense["delta"]["high"]
     # every verdict is one of the three
     assert doc["verdict"]["status"] in ("CONFIRMED", "REJECTED", "INCONCLUSIVE")

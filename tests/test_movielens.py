@@ -1,5 +1,6 @@
-"""MovieLens loaders: real ML-100K (skipped when absent), both 100K layouts, ML-1M and ml-latest
-on small files in their exact formats, and every bad-input message."""
+"""MovieLens loaders: real ML-100K (its published numbers; skipped when absent), the generated
+MovieLens-format fixture in both 100K layouts and ML-1M, ml-latest on small files in their exact
+formats, and every bad-input message."""
 from __future__ import annotations
 
 import csv
@@ -10,25 +11,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.data import movielens
+from harness.data import mlfixture, movielens
 from harness.data.movielens import GENRES_1M, GENRES_100K, GENRES_LATEST, load_1m, load_100k, load_latest
 from harness.errors import HarnessError
 from harness.spec import Split
 
-ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
 
-def _raw(name: str) -> list[list[str]]:
+def _raw(name: str, directory: Path | None = None) -> list[list[str]]:
     """Rows of a RecBole file (header dropped), read with the csv module: an independent reference."""
-    with open(ML100K / name, encoding="utf-8", newline="") as f:
+    from conftest import ML100K_REAL
+
+    with open((directory or ML100K_REAL) / name, encoding="utf-8", newline="") as f:
         return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
 
 
 @pytest.fixture(scope="module")
-def ml100k():
-    if not (ML100K / "ml-100k.inter").is_file():
-        pytest.skip(f"ML-100K not found at {ML100K}")
-    return load_100k(ML100K)
+def ml100k(ml100k_real):
+    """The real ML-100K (these tests assert its published numbers); skipped when absent."""
+    return ml100k_real
 
 
 # --------------------------------------------------------------------------- real ML-100K
@@ -128,11 +129,54 @@ def _assert_same(a, b) -> None:
             assert x == y, fld.name
 
 
-def test_recbole_and_grouplens_layouts_are_identical(ml100k, tmp_path):
-    _write_grouplens(ML100K, tmp_path / "gl")
+def test_recbole_and_grouplens_layouts_are_identical(ml100k_dir, tmp_path):
+    """The fixture's RecBole files, its own GroupLens files and GroupLens files converted here all agree."""
+    rb = load_100k(ml100k_dir)
+    _write_grouplens(ml100k_dir, tmp_path / "gl")
     gl = load_100k(tmp_path / "gl")
-    _assert_same(ml100k, gl)
-    assert gl.fingerprint != ml100k.fingerprint
+    _assert_same(rb, gl)
+    assert gl.fingerprint != rb.fingerprint
+    own = load_100k(mlfixture.write_100k(tmp_path / "own", layout="grouplens"))
+    _assert_same(rb, own)
+
+
+# --------------------------------------------------------------------------- the generated fixture
+def test_fixture_matches_its_raw_files(ml100k_dir):
+    """Loader output against the RecBole files read with the csv module: ratings, genres, bad years."""
+    fx = load_100k(ml100k_dir)
+    rows = _raw("ml-100k.inter", ml100k_dir)
+    assert len(fx.events) == len(rows) == fx.counts["rows_read"] and fx.counts["duplicates_removed"] == 0
+    assert int((fx.events["rating"] >= 4).sum()) == sum(float(r[2]) >= 4 for r in rows)
+    assert (fx.n_users, fx.n_items) == (300, 400)
+    per_user = np.bincount(fx.events["user"].to_numpy())
+    assert per_user.min() >= 20  # like ML-100K: every user has >= 20 ratings
+    u, t = fx.events["user"].to_numpy(), fx.events["time"].to_numpy()
+    assert np.all(np.diff(u) >= 0) and np.all((np.diff(u) > 0) | (np.diff(t) >= 0))
+    expected = np.zeros_like(fx.item_content)
+    for r in _raw("ml-100k.item", ml100k_dir):
+        for g in r[3].split(" "):
+            expected[np.searchsorted(fx.item_ids, int(r[0])), GENRES_100K.index(g)] = 1
+    np.testing.assert_array_equal(fx.item_content, expected)
+    years = fx.item_meta["release_year"]
+    bad = {int(r[0]) for r in _raw("ml-100k.item", ml100k_dir) if not (r[2].isdigit() and len(r[2]) == 4)}
+    assert bad == {mlfixture.UNKNOWN_ITEM, mlfixture.V_ITEM}  # 'unkonwn' and 'V', as in RecBole's ML-100K
+    assert set(fx.item_ids[years.isna().to_numpy()].tolist()) == bad and fx.counts["bad_release_year"] == 2
+    assert fx.item_meta["title"].iloc[6] == "Café Seven"
+    assert len(fx.user_meta) == 300 and fx.counts["users_without_metadata"] == 0
+
+
+def test_fixture_is_deterministic_and_ml1m_format_loads(tmp_path):
+    a = mlfixture.write_100k(tmp_path / "a", n_users=40)
+    b = mlfixture.write_100k(tmp_path / "b", n_users=40)
+    assert (a / "ml-100k.inter").read_bytes() == (b / "ml-100k.inter").read_bytes()
+    assert (a / "ml-100k.inter").read_bytes() != mlfixture.write_100k(tmp_path / "c", n_users=40, seed=1).joinpath(
+        "ml-100k.inter").read_bytes()
+    one = load_1m(mlfixture.write_1m(tmp_path / "m1", n_users=40))
+    hundred = load_100k(a)
+    np.testing.assert_array_equal(one.events[["user", "item", "time"]].to_numpy(),
+                                  hundred.events[["user", "item", "time"]].to_numpy())
+    assert one.item_content.shape == (hundred.n_items, 18) and one.counts["bad_release_year"] == 0
+    assert set(one.user_meta["age"].unique()) <= set(mlfixture.AGE_BANDS_1M)
 
 
 # --------------------------------------------------------------------------- small RecBole / GroupLens files

@@ -28,7 +28,7 @@ def test_tabular_with_column_mapping(ml100k_dir, tmp_path):
     ok = subprocess.run(base + ["--column", "user=uid", "--column", "item=iid", "--column", "time=ts"],
                         capture_output=True, text=True, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert "HT: CONFIRMED" in ok.stdout  # ALS beats popularity on ML-100K by a wide margin
+    assert "HT: CONFIRMED" in ok.stdout  # ALS beats popularity by a wide margin (fixture: NDCG@10 ~0.45 vs ~0.12)
     bad = subprocess.run(base + ["--column", "user=uid", "--column", "item=iid"], capture_output=True, text=True,
                          cwd=tmp_path)
     assert bad.returncode == 2

@@ -2,8 +2,10 @@
 
 Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users; generated offline, cached),
 ``vk-lsvd:<subsample>`` (the real VK-LSVD layout under ``--data-dir``), ``ml-100k``, ``ml-1m``,
-``ml-latest`` (MovieLens files under ``--data-dir``), ``kion`` (MTS KION CSVs under ``--data-dir``),
-``tabular:<file>`` (your own CSV/parquet with columns user_id, item_id, timestamp[, rating]).
+``ml-latest``, ``ml-latest-small`` (MovieLens files under ``--data-dir``), ``kion`` (MTS KION CSVs under
+``--data-dir``), ``tabular:<file>`` (your own CSV/parquet with columns user_id, item_id, timestamp[, rating]).
+Without ``data_dir``, the public datasets are read from the data cache when ``python -m harness data
+fetch NAME`` (or a run's automatic fetch) has put them there (:mod:`harness.data.fetch`).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 from harness.data.base import Interactions
 from harness.errors import HarnessError, suggest
 
-DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "kion", "tabular")
+DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
 
 
 def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None,
@@ -39,9 +41,14 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     base, _, arg = str(name).partition(":")
     if base not in DATASETS:
         raise HarnessError(suggest(name, DATASETS, "dataset"))
-    needs_dir = base in ("ml-100k", "ml-1m", "ml-latest", "kion", "vk-lsvd")
+    needs_dir = base in ("ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "vk-lsvd")
     if needs_dir and data_dir is None:
-        raise HarnessError(f"dataset {name!r} reads files: pass --data-dir DIR (e.g. --data-dir ../shared/data/ml-100k)")
+        from harness.data import fetch
+
+        data_dir = fetch.cached(name)
+    if needs_dir and data_dir is None:
+        raise HarnessError(f"dataset {name!r} reads files: fetch it with 'python -m harness data fetch {name}' "
+                           "or pass --data-dir DIR (e.g. --data-dir ../shared/data/ml-100k)")
     if needs_dir and not Path(data_dir).is_dir():
         raise HarnessError(f"dataset {name!r}: --data-dir {data_dir} is not a directory")
     if base == "synthetic-vk":
@@ -68,10 +75,10 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
         from harness.data import movielens
 
         return movielens.load_1m(Path(data_dir))
-    if base == "ml-latest":
+    if base in ("ml-latest", "ml-latest-small"):
         from harness.data import movielens
 
-        return movielens.load_latest(Path(data_dir))
+        return movielens.load_latest(Path(data_dir), name=base)
     if base == "kion":
         from harness.data import kion
 

@@ -46,8 +46,8 @@ DEFAULT_POSITIVES = ("watched_pct>=50",)
 TEST_DAYS = 7
 _ITEM_META = ("content_type", "title", "title_orig", "release_year", "countries", "for_kids", "age_rating",
               "studios", "directors")
-_GET = ("download the KION data (github.com/irsafilo/KION_DATASET or the MTS Teta 'data_original' "
-        "archive) and pass --data-dir to the folder")
+_GET = ("fetch it with 'python -m harness data fetch kion', or download the KION data "
+        "(github.com/irsafilo/KION_DATASET or the MTS Teta 'data_original' archive) and pass --data-dir to the folder")
 
 
 def _days(raw: pd.Series, path: Path, lines: np.ndarray) -> np.ndarray:

@@ -54,7 +54,8 @@ OCCUPATIONS_1M = ("other or not specified", "academic/educator", "artist", "cler
 DEFAULT_POSITIVES = ("rating>=4",)
 DEFAULT_SPLIT = Split.leave_last(10, min_train=5)
 _TITLE_YEAR = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
-_GET = "download it from https://grouplens.org/datasets/movielens/ and pass --data-dir to the unpacked folder"
+_GET = ("fetch it with 'python -m harness data fetch ml-100k' (or ml-1m, ml-latest-small, ml-latest), or download "
+        "it from https://grouplens.org/datasets/movielens/ and pass --data-dir to the unpacked folder")
 _NONE = csv.QUOTE_NONE
 
 

@@ -1,0 +1,153 @@
+"""Public datasets the harness can fetch by name: where each comes from, how it is pinned, its terms.
+
+Every archive source is pinned by its size in bytes and SHA-256 where a trustworthy published value
+exists (the comment on each entry says where it came from); where none exists, ``sha256`` is None and
+a fetch is verified by size (when pinned) and zip integrity only, and says so. Nothing here downloads.
+
+A JSON file (``--registry FILE`` or ``HARNESS_DATA_REGISTRY``) can override entries, e.g. for an
+internal mirror holding re-packed archives::
+
+    {"ml-100k": {"filename": "ml-100k.zip", "size": 4924029, "sha256": "50d2a9..."}}
+
+Keys are :class:`Source` field names; unknown names or fields are a one-line error.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from harness.errors import HarnessError, suggest
+
+_ML_TERMS = ("MovieLens (GroupLens Research, University of Minnesota): research use, acknowledge the data set "
+             "in publications, do not redistribute it; see https://grouplens.org/datasets/movielens/ and the "
+             "archive's README")
+_TFDS = ("size and SHA-256 from tensorflow/datasets tensorflow_datasets/url_checksums/movielens.txt "
+         "(commit 1c076ac3c19c8ea83e1d1a75e0623c9a699e0d7c)")
+_GROUPLENS = "https://files.grouplens.org/datasets/movielens/"
+# MD5s as GroupLens publishes them next to each frozen zip (ml-100k.zip.md5, ml-1m.zip.md5), copied from
+# eli-osherovich/papers_with_code datasets/movielens/dl_config.py (ml-100k also in torchtext's MovieLens100K)
+_MD5_100K = "0e33842e24a9c977be4e0107933c0723"
+_MD5_1M = "c4d9eecfca2ab87c1945afe126590906"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One fetchable dataset.
+
+    Attributes
+    ----------
+    name : the ``--dataset`` name (``ml-100k``); for ``kind == "hf"`` the prefix before ``:``.
+    kind : ``"zip"`` (one archive over HTTP(S)) or ``"hf"`` (files from a Hugging Face dataset repo).
+    url : canonical download URL (``zip``) or the Hugging Face repo id (``hf``).
+    filename : archive name; with a mirror the URL is ``<mirror>/<filename>``.
+    size : archive size in bytes, or None when no trustworthy value is published.
+    sha256 : lower-case hex SHA-256 of the archive, or None (then: size and zip integrity only).
+    pinned_from : where ``size`` / ``sha256`` came from, or why there are none.
+    terms : the licence / terms line printed once when the data is downloaded.
+    expect : files that must exist in the unpacked folder (checked before it enters the cache).
+    md5 : GroupLens' published MD5 of the archive (its ``.md5`` files), checked as well when set.
+    """
+
+    name: str
+    kind: str
+    url: str
+    filename: str
+    size: int | None
+    sha256: str | None
+    pinned_from: str
+    terms: str
+    expect: tuple[str, ...] = ()
+    md5: str | None = None
+
+    @property
+    def verification(self) -> str:
+        """How a download is verified, in words (printed on fetch, shown by ``data list``)."""
+        if self.kind == "hf":
+            return "huggingface_hub's own checks (no revision pinned)"
+        if self.sha256:
+            return "size and SHA-256"
+        return "size and zip integrity only (no published SHA-256)" if self.size else \
+            "zip integrity only (no published size or SHA-256)"
+
+
+SOURCES: dict[str, Source] = {s.name: s for s in (
+    Source("ml-100k", "zip", _GROUPLENS + "ml-100k.zip", "ml-100k.zip", 4924029,
+           "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229", _TFDS, _ML_TERMS,
+           ("u.data", "u.item", "u.user"), _MD5_100K),
+    Source("ml-1m", "zip", _GROUPLENS + "ml-1m.zip", "ml-1m.zip", 5917549,
+           "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20", _TFDS, _ML_TERMS,
+           ("ratings.dat", "movies.dat", "users.dat"), _MD5_1M),
+    # GroupLens regenerates ml-latest-small from time to time; this pin is the build tfds recorded. A newer
+    # build fails verification (one line; fetch it by hand and pass --data-dir).
+    Source("ml-latest-small", "zip", _GROUPLENS + "ml-latest-small.zip", "ml-latest-small.zip", 978202,
+           "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436", _TFDS, _ML_TERMS,
+           ("ratings.csv", "movies.csv")),
+    # ml-latest is rebuilt periodically and no size or checksum is published for it (tfds does not pin it;
+    # GroupLens' .md5 files cover the frozen releases only).
+    Source("ml-latest", "zip", _GROUPLENS + "ml-latest.zip", "ml-latest.zip", None, None,
+           "none published: ml-latest is rebuilt periodically", _ML_TERMS, ("ratings.csv", "movies.csv")),
+    # The archive RecTools' and the MTS Teta course's examples download, at a fixed commit of the
+    # dataset repository; no size or checksum is published for it.
+    Source("kion", "zip", "https://github.com/irsafilo/KION_DATASET/raw/f69775be31fa5779907cf0a92ddedb70037fb5ae/"
+           "data_original.zip", "data_original.zip", None, None,
+           "none published (URL pinned to commit f69775be of irsafilo/KION_DATASET)",
+           "MTS KION (MTS Digital): see the licence in https://github.com/irsafilo/KION_DATASET before use",
+           ("interactions.csv", "items.csv")),
+    Source("vk-lsvd", "hf", "deepvk/VK-LSVD", "", None, None,
+           "huggingface_hub checks each file against the hub's own LFS SHA-256; no revision pinned",
+           "VK-LSVD (deepvk/VK-LSVD): see the licence on https://huggingface.co/datasets/deepvk/VK-LSVD before use"),
+)}
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"vk-lsvd:up0.001_ip0.001"`` -> (``"vk-lsvd"``, ``"up0.001_ip0.001"``); ``"ml-100k"`` -> (name, "")."""
+    base, _, arg = str(name).partition(":")
+    return base, arg
+
+
+def is_fetchable(name: str) -> bool:
+    """True when ``name`` (as typed for ``--dataset``) can be fetched."""
+    return split_name(name)[0] in SOURCES
+
+
+def get(name: str, registry: dict[str, Source] | None = None) -> Source:
+    """The source of ``name`` (``vk-lsvd:<subsample>`` -> the vk-lsvd source); unknown names raise."""
+    reg = SOURCES if registry is None else registry
+    base, arg = split_name(name)
+    if base not in reg:
+        raise HarnessError(suggest(name, sorted(reg), "dataset to fetch"))
+    src = reg[base]
+    if src.kind == "hf" and not arg:
+        raise HarnessError(f"dataset {base!r} needs a subsample: {base}:<name>, e.g. {base}:up0.001_ip0.001")
+    if src.kind != "hf" and arg:
+        raise HarnessError(f"dataset {base!r} takes no ':{arg}' part; write {base}")
+    return src
+
+
+def load_registry(path: Path | None) -> dict[str, Source]:
+    """The built-in sources with the overrides of the JSON file ``path`` applied (None: built-in only)."""
+    if path is None:
+        return dict(SOURCES)
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(f"--registry {path}: file not found") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"--registry {path}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise HarnessError(f"--registry {path}: expected an object of dataset name -> fields")
+    out = dict(SOURCES)
+    allowed = {f.name for f in fields(Source)} - {"name", "kind"}
+    for name, over in doc.items():
+        if name not in out:
+            raise HarnessError(f"--registry {path}: " + suggest(name, sorted(out), "dataset"))
+        if not isinstance(over, dict) or set(over) - allowed:
+            bad = sorted(set(over) - allowed) if isinstance(over, dict) else [name]
+            raise HarnessError(f"--registry {path}: entry {name!r} has unknown field {bad[0]!r}; "
+                               f"allowed: {', '.join(sorted(allowed))}")
+        if "expect" in over:
+            over = dict(over, expect=tuple(over["expect"]))
+        out[name] = replace(out[name], **over)
+    return out
