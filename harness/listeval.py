@@ -16,19 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from harness import metrics as M
-from harness.evaluate import PerUserScores, top_items
+from harness.evaluate import PerUserScores, hit_matrix, top_items
 from harness.spec import parse_metric
-
-
-def _hits(top: np.ndarray, relevant: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Bool (len(rows), k): is ``top[j, i]`` relevant for user ``rows[j]``?"""
-    sub = relevant[rows].tocoo()
-    n_items = np.int64(relevant.shape[1])
-    keys = np.sort(sub.row.astype(np.int64) * n_items + sub.col.astype(np.int64))
-    query = np.arange(len(rows), dtype=np.int64)[:, None] * n_items + top.astype(np.int64)
-    if len(keys) == 0:
-        return np.zeros(top.shape, dtype=bool)
-    return keys[np.minimum(np.searchsorted(keys, query), len(keys) - 1)] == query
 
 
 def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: np.ndarray,
@@ -49,7 +38,7 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
     top = top_items(scorer, users, seen, kmax)
     valid = np.arange(top.shape[1])[None, :] < lengths[:, None]
     short = np.flatnonzero(lengths < kmax)
-    hits = _hits(top[short], relevant, users[short]) & valid[short]
+    hits = hit_matrix(top[short], relevant, users[short]) & valid[short]
     n_rel = scores.n_relevant[short]
     values = {m: v.copy() for m, v in scores.values.items()}
     item_users = np.bincount(seen.indices, minlength=seen.shape[1])
