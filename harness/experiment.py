@@ -180,6 +180,29 @@ def curves(res: list[runner.TaskResult], metric: str) -> dict:
     return out
 
 
+def _search_desc(t: dict | None) -> str:
+    if not t:
+        return ""
+    per = "per seed" if t["per"] == "seed" else "once, with seed 0, reused for every seed"
+    return f"; {t['sampler']} search, {len(t['trials'])} trials, {per}"
+
+
+def tuning_summary(res: list[runner.TaskResult]) -> dict:
+    """Searches on the validation window: variant -> arm -> {sampler, per, metric, n_trials, seeds: seed ->
+    {params (chosen), scores (per trial), best_so_far (the tuning curve)}}."""
+    out: dict = {}
+    for r in res:
+        t = r.tuning
+        if t is None:
+            continue
+        arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {
+            "sampler": t["sampler"], "per": t["per"], "metric": t["metric"], "n_trials": len(t["trials"]),
+            "seeds": {}})
+        arm["seeds"][str(r.task.seed)] = {"params": t["params"], "scores": [x["score"] for x in t["trials"]],
+                                          "best_so_far": t["best_so_far"]}
+    return out
+
+
 def convergence_notes(curves_doc: dict) -> list[str]:
     """Warnings for arms whose mean validation curve was still rising at the end (not converged)."""
     notes = []
@@ -300,7 +323,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
     notes += [n for r in res for n in r.notes]
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
-              f"user's training interactions, {hyp.primary}): {r.tuned}" for r in res if r.tuned]
+              f"user's training interactions, {hyp.primary}{_search_desc(r.tuning)}): {r.tuned}"
+              for r in res if r.tuned]
     reference = popularity_reference(p)
     notes += below_reference(cells, reference, hyp)
     sequential = adaptive.describe(hyp, looks) if hyp.adaptive is not None else None
@@ -315,7 +339,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     curves_doc = curves(res, hyp.primary)
     notes += convergence_notes(curves_doc)
     doc = summary.build(decision_hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves_doc,
-                        reference, coverage(res), sequential)
+                        reference, coverage(res), sequential, tuning_summary(res))
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}

@@ -111,6 +111,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     if "forest" in figures:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
     lines += _noise_section(summary, figures)
+    lines += _tuning_section(summary)
     lines += _data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas"),
                         ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
@@ -212,6 +213,34 @@ def _sequential_section(summary: dict) -> list[str]:
             f"alpha = {seq['alpha']:g} although the run may stop at any look (so each look's interval is wider than "
             f"the fixed design's). Stopped: {seq['stopped']}.", "",
             _md_table(["look", "seeds", "nominal alpha", "interval", "verdict"], rows), ""]
+
+
+def _tuning_section(summary: dict) -> list[str]:
+    """The searches on the validation window: chosen parameters and the tuning curve per seed."""
+    tuning = summary.get("tuning")
+    if not tuning:
+        return []
+    rows = []
+    for var, arms in tuning.items():
+        for arm, t in arms.items():
+            per = "per seed" if t["per"] == "seed" else "once (seed 0), reused"
+            for seed, r in t["seeds"].items():
+                params = ", ".join(f"{k}={_param(v)}" for k, v in r["params"].items())
+                curve = " ".join(_f(x) for x in r["best_so_far"])
+                rows.append([f"`{var}`", f"`{arm}`", seed, t["sampler"], per, str(t["n_trials"]),
+                             _f(r["best_so_far"][-1] if r["best_so_far"] else None), params, curve])
+    return ["## Tuning on the validation window", "",
+            "Parameters were chosen on each user's last 20 % of training interactions (never the test window) "
+            "by the validation primary metric, then the arm was refitted on the whole training window. "
+            "`grid` is exhaustive; `tpe` / `random` are optuna samplers seeded from the seed, so a rerun "
+            "picks the same parameters. Trials run one after another inside each (arm, seed) task. "
+            "Tuning curve: best validation score after each trial.", "",
+            _md_table(["positives", "arm", "seed", "sampler", "tuned", "trials", "best validation", "chosen",
+                       "tuning curve"], rows), ""]
+
+
+def _param(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def _data_section(summary: dict) -> list[str]:

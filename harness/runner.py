@@ -54,7 +54,9 @@ class TaskResult:
     """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache,
     and (arms that train in epochs) the learning curve: mean curve metric after each epoch; ``top``:
     the evaluated top-k items (int64 (n_users, k), dense indices) when asked for (``--save-runs``);
-    ``notes``: the arm's own notes for the report (e.g. a run file's missing users)."""
+    ``notes``: the arm's own notes for the report (e.g. a run file's missing users); ``tuned``: the
+    parameters chosen on the validation window and ``tuning`` the search behind them
+    (:meth:`harness.tuning.Tuned.to_dict`: sampler, per, trials, best-so-far curve)."""
 
     task: Task
     scores: PerUserScores | None
@@ -65,6 +67,7 @@ class TaskResult:
     tuned: dict | None = None
     top: np.ndarray | None = None
     notes: tuple[str, ...] = ()
+    tuning: dict | None = None
 
 
 def task_key(task: Task, context: str) -> str:
@@ -86,9 +89,9 @@ class TaskCache:
     def path(self, key: str) -> Path | None:
         return None if self.dir is None else self.dir / f"{key}.npz"
 
-    def get(self, key: str, need_top: int = 0) -> TaskResult | None:
+    def get(self, key: str, need_top: int = 0, need_tuning: bool = False) -> TaskResult | None:
         """The cached result of ``key`` (task left None), or None; an entry without the top-``need_top``
-        lists counts as missing when they are needed."""
+        lists (or, ``need_tuning``, without its tuning record) counts as missing when they are needed."""
         p = self.path(key)
         if p is None or not p.exists():
             return None
@@ -99,17 +102,19 @@ class TaskCache:
                 tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
                 top = z["top"] if "top" in z.files else None
                 notes = tuple(json.loads(str(z["notes"]))) if "notes" in z.files else ()
-                if need_top and (top is None or top.shape[1] != need_top):
+                tuning = json.loads(str(z["tuning"])) if "tuning" in z.files else None
+                if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
                     return None
                 cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
                 scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
                                        z["n_relevant"], int(z["nan_scores"]), cov)
-                return TaskResult(None, scores, 0.0, True, curve=curve, tuned=tuned, top=top, notes=notes)
+                return TaskResult(None, scores, 0.0, True, curve=curve, tuned=tuned, top=top, notes=notes,
+                                  tuning=tuning)
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             return None
 
     def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
-            top: np.ndarray | None = None, notes: tuple[str, ...] = ()) -> None:
+            top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None) -> None:
         p = self.path(key)
         if p is None:
             return
@@ -124,6 +129,8 @@ class TaskCache:
             arrays["top"] = top
         if notes:
             arrays["notes"] = np.array(json.dumps(list(notes)))
+        if tuning is not None:
+            arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
             np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
@@ -140,6 +147,8 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     with ``list_lengths`` (a precomputed run) has positions past each list's end counted as misses
     (:func:`harness.listeval.cap_at_list_end`).
 
+    An arm with ``grid=`` or ``tune=`` is first tuned on the validation window inside training
+    (:func:`harness.tuning.search`; optuna trials run sequentially here, tasks run in parallel).
     For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
     validation window inside training is recorded (:func:`harness.tuning.validation_curve`); with
     ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
@@ -147,7 +156,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
-    hit = cache.get(key, save_top)
+    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs)
     if hit is not None:
         return replace(hit, task=task)
     t0 = time.perf_counter()
@@ -155,16 +164,16 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         src = resolve(task.arm.kind)
         fit = src.fit
         params = task.arm.kwargs
-        tuned, curve = None, None
-        if "grid" in params:
-            from harness.tuning import select
-
-            grid = params.pop("grid")
-            params, trials = select(fit, data.train, task.seed, params, grid, metrics[0])
-            tuned = {k: params[k] for k in grid}
-            log.info("task %s: tuned %s on the validation window (%s)", task.label(), tuned,
-                     ", ".join(f"{p}: {s:.4f}" for p, s in trials))
+        tuned, curve, tuning_doc = None, None, None
         try:
+            if "grid" in params or "tune" in params:
+                from harness.tuning import search
+
+                result = search(fit, data.train, task.seed, params, metrics[0])
+                params, tuned, tuning_doc = result.params, dict(result.chosen), result.to_dict()
+                log.info("task %s: tuned %s on the validation window (%s, %d trials: %s)", task.label(), tuned,
+                         result.sampler, len(result.trials),
+                         ", ".join(f"{p}: {s:.4f}" for p, s in result.trials))
             if src.supports_curves:
                 params, curve, chosen = _epochs(fit, data, task.seed, params, metrics[0])
                 if chosen is not None:
@@ -183,9 +192,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             kmax = max(int(m.split("@")[1]) for m in metrics)
             notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
         top = top_items(scorer, data.users, data.train.seen, save_top) if save_top else None
-    cache.put(key, scores, curve, tuned, top, notes)
+    cache.put(key, scores, curve, tuned, top, notes, tuning_doc)
     return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
-                      notes=notes)
+                      notes=notes, tuning=tuning_doc)
 
 
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
@@ -265,7 +274,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
 
     def payload(t: Task) -> EvalData:
         d = data[t.variant]
-        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or _trains_in_epochs(t.arm.kind):
+        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or "tune" in t.arm.kwargs \
+                or _trains_in_epochs(t.arm.kind):
             return d
         return replace(d, train=replace(d.train, events=None))
 

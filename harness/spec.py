@@ -40,13 +40,45 @@ def parse_metric(text: str, where: str = "metrics") -> tuple[str, int]:
     return name, k
 
 
+class _FrozenList(tuple):
+    """A list inside a dict parameter (a ``grid`` or ``tune`` spec), frozen: comes back as a list."""
+
+
+class _FrozenDict(tuple):
+    """A dict parameter (``grid``, ``tune``) frozen as sorted-by-declaration ``(key, value)`` pairs."""
+
+
+def _deep_freeze(v: Any) -> Any:
+    """Hashable form of a nested dict value: dicts keep declaration order, lists stay distinct from
+    tuples (in a ``tune`` space a list is categorical, a tuple a range)."""
+    if isinstance(v, dict):
+        return _FrozenDict((k, _deep_freeze(x)) for k, x in v.items())
+    if isinstance(v, list):
+        return _FrozenList(_deep_freeze(x) for x in v)
+    if isinstance(v, tuple):
+        return tuple(_deep_freeze(x) for x in v)
+    return v
+
+
+def _thaw(v: Any) -> Any:
+    if isinstance(v, _FrozenDict):
+        return {k: _thaw(x) for k, x in v}
+    if isinstance(v, _FrozenList):
+        return [_thaw(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_thaw(x) for x in v)
+    return v
+
+
 def _freeze(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     out = []
     for k, v in sorted(params.items()):
         if isinstance(v, list):
             v = tuple(v)
-        elif isinstance(v, dict):  # a tuning grid: keep declaration order, values as tuples
-            v = tuple((gk, tuple(gv) if isinstance(gv, (list, tuple)) else gv) for gk, gv in v.items())
+        elif isinstance(v, dict):  # a tuning grid / tune spec: keep declaration order
+            if k == "grid":  # grid values are lists of candidates, whatever they were written as
+                v = {gk: list(gv) if isinstance(gv, tuple) else gv for gk, gv in v.items()}
+            v = _deep_freeze(v)
         out.append((k, v))
     return tuple(out)
 
@@ -62,8 +94,8 @@ class Arm:
         ``harness.arms`` entry point), ``"module:function"`` or ``"path/file.py:function"`` (relative to
         the hypothesis file); resolved when the hypothesis loads (:mod:`harness.arms.registry`).
     params : hyper-parameters, passed to ``harness.arms.<kind>.fit`` (sorted, hashable). The reserved
-        ``grid={"param": [values, ...]}`` asks for tuning on a validation window inside the training
-        data (see :mod:`harness.tuning`).
+        ``grid={"param": [values, ...]}`` and ``tune={"space": {...}, ...}`` (optuna) ask for tuning on
+        a validation window inside the training data (see :mod:`harness.tuning`).
     """
 
     name: str
@@ -82,11 +114,9 @@ class Arm:
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        """The parameters as a plain dict (a ``grid`` comes back as a dict of lists)."""
-        out = dict(self.params)
-        if "grid" in out:
-            out["grid"] = {k: list(v) if isinstance(v, tuple) else v for k, v in out["grid"]}
-        return out
+        """The parameters as a plain dict (a ``grid`` comes back as a dict of lists, a ``tune`` spec as
+        written)."""
+        return {k: _thaw(v) for k, v in self.params}
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "params": {k: _jsonable(v) for k, v in self.kwargs.items()}}

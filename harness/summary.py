@@ -68,8 +68,9 @@ def cell_dict(c: Cell) -> dict:
 
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
           provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None,
-          coverage: dict | None = None, sequential: dict | None = None) -> dict:
-    """The whole summary.json document (``sequential``: the adaptive-seeds looks, when seeds were adaptive)."""
+          coverage: dict | None = None, sequential: dict | None = None, tuning: dict | None = None) -> dict:
+    """The whole summary.json document (``sequential``: the adaptive-seeds looks, when seeds were adaptive;
+    ``tuning``: the searches on the validation window, when an arm has ``grid=`` or ``tune=``)."""
     doc = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -93,7 +94,18 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
     }
     if sequential is not None:
         doc["sequential"] = sequential
+    if tuning:
+        doc["tuning"] = _json_safe(tuning)
     return doc
+
+
+def _json_safe(x: Any) -> Any:
+    """Nested dict/list with NaN/inf floats as null."""
+    if isinstance(x, dict):
+        return {k: _json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v) for v in x]
+    return _num(x) if isinstance(x, float) else x
 
 
 def migrate(doc: dict) -> dict:

@@ -5,9 +5,15 @@ The validation window is each user's last ``VALIDATION_SHARE`` of training inter
 models are fitted on the rest (the "inner" training data) and scored on the held-out positives with
 the hypothesis' primary metric.
 
-- Grids: ``Arm("als", "als", factors=64, grid={"regularization": [0.01, 0.1, 1.0]})``: every grid
-  point is fitted on the inner data and the best (ties: the first in grid order) is refitted on the
-  whole training window.
+- One objective (:func:`validation_objective`): a parameter point -> the mean primary metric of a fit
+  on the inner data, over the validation users. Every search goes through it and returns one shape,
+  :class:`Tuned` (chosen parameters + trials in order); the best trial (ties: the first) is refitted
+  on the whole training window.
+- Grids: ``Arm("als", "als", factors=64, grid={"regularization": [0.01, 0.1, 1.0]})``: an exhaustive
+  search over the grid points, in declaration order.
+- Optuna: ``tune={"sampler": "tpe", "n_trials": 30, "space": {...}, "per": "seed"}``: a seeded
+  sampler proposes the points (:mod:`harness.optuna_tuning`); trials run one after another inside
+  the task (the harness parallelises across tasks).
 - Learning curves (arms that train in epochs): the validation metric after each epoch of an inner
   fit, over up to ``CURVE_USERS`` validation users. With ``epochs="auto"`` the inner fit stops after
   ``patience`` epochs without improvement (at most ``max_epochs``) and the best epoch is refitted on
@@ -19,7 +25,7 @@ the hypothesis' primary metric.
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -87,16 +93,98 @@ def validation_split(train: TrainData) -> tuple[TrainData, sp.csr_matrix, np.nda
     return inner, val.astype(bool), users
 
 
+@dataclass(frozen=True)
+class Tuned:
+    """The result of a search on the validation window (grid or optuna: one shape).
+
+    Attributes
+    ----------
+    params : the arm's parameters for the final fit (the best trial's point merged in).
+    chosen : the best trial's point (only the searched parameters).
+    trials : ``(point, validation score)`` per trial, in the order they ran.
+    sampler : ``"grid"`` (exhaustive), ``"tpe"`` or ``"random"`` (optuna).
+    per : ``"seed"`` (searched in every task with its seed) or ``"once"`` (seed 0's search, reused).
+    metric : the validation metric (the hypothesis' primary metric).
+    """
+
+    params: dict
+    chosen: dict
+    trials: tuple[tuple[dict, float], ...]
+    sampler: str = "grid"
+    per: str = "seed"
+    metric: str = ""
+
+    @property
+    def best_so_far(self) -> list[float]:
+        """The tuning curve: the best validation score after each trial."""
+        return [float(x) for x in np.fmax.accumulate([s for _, s in self.trials])]
+
+    def to_dict(self) -> dict:
+        """JSON form (cached with the task, summarised in summary.json)."""
+        return {"sampler": self.sampler, "per": self.per, "metric": self.metric, "params": self.chosen,
+                "trials": [{"params": p, "score": s} for p, s in self.trials], "best_so_far": self.best_so_far}
+
+
+def best_trial(trials: list[tuple[dict, float]] | tuple) -> int:
+    """Index of the trial with the highest score (ties, and NaN scores, go to the first / lose)."""
+    keyed = [(-np.inf if np.isnan(s) else s, -i) for i, (_, s) in enumerate(trials)]
+    return max(range(len(trials)), key=lambda i: keyed[i])
+
+
+def validation_objective(fit: Callable, train: TrainData, seed: int, params: dict,
+                         metric: str) -> Callable[[dict], float]:
+    """The one objective every search maximises: ``point -> validation score``.
+
+    The validation window is split once (:func:`validation_split`); a point is fitted on the inner
+    data with ``seed`` and ``{**params, **point}`` and scored by the mean ``metric`` over the
+    validation users. An epoch-trained arm with ``epochs="auto"`` is scored by the best value of its
+    early-stopped validation curve (over up to ``CURVE_USERS`` users), the epoch being chosen later.
+    """
+    inner, val, users = validation_split(train)
+    auto = params.get("epochs") == "auto"
+    if auto:
+        params = dict(params)
+        max_epochs = params.pop("max_epochs", MAX_EPOCHS)
+        patience = params.pop("patience", PATIENCE)
+        params.pop("epochs")
+        curve_users = _curve_users(users)
+
+    def objective(point: dict) -> float:
+        p = {**params, **point}
+        if auto:
+            return float(np.max(_curve(fit, inner, val, curve_users, seed, p, metric, max_epochs, patience)))
+        scorer = fit(inner, seed, **p)
+        return float(np.mean(evaluate(scorer, users, inner.seen, val, (metric,)).values[metric]))
+
+    return objective
+
+
+def grid_search(objective: Callable[[dict], float], params: dict, grid: dict, metric: str = "") -> Tuned:
+    """Exhaustive search: every grid point through ``objective``, in declaration order."""
+    trials = tuple((point, objective(point)) for point in grid_points(grid))
+    chosen = trials[best_trial(trials)][0]
+    return Tuned({**params, **chosen}, chosen, trials, "grid", "seed", metric)
+
+
 def select(fit: Callable, train: TrainData, seed: int, params: dict, grid: dict, metric: str) -> tuple[dict, list]:
     """Best parameters for ``fit`` by ``metric`` on the validation window; returns (params, trials)."""
-    inner, val, users = validation_split(train)
-    trials = []
-    for point in grid_points(grid):
-        scorer = fit(inner, seed, **{**params, **point})
-        score = float(np.mean(evaluate(scorer, users, inner.seen, val, (metric,)).values[metric]))
-        trials.append((point, score))
-    best = max(range(len(trials)), key=lambda i: (trials[i][1], -i))
-    return {**params, **trials[best][0]}, trials
+    t = grid_search(validation_objective(fit, train, seed, params, metric), params, grid, metric)
+    return t.params, list(t.trials)
+
+
+def search(fit: Callable, train: TrainData, seed: int, params: dict, metric: str) -> Tuned:
+    """Run the arm's ``grid`` or ``tune`` search (whichever ``params`` holds; it is removed from the
+    parameters of the result)."""
+    params = dict(params)
+    if "grid" in params:
+        grid = params.pop("grid")
+        return grid_search(validation_objective(fit, train, seed, params, metric), params, grid, metric)
+    from harness import optuna_tuning
+
+    tune = params.pop("tune")
+    fit_seed = optuna_tuning.fit_seed(tune, seed)
+    return optuna_tuning.optuna_search(validation_objective(fit, train, fit_seed, params, metric), params, tune,
+                                       seed, metric)
 
 
 def validation_curve(fit: Callable, train: TrainData, seed: int, params: dict, metric: str, epochs: int,
@@ -116,7 +204,16 @@ def validation_curve(fit: Callable, train: TrainData, seed: int, params: dict, m
     float64 (n_epochs_trained,).
     """
     inner, val, users = validation_split(train)
-    users = users[np.linspace(0, len(users) - 1, min(CURVE_USERS, len(users))).astype(int)]
+    return _curve(fit, inner, val, _curve_users(users), seed, params, metric, epochs, patience)
+
+
+def _curve_users(users: np.ndarray) -> np.ndarray:
+    """Up to ``CURVE_USERS`` validation users, evenly by index."""
+    return users[np.linspace(0, len(users) - 1, min(CURVE_USERS, len(users))).astype(int)]
+
+
+def _curve(fit: Callable, inner: TrainData, val: sp.csr_matrix, users: np.ndarray, seed: int, params: dict,
+           metric: str, epochs: int, patience: int | None) -> np.ndarray:
     curve: list[float] = []
 
     def on_epoch(epoch: int, scorer) -> None:

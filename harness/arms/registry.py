@@ -268,8 +268,9 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     grid = params.get("grid") or {}
     if not isinstance(grid, dict):
         raise HarnessError(f"Arm {arm_name!r}: grid must be a dict of parameter -> list of values")
+    space = _tune_space(params, arm_name)
     accepted = src.accepted
-    plain = {k: v for k, v in params.items() if k != "grid"}
+    plain = {k: v for k, v in params.items() if k not in ("grid", "tune")}
     if src.supports_curves:  # the runner's epoch plan: epochs="auto", max_epochs, patience
         from harness.arms.base import EPOCH_PARAMS, check_epochs
 
@@ -278,7 +279,7 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
             accepted = tuple(accepted) + EPOCH_PARAMS
         plain = {k: v for k, v in plain.items() if k not in EPOCH_PARAMS and not (k == "epochs" and v == "auto")}
     if accepted is not None:
-        for name in [k for k in params if k != "grid"] + list(grid):
+        for name in [k for k in params if k not in ("grid", "tune")] + list(grid) + list(space):
             if name not in accepted:
                 raise HarnessError(f"Arm {arm_name!r} ({kind}): " + suggest(name, sorted(accepted), "parameter"))
     for name, values in grid.items():
@@ -286,6 +287,10 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
             raise HarnessError(f"Arm {arm_name!r}: grid[{name!r}] must be a non-empty list of values")
     types = _expected_types(src)
     points = [plain] + [{**plain, name: v} for name, values in grid.items() for v in values]
+    if space:
+        from harness.optuna_tuning import bounds_points
+
+        points += [{**plain, **p} for p in bounds_points(space)]
     for point in points:
         for name, value in point.items():
             tp = types.get(name)
@@ -302,6 +307,27 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
                 raise HarnessError(f"Arm {arm_name!r} ({kind}): a parameter has a value of the wrong type "
                                    f"({type(e).__name__}: {e}); check {', '.join(sorted(point))}") from None
     return src
+
+
+def _tune_space(params: dict, arm_name: str) -> dict:
+    """The validated ``tune`` space of ``params`` ({} without ``tune``); optuna must be installed."""
+    if "tune" not in params:
+        return {}
+    from harness.optuna_tuning import check, require_optuna
+
+    space = check(params["tune"], arm_name)
+    if "grid" in params:
+        raise HarnessError(f"Arm {arm_name!r}: tune= and grid= cannot be combined; put the grid's values into "
+                           "tune['space'] as lists (categorical)")
+    epoch_plan = {"epochs", "max_epochs", "patience"} & set(space)
+    if params.get("epochs") == "auto" and epoch_plan:
+        raise HarnessError(f"Arm {arm_name!r}: tune['space'] has {', '.join(sorted(epoch_plan))}, which "
+                           "epochs='auto' chooses; drop it from the space or set a fixed epochs")
+    try:
+        require_optuna()
+    except HarnessError as e:
+        raise HarnessError(f"Arm {arm_name!r}: {e}") from None
+    return space
 
 
 def get_fit(kind: str) -> Callable:
