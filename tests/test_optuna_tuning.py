@@ -193,3 +193,17 @@ def test_run_reports_the_tuning_curve(inter, tmp_path):
     assert len(notes) == 2 and all("random search, 4 trials, once" in n for n in notes)
     again = experiment.run(hyp, inter=inter, results_dir=tmp_path / "r", cache_dir=tmp_path / "c", quiet=True)
     assert again.cached == 4 and json.loads((again.run_dir / "summary.json").read_text())["tuning"] == doc["tuning"]
+
+
+def test_tune_with_epochs_auto_scores_the_early_stopped_curve(data):
+    """With epochs="auto" a trial's score is the best value of its early-stopped validation curve;
+    the epochs are then chosen for the tuned parameters."""
+    from harness import runner
+
+    arm = Arm("l", "lightfm", epochs="auto", max_epochs=4, patience=2,
+              tune={"sampler": "random", "n_trials": 2, "space": {"no_components": [4, 8]}})
+    r = runner.run_task(runner.Task("watch_ratio>=0.5", arm, 0), data, ("ndcg@10",), None, "k")
+    assert set(r.tuned) == {"no_components", "epochs"} and len(r.tuning["trials"]) == 2
+    first = r.tuning["trials"][0]
+    curve = tuning.validation_curve(get_fit("lightfm"), data.train, 0, first["params"], "ndcg@10", 4, 2)
+    assert first["score"] == pytest.approx(float(curve.max()), abs=1e-12)
