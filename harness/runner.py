@@ -32,7 +32,7 @@ from harness.spec import Arm
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-6"
+CACHE_VERSION = f"{__version__}-7"
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank"}
 
