@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from _tiny import tiny_vk
 from scipy import stats as sps
 
 from harness import adaptive, experiment
 from harness import stats as S
-from harness.data import synthetic, vk_lsvd
 from harness.errors import HarnessError
 from harness.spec import Arm, Decision, Hypothesis, Seeds, Segment
 from harness.stats.sequential import boundaries, nominal_alphas, obrien_fleming_spending
@@ -86,8 +86,7 @@ def test_seeds_plan_and_errors():
 
 @pytest.fixture(scope="module")
 def inter(tmp_path_factory):
-    root = synthetic.generate(tmp_path_factory.mktemp("adapt") / "data", n_users=600, n_items=200, seed=6)
-    return vk_lsvd.load(root, "synthetic", name="synthetic-adapt")
+    return tiny_vk(tmp_path_factory.mktemp("adapt"), "synthetic-adapt", n_users=600, n_items=200, seed=6)
 
 
 def hyp(decision, seeds):

@@ -6,28 +6,25 @@ import json
 
 import numpy as np
 import pytest
+from _tiny import prepared, tiny_vk
 import scipy.sparse as sp
 
 from harness import experiment, runner, tuning
 from harness.arms import lightfm as lfm
 from harness.arms.base import FactorScorer, check_params
-from harness.data import synthetic, vk_lsvd
 from harness.errors import HarnessError
 from harness.evaluate import evaluate
-from harness.prepare import prepare
 from harness.spec import Arm, Decision, Hypothesis, Segment
-from harness.split import split
 
 
 @pytest.fixture(scope="module")
 def inter(tmp_path_factory):
-    root = synthetic.generate(tmp_path_factory.mktemp("conv") / "data", n_users=500, n_items=200, seed=4)
-    return vk_lsvd.load(root, "synthetic", name="synthetic-conv")
+    return tiny_vk(tmp_path_factory.mktemp("conv"), "synthetic-conv", n_users=500, n_items=200, seed=4)
 
 
 @pytest.fixture(scope="module")
 def data(inter):
-    return prepare(inter, split(inter, inter.default_split), "watch_ratio>=0.5")
+    return prepared(inter)
 
 
 def test_still_improving_by_hand():

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from _tiny import tiny_vk
 
 from harness import experiment
 from harness import fused_topk as F
-from harness.data import synthetic, vk_lsvd
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
 
 @pytest.fixture(scope="module")
 def inter(tmp_path_factory):
-    root = synthetic.generate(tmp_path_factory.mktemp("det") / "data", n_users=800, n_items=7000,
-                              seed=5, mean_interactions=30)
-    return vk_lsvd.load(root, "synthetic", name="synthetic-det")
+    return tiny_vk(tmp_path_factory.mktemp("det"), "synthetic-det", n_users=800, n_items=7000, seed=5,
+                   mean_interactions=30)
 
 
 def hypothesis() -> Hypothesis:

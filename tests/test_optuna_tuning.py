@@ -10,17 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tiny import prepared, tiny_vk
 
 pytest.importorskip("optuna")
 
 from harness import experiment, optuna_tuning, tuning  # noqa: E402
 from harness.arms.base import check_params, get_fit  # noqa: E402
-from harness.data import synthetic, vk_lsvd  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 from harness.evaluate import evaluate  # noqa: E402
-from harness.prepare import prepare  # noqa: E402
 from harness.spec import Arm, Decision, Hypothesis, Segment  # noqa: E402
-from harness.split import split  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "harness" / "schema" / "summary.schema.json"
@@ -30,13 +28,12 @@ BASE = {"factors": 8, "iterations": 3}
 
 @pytest.fixture(scope="module")
 def inter(tmp_path_factory):
-    root = synthetic.generate(tmp_path_factory.mktemp("optuna") / "data", n_users=400, n_items=150, seed=3)
-    return vk_lsvd.load(root, "synthetic", name="synthetic-optuna")
+    return tiny_vk(tmp_path_factory.mktemp("optuna"), "synthetic-optuna", n_users=400, n_items=150, seed=3)
 
 
 @pytest.fixture(scope="module")
 def data(inter):
-    return prepare(inter, split(inter, inter.default_split), "watch_ratio>=0.5")
+    return prepared(inter)
 
 
 def run_search(data, seed: int, sampler: str = "tpe", per: str = "seed", n: int = 5) -> tuning.Tuned:
