@@ -5,7 +5,7 @@
 :func:`harness.stats.sequential.nominal_alphas` (O'Brien-Fleming alpha spending over the information
 fractions ``n_j / max``), so the verdict's error rate stays at the declared alpha although the run
 may stop at any look. The run stops at the first look where no target cell is INCONCLUSIVE, or at
-``max`` seeds.
+``max`` seeds. Target cells without evaluable users cannot be decided by seeds and do not count.
 """
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ def at_level(hyp: Hypothesis, alpha: float) -> Hypothesis:
 
 
 def decided(verdict: Verdict) -> bool:
-    """Every target cell is CONFIRMED or REJECTED."""
-    return all(v.status != INCONCLUSIVE for v in verdict.variants)
+    """Every target cell that more seeds could decide is CONFIRMED or REJECTED (a cell without
+    evaluable users stays INCONCLUSIVE whatever the seeds, so it does not keep the run going)."""
+    return all(v.status != INCONCLUSIVE or v.cell.empty for v in verdict.variants)
 
 
 def describe(hyp: Hypothesis, looks: list[Look]) -> dict:

@@ -121,6 +121,19 @@ def test_an_undecidable_claim_runs_to_the_maximum(inter, tmp_path):
     assert json.loads((out.run_dir / "summary.json").read_text())["sequential"] == seq
 
 
+def test_an_empty_target_segment_does_not_keep_the_run_going(inter, tmp_path):
+    """A target cell without evaluable users is INCONCLUSIVE at every look; the other target cell
+    decides at once, so the run stops at the first look instead of training all seeds."""
+    h = hyp(Decision.better(0.0), Seeds.adaptive(3, 2, 9)).replace(
+        segments=(Segment.all(), Segment.history_bucket(100000, None, "nobody")),
+        decision={"all": Decision.better(0.0), "nobody": Decision.better(0.0)})
+    out = experiment.run(h, inter=inter, results_dir=tmp_path, cache_dir=None, quiet=True)
+    looks = out.summary["sequential"]["looks"]
+    assert [k["n_seeds"] for k in looks] == [3] and looks[0]["decided"]
+    statuses = {v["segment"]: v["status"] for v in out.summary["verdict"]["variants"]}
+    assert statuses == {"all": "CONFIRMED", "nobody": "INCONCLUSIVE"}
+
+
 def test_cli_seeds_auto_overrides_a_fixed_plan():
     from harness.cli import with_seeds
 
