@@ -287,11 +287,12 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     p = prepare_hypothesis(hyp, inter)
     plan = adaptive.levels(hyp)
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
-    bar, tick = progress_bar(len(tasks_for(p)), quiet, f"{hyp.id} on {dataset}")
+    n_tasks = len(tasks_for(p))  # every seed the plan may use
+    bar, tick = progress_bar(n_tasks, quiet, f"{hyp.id} on {dataset}")
     # Logs never go into results/ (which holds only complete run folders).
     log_path, handler = open_log(Path(cache_dir or ".cache/harness") / "logs", hyp.id)
     logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, dataset,
-                                      len(tasks_for(p)), n_jobs, backend)
+                                      n_tasks, n_jobs, backend)
     res: list[runner.TaskResult] = []
     looks: list[adaptive.Look] = []
     decision_hyp, per_user, cells, verdict = hyp, None, None, None
