@@ -215,6 +215,12 @@ def convergence_notes(curves_doc: dict) -> list[str]:
                              f"over the last {int(100 * tuning.LAST_SHARE)} % of its {len(c['mean'])} epochs "
                              f"(tolerance {100 * tuning.CONVERGENCE_TOL:g} %); the comparison may reflect training "
                              "speed, not quality: train longer or use epochs='auto'")
+            first = sorted(int(s) for s, curve in c["seeds"].items() if tuning.best_at_start(np.asarray(curve)))
+            if first:
+                notes.append(f"WARNING: arm {arm!r} ({variant}): its validation {c['metric']} was best after the first "
+                             f"epoch for seed(s) {', '.join(map(str, first))} of {len(c['seeds'])}, so the model "
+                             "compared is barely trained; a curve that dips before it rises fools early stopping: "
+                             "raise patience (or fix epochs), or check learning_rate and loss")
     return notes
 
 

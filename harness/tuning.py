@@ -243,3 +243,10 @@ def still_improving(curve: np.ndarray, tol: float = CONVERGENCE_TOL) -> float | 
     start = int(np.floor((1 - LAST_SHARE) * len(c))) - 1  # the epoch before the last 20 %
     gain = float(c[-1] - c[start])
     return gain if gain > tol * abs(c[-1]) else None
+
+
+def best_at_start(curve: np.ndarray) -> bool:
+    """True when a curve of several epochs was best after its first epoch: with early stopping, a curve
+    that dips before it rises (LightFM BPR on sparse positives does, for 10+ epochs) stops there."""
+    c = np.asarray(curve, dtype=np.float64)
+    return len(c) > 1 and not np.isnan(c).all() and best_epoch(np.nan_to_num(c, nan=-np.inf)) == 1

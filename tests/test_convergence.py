@@ -63,6 +63,23 @@ def test_validation_curve_stops_after_patience_epochs_without_improvement(data):
     assert tuning.best_epoch(stopped) == 2
 
 
+def test_a_curve_that_dips_before_it_rises_is_flagged_when_patience_stops_it_at_the_start(data):
+    """LightFM BPR on sparse positives (H1's like|share|bookmark on synthetic-vk) scores best after
+    epoch 1, dips for 10+ epochs, then climbs far higher: patience stops it at epoch 1, and the report
+    must say the model compared is barely trained."""
+    q = [True, False, False, False, False, True, True, True]
+    stopped = tuning.validation_curve(scripted_fit(q), data.train, 0, {}, "ndcg@10", 8, patience=3)
+    assert len(stopped) == 4 and tuning.best_epoch(stopped) == 1 and tuning.best_at_start(stopped)
+    assert tuning.best_at_start([0.3, 0.1, 0.2]) and not tuning.best_at_start([0.1, 0.3, 0.2])
+    assert not tuning.best_at_start([0.3])  # one epoch is not a stopped curve
+    doc = {"v": {"bpr": {"metric": "ndcg@10", "seeds": {"0": [0.3, 0.1, 0.1, 0.1], "1": [0.1, 0.2, 0.3, 0.3],
+                                                      "2": [0.2, 0.1, 0.1, 0.1]}, "mean": [0.2, 0.13, 0.17, 0.17]}}}
+    notes = [n for n in experiment.convergence_notes(doc) if "best after the first epoch" in n]
+    assert notes == ["WARNING: arm 'bpr' (v): its validation ndcg@10 was best after the first epoch for seed(s) "
+                     "0, 2 of 3, so the model compared is barely trained; a curve that dips before it rises "
+                     "fools early stopping: raise patience (or fix epochs), or check learning_rate and loss"]
+
+
 def test_curve_points_are_the_inner_model_on_the_validation_window(data):
     """The curve's last point is a LightFM fitted on the inner training data for that many epochs,
     scored on the validation users: nothing from the test window."""
