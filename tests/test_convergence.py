@@ -80,6 +80,32 @@ def test_a_curve_that_dips_before_it_rises_is_flagged_when_patience_stops_it_at_
                      "fools early stopping: raise patience (or fix epochs), or check learning_rate and loss"]
 
 
+def test_epochs_auto_arms_are_judged_seed_by_seed():
+    """With epochs='auto', seeds stop at different epochs; the mean over the seeds still running rises
+    at its tail because the seeds still improving are the ones left. A seed stopped by patience has
+    converged by that rule; one that ran out of max_epochs is judged on its own curve."""
+    stopped_early = [0.10, 0.20, 0.30, 0.31, 0.32, 0.31, 0.30, 0.30]  # best at 5, 3 epochs without improvement
+    stopped_late = [0.10, 0.20, 0.30, 0.40, 0.50, 0.60, 0.70, 0.71, 0.70, 0.70, 0.70]  # best at 8, stopped at 11
+    rising = [0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50]  # max_epochs 10, still rising
+    grid = np.full((2, len(stopped_late)), np.nan)
+    grid[0, :8], grid[1] = stopped_early, stopped_late
+    mean = list(np.nanmean(grid, axis=0))
+    assert tuning.still_improving(mean) is not None  # the survivor artefact the per-seed rule avoids
+    doc = {"v": {"auto": {"metric": "ndcg@10", "seeds": {"0": stopped_early, "1": stopped_late}, "mean": mean}}}
+    assert experiment.convergence_notes(doc, {"auto": 3}) == []
+    assert len(experiment.convergence_notes(doc)) == 1  # judged as fixed epochs, the mean is flagged
+    doc["v"]["auto"]["seeds"]["2"] = rising
+    notes = experiment.convergence_notes(doc, {"auto": 3})
+    assert notes == ["WARNING: arm 'auto' (v) had not converged: epochs='auto' ran out of max_epochs with its "
+                     "validation ndcg@10 still rising beyond 1 % for seed(s) 2 (+0.1000 over the last 20 % of 10 "
+                     "epochs); the comparison may reflect training speed, not quality: raise max_epochs or the "
+                     "learning rate"]
+    hyp = Hypothesis(id="HA", claim="c", dataset="d", positives=("p",), baseline=Arm("a", "popularity"),
+                     treatment=Arm("b", "lightfm", epochs="auto", patience=5), segments=(Segment.all(),),
+                     metrics=("ndcg@10",), primary="ndcg@10", seeds=(0,), decision=Decision.better(0.0))
+    assert experiment.auto_patience(hyp) == {"b": 5}
+
+
 def test_curve_points_are_the_inner_model_on_the_validation_window(data):
     """The curve's last point is a LightFM fitted on the inner training data for that many epochs,
     scored on the validation users: nothing from the test window."""
