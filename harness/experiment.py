@@ -210,7 +210,14 @@ def ann_summary(res: list[runner.TaskResult], hyp: Hypothesis) -> dict | None:
         return None
     from harness.ann.quality import summarize
 
-    return summarize(records, round(1 - hyp.alpha, 6))
+    out = summarize(records, round(1 - hyp.alpha, 6))
+    for exact, approx in (hyp.arms, hyp.arms[::-1]):  # an arm and its ANN twin: the hypothesis measures it all
+        same = {k: v for k, v in approx.kwargs.items() if k != "ann"} == exact.kwargs
+        if "ann" in approx.kwargs and approx.kind == exact.kind and same:
+            for arms in out.values():
+                if approx.name in arms:
+                    arms[approx.name]["exact_twin"] = exact.name
+    return out
 
 
 def convergence_notes(curves_doc: dict) -> list[str]:

@@ -254,6 +254,9 @@ def _ann_section(summary: dict) -> list[str]:
                          f"{_f(a['recall']['mean'], 3)} (seeds {' '.join(_f(x, 3) for x in a['recall']['seed_means'])})",
                          deltas])
     level = pct(next(iter(next(iter(ann.values())).values()))["delta"][summary["hypothesis"]["primary"]]["level"])
+    twins = {(arm, a["exact_twin"]) for arms in ann.values() for arm, a in arms.items() if a.get("exact_twin")}
+    twin_lines = [f"`{arm}` is `{exact}` with `ann=` (same model, same seeds): the hypothesis' own delta above "
+                  "compares them on every evaluated user; this table adds recall@k on the sample." for arm, exact in sorted(twins)]
     return ["## Approximate search (ANN)", "",
             "Arms with `ann=` were ranked through an approximate index instead of exact scoring. On a sample of "
             "evaluated users (drawn with seed 0, the same users under every seed), each seed's ANN top-k is "
@@ -261,7 +264,7 @@ def _ann_section(summary: dict) -> list[str]:
             f"metric k), and the metric difference exact - ANN with its {level} seed x user interval (positive: "
             "the approximation loses that much). Seen items are excluded before ranking in both.", "",
             _md_table(["positives", "arm", "index", "users", "seeds", "recall@k (mean)",
-                       "exact - ANN [interval]"], rows), ""]
+                       "exact - ANN [interval]"], rows), ""] + [x for t in twin_lines for x in (t, "")]
 
 
 def _param(v) -> str:
