@@ -136,7 +136,7 @@ class TaskCache:
         if tuning is not None:
             arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
         if ann is not None:
-            arrays["ann"] = np.array(json.dumps(ann, sort_keys=True))
+            arrays["ann"] = np.array(json.dumps(ann))  # key order kept: the summary shows it
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
             np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
