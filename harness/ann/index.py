@@ -40,6 +40,12 @@ EXTRA = {"hnsw": ("hnswlib", "ann"), "faiss-hnsw": ("faiss", "faiss"), "faiss-iv
 HNSW_SEED_OFFSET = 100
 
 
+#: faiss IVF training: k-means iterations and training points per inverted list (a seeded sample).
+#: The coarse quantizer only routes queries; ``nprobe`` recovers recall (benchmarks/ann.py).
+IVF_NITER = 10
+IVF_POINTS_PER_LIST = 64
+
+
 def require(method: str) -> None:
     """Fail early with the install command when the method's library is missing."""
     module, extra = EXTRA[method]
@@ -84,6 +90,8 @@ def _build(spec: AnnSpec, items: np.ndarray, seed: int) -> Any:
         quantizer = faiss.IndexFlatL2(d) if spec.space == "mips" else faiss.IndexFlatIP(d)
         index = faiss.IndexIVFFlat(quantizer, d, nlist, metric)
         index.cp.seed = int(seed)
+        index.cp.niter = IVF_NITER
+        index.cp.max_points_per_centroid = IVF_POINTS_PER_LIST  # faiss samples the training set with the seed
         index.train(data)
         index.nprobe = min(spec.nprobe, nlist)
     index.add(data)
