@@ -221,7 +221,9 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     method : ``"auto"`` (``"tiled"`` for a float32 finite ``FactorScorer`` on a catalogue of
         >= ``TOPK_MIN_ITEMS`` items, ``"generic"`` otherwise), ``"generic"``, ``"tiled"`` or
         ``"implicit"`` (fused whenever the scorer allows it, generic otherwise). The rankings agree
-        up to near-ties within float32 rounding (see the module docstring).
+        up to near-ties within float32 rounding (see the module docstring). A scorer with ``top_k``
+        (an ANN arm) is ranked by it under ``"auto"`` and ``"topk"``, and exactly (its ``score``) by
+        ``"generic"``.
     """
     parsed = [parse_metric(m) for m in metric_names]
     kmax = max(k for _, k in parsed)

@@ -144,6 +144,17 @@ def test_the_seed_changes_the_graph(tmp_path):
     assert len(set(graphs)) == 3
 
 
+def test_item_to_users_direction_ranks_users_per_item():
+    f = factors(n_users=400, n_items=60)
+    seen = seen_matrix(400, 60, per_user=5)
+    items = np.arange(60)
+    ann = build(f, parse({"M": 32, "ef_construction": 400, "ef": 400}, "x"), 0, "x", item_to_users=True)
+    top, _ = ann.top_k(items, 10, seen.T.tocsr())
+    exact = generic_top(FactorScorer(f.item_vecs, f.user_vecs), items, seen.T.tocsr(), 10)[0]
+    assert top.max() >= 60 and (top == exact).mean() > 0.99  # user indices, best users first
+    assert not hit_matrix(top, seen.T.tocsr(), items).any()
+
+
 def test_mips_space_orders_by_inner_product():
     f = factors(n_users=50, n_items=400)
     f.item_vecs[:] *= np.random.default_rng(4).uniform(0.2, 3, (400, 1)).astype(np.float32)  # varied norms

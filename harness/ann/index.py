@@ -171,14 +171,20 @@ class AnnScorer:
         return top, vals
 
 
-def build(scorer: Any, spec: AnnSpec, seed: int, arm_name: str) -> AnnScorer:
-    """Wrap a fitted arm's :class:`FactorScorer` in an :class:`AnnScorer` (index built with ``seed``)."""
+def build(scorer: Any, spec: AnnSpec, seed: int, arm_name: str, *, item_to_users: bool = False) -> AnnScorer:
+    """Wrap a fitted arm's :class:`FactorScorer` in an :class:`AnnScorer` (index built with ``seed``).
+
+    ``item_to_users``: index the user vectors and query with item vectors (units = items,
+    candidates = users; pass ``exclude = seen.T.tocsr()`` to ``top_k``).
+    """
     if not isinstance(scorer, FactorScorer):
         raise HarnessError(f"Arm {arm_name!r}: ann= needs a factor model, but its fit returned a "
                            f"{type(scorer).__name__}; remove ann or return a FactorScorer")
     require(spec.method)
     u = np.ascontiguousarray(scorer.user_vecs, dtype=np.float32)
     v = np.ascontiguousarray(scorer.item_vecs, dtype=np.float32)
+    if item_to_users:
+        u, v = v, u
     if not (np.isfinite(u).all() and np.isfinite(v).all()):
         raise HarnessError(f"Arm {arm_name!r}: its factors contain NaN or inf (the model diverged), which an ANN "
                            "index cannot hold; lower the learning rate or remove ann")
