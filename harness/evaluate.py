@@ -261,7 +261,8 @@ def _padded_popularity(name: str, top: np.ndarray, item_users: np.ndarray, n_tra
     """novelty / avgpop over the ranks that hold an item (-1 = none); NaN for a user with none."""
     ok = top >= 0
     safe = np.where(ok, top, 0)
-    per = M.novelty(safe[:, :, None], item_users, n_train_users) if name == "novelty" else \
-        M.avg_popularity(safe[:, :, None], item_users)  # per rank: (n, k)
+    one = safe.reshape(-1, 1)  # every rank as a list of one item
+    per = (M.novelty(one, item_users, n_train_users) if name == "novelty" else
+           M.avg_popularity(one, item_users)).reshape(top.shape)
     with np.errstate(invalid="ignore"):
         return np.where(ok, per, 0.0).sum(axis=1) / ok.sum(axis=1)

@@ -189,14 +189,16 @@ class Padded:
 
 def test_padding_counts_as_a_miss_not_as_an_item():
     n_items = 6
-    seen = sp.csr_matrix((3, n_items), dtype=np.float32)
+    # training popularity: item 0 seen by 2 users, item 1 by 1 (top_k here ignores exclusion)
+    seen = sp.csr_matrix((np.ones(3, np.float32), ([0, 1, 2], [0, 0, 1])), shape=(3, n_items))
     # user 0: relevant 0; user 1: relevant 5 (the last item, which -1 would alias); user 2: relevant 1
     relevant = sp.csr_matrix((np.ones(3, bool), ([0, 1, 2], [0, 5, 1])), shape=(3, n_items))
-    s = evaluate(Padded(), np.arange(3), seen, relevant, ("hitrate@3", "ndcg@3", "avgpop@3"))
+    s = evaluate(Padded(), np.arange(3), seen, relevant, ("hitrate@3", "ndcg@3", "avgpop@3", "novelty@3"))
     assert s.values["hitrate@3"].tolist() == [1.0, 0.0, 1.0]
     np.testing.assert_allclose(s.values["ndcg@3"], [1 / np.log2(3), 0.0, 1.0])
     assert s.coverage["coverage@3"] == pytest.approx(2 / 6)  # items 0 and 1 only
-    assert np.isfinite(s.values["avgpop@3"]).all()
+    assert s.values["avgpop@3"].tolist() == [1.5, 1.5, 1.5]  # over the two real items, not (1 + 2 + pad) / 3
+    np.testing.assert_allclose(s.values["novelty@3"], (-np.log2(1 / 3) - np.log2(2 / 3)) / 2)
 
 
 def test_a_top_k_that_breaks_the_protocol_is_a_one_line_error():

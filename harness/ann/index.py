@@ -40,6 +40,8 @@ EXTRA = {"hnsw": ("hnswlib", "ann"), "faiss-hnsw": ("faiss", "faiss"), "faiss-iv
 HNSW_SEED_OFFSET = 100
 
 
+#: Candidate vectors gathered at once to re-score a block (float32: 16 MiB).
+RESCORE_ELEMS = 1 << 22
 #: faiss IVF training: k-means iterations and training points per inverted list (a seeded sample).
 #: The coarse quantizer only routes queries; ``nprobe`` recovers recall (benchmarks/ann.py).
 IVF_NITER = 10
@@ -160,7 +162,10 @@ class AnnScorer:
         found = ids >= 0
         safe = np.where(found, ids, 0)
         drop = ~found | hit_matrix(safe, exclude, units)
-        s = (self.exact.item_vecs[safe] * q[:, None, :]).sum(axis=2, dtype=np.float32)  # per row, batch-independent
+        s = np.empty(ids.shape, np.float32)
+        step = max(1, RESCORE_ELEMS // (kq * q.shape[1]))
+        for r in range(0, len(units), step):  # one (kq, d) @ (d,) product per row: independent of the batch
+            s[r:r + step] = np.matmul(self.exact.item_vecs[safe[r:r + step]], q[r:r + step, :, None])[:, :, 0]
         s[drop] = NEG
         order = np.lexsort((safe, -s), axis=1)[:, :k]
         top = np.take_along_axis(safe, order, axis=1)
