@@ -77,6 +77,10 @@ def task_key(task: Task, context: str) -> str:
     hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
     invalidates its cached results."""
     source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
+    if "ann" in task.arm.kwargs:  # an ANN arm's results also depend on the index code
+        from harness.ann import index
+
+        source += f"|ann:{index.source_hash()}"
     blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
                        "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]

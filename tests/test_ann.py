@@ -241,3 +241,15 @@ def test_summarize_pairs_seeds_on_one_user_sample():
     recs[0][3]["users"] = [3, 5, 8]
     with pytest.raises(RuntimeError, match="differ between seeds"):
         quality.summarize(recs, 0.95)
+
+
+def test_an_ann_task_cache_key_follows_the_index_code(monkeypatch):
+    from harness import runner
+    from harness.ann import index
+
+    task = runner.Task("v", Arm("a", "als", ann={"ef": 20}), 0)
+    exact = runner.Task("v", Arm("a", "als"), 0)
+    key, exact_key = runner.task_key(task, "ctx"), runner.task_key(exact, "ctx")
+    monkeypatch.setattr(index, "source_hash", lambda: "edited")
+    assert runner.task_key(task, "ctx") != key  # editing harness/ann/index.py refits ANN arms
+    assert runner.task_key(exact, "ctx") == exact_key  # and nothing else

@@ -48,6 +48,14 @@ IVF_NITER = 10
 IVF_POINTS_PER_LIST = 64
 
 
+def source_hash() -> str:
+    """sha256 (16 hex) of this module's source: part of an ANN arm's cache key."""
+    import hashlib
+    from pathlib import Path
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def require(method: str) -> None:
     """Fail early with the install command when the method's library is missing."""
     module, extra = EXTRA[method]
