@@ -26,7 +26,6 @@ Reproducibility rests on what the harness controls, not on BLAS rounding:
 - **One BLAS thread.** Scoring runs with BLAS limited to one thread (threadpoolctl); parallelism
   comes from our own threads over whole batches, which does not change any product.
 - **A fixed tie-break.** Equal scores are ranked by lower item index in every path.
-
 - **The scorer's own promise** on the ``topk`` path: its result for a unit must not depend on the
   other units of the call (:class:`harness.ann.index.AnnScorer` states and tests this).
 
