@@ -5,6 +5,16 @@ index asc) with seen items excluded: ``generic`` (any scorer; dense scores per b
 :mod:`harness.topk`), and for float32 factor models the fused engines ``tiled`` (the default from
 ``TOPK_MIN_ITEMS`` items) and ``implicit`` (:mod:`harness.fused_topk`).
 
+A fourth, ``topk``, is the scorer's own: a scorer with a ``top_k(units, k, exclude) -> (items,
+scores)`` method (an ANN index, :mod:`harness.ann`, or a huge catalogue that must never be scored
+densely) is asked for each unit's ``k`` best candidates with the rows of ``exclude`` left out;
+``method="auto"`` prefers it. ``items`` is int (len(units), min(k, n_candidates)), best first; ``-1``
+means "no item at this rank" and counts as a miss (never as an item: it is masked out of hits,
+coverage and popularity metrics). Units are passed in blocks of ``TOPK_UNITS``, sorted by their number
+of excluded items (so one block needs one search depth). The protocol is direction-free: for the
+item -> users direction the units are items, the candidates users and ``exclude`` the transposed
+seen matrix.
+
 Reproducibility rests on what the harness controls, not on BLAS rounding:
 
 - **A fixed partition.** Users are cut into batches (generic: ``batch_size`` capped by
@@ -16,6 +26,8 @@ Reproducibility rests on what the harness controls, not on BLAS rounding:
 - **One BLAS thread.** Scoring runs with BLAS limited to one thread (threadpoolctl); parallelism
   comes from our own threads over whole batches, which does not change any product.
 - **A fixed tie-break.** Equal scores are ranked by lower item index in every path.
+- **The scorer's own promise** on the ``topk`` path: its result for a unit must not depend on the
+  other units of the call (:class:`harness.ann.index.AnnScorer` states and tests this).
 
 What is promised. Same machine, same package versions: byte-identical per-user results for any
 ``n_jobs``, backend, thread count and from the cache. Another CPU or BLAS build: float32 scores
@@ -46,7 +58,9 @@ from harness.topk import generic_batch, generic_top, hit_matrix, mask_rows, top_
 
 __all__ = ["METHODS", "PerUserScores", "evaluate", "hit_matrix", "mask_rows", "top_items", "top_k"]
 
-METHODS = ("auto", "generic", "tiled", "implicit")
+METHODS = ("auto", "generic", "tiled", "implicit", "topk")
+#: Units per ``top_k`` call on the ``topk`` path (part of the fixed partition).
+TOPK_UNITS = 256
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,10 @@ def _choose(scorer, users, seen, k, method) -> str:
         raise ValueError(f"method={method!r}: use one of {', '.join(METHODS)}")
     if method == "generic":
         return "generic"
+    if callable(getattr(scorer, "top_k", None)) and method in ("auto", "topk"):
+        return "topk"
+    if method == "topk":
+        return "generic"
     if method == "auto" and seen.shape[1] < F.TOPK_MIN_ITEMS:
         return "generic"
     if not F.fast_ok(scorer, users, k):
@@ -115,6 +133,9 @@ def _units(users: np.ndarray, seen: sp.csr_matrix, k: int, batch_size: int, how:
     partition is what makes a user's scores reproducible (see the module docstring).
     """
     n = len(users)
+    if how == "topk":  # blocks of users with similar seen counts: one search depth per block
+        order = np.argsort(np.diff(seen.indptr)[users], kind="stable")
+        return [order[s:s + TOPK_UNITS] for s in range(0, n, TOPK_UNITS)]
     if how == "implicit":
         # blocks of users with similar seen counts keep the candidate lists short; users with too
         # many seen items to filter afterwards form blocks of their own
@@ -134,11 +155,26 @@ def _top_of(how: str, scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, k:
     if how == "generic":
         top, n_nan = generic_top(scorer, b, seen, k)
         return pos, b, top, n_nan
+    if how == "topk":
+        return pos, b, _checked_top_k(scorer, b, seen, k), 0
     if how == "tiled":
         ids, vals = F.tiled_candidates(scorer, b, seen, k + 1)
     else:
         ids, vals = F.implicit_candidates(scorer, b, seen, k, num_threads)
     return pos, b, F.rank_candidates(scorer, b, seen, k, ids, vals), 0
+
+
+def _checked_top_k(scorer, b: np.ndarray, seen: sp.csr_matrix, k: int) -> np.ndarray:
+    """``scorer.top_k(b, k, seen)[0]`` after checking the protocol (shape, integer ids in range)."""
+    from harness.errors import HarnessError
+
+    top = np.asarray(scorer.top_k(b, k, seen)[0])
+    want = (len(b), min(k, seen.shape[1]))
+    if top.shape != want or top.dtype.kind not in "iu" or (top.size and not (-1 <= top.min() and
+                                                                           top.max() < seen.shape[1])):
+        raise HarnessError(f"{type(scorer).__name__}.top_k returned {top.dtype} {top.shape}; the protocol needs int "
+                           f"item indices {want} in [0, {seen.shape[1]}) (-1: no item), best first")
+    return top.astype(np.int64, copy=False)
 
 
 def _iter_top(scorer, users, seen, k, batch_size, num_threads, method):
@@ -184,7 +220,9 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     method : ``"auto"`` (``"tiled"`` for a float32 finite ``FactorScorer`` on a catalogue of
         >= ``TOPK_MIN_ITEMS`` items, ``"generic"`` otherwise), ``"generic"``, ``"tiled"`` or
         ``"implicit"`` (fused whenever the scorer allows it, generic otherwise). The rankings agree
-        up to near-ties within float32 rounding (see the module docstring).
+        up to near-ties within float32 rounding (see the module docstring). A scorer with ``top_k``
+        (an ANN arm) is ranked by it under ``"auto"`` and ``"topk"``, and exactly (its ``score``) by
+        ``"generic"``.
     """
     parsed = [parse_metric(m) for m in metric_names]
     kmax = max(k for _, k in parsed)
@@ -194,6 +232,7 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     nan_users = 0
     n_items = seen.shape[1]
     in_top = {k: np.zeros(n_items, dtype=bool) for k in sorted({k for _, k in parsed})}
+    item_users, n_train_users = None, 1
     if any(name in M.POPULARITY for name, _ in parsed):
         item_users = np.bincount(seen.indices, minlength=n_items)  # training users per item
         n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
@@ -201,10 +240,13 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         nan_users += n_nan
         hits = hit_matrix(top, relevant, b)
         n_rel = n_rel_all[pos]
+        padded = bool(top.size) and top.min() < 0  # a top_k scorer found no item at some ranks
         for k, mask in in_top.items():
-            mask[top[:, :k]] = True
+            mask[top[:, :k][top[:, :k] >= 0] if padded else top[:, :k]] = True
         for m, (name, k) in zip(metric_names, parsed):
-            if name == "novelty":
+            if name in M.POPULARITY and padded:
+                out[m][pos] = _padded_popularity(name, top[:, :k], item_users, n_train_users)
+            elif name == "novelty":
                 out[m][pos] = M.novelty(top[:, :k], item_users, n_train_users)
             elif name == "avgpop":
                 out[m][pos] = M.avg_popularity(top[:, :k], item_users)
@@ -212,3 +254,14 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
                 out[m][pos] = M.compute(name, k, hits, n_rel)
     cov = {f"coverage@{k}": float(mask.mean()) for k, mask in in_top.items()}
     return PerUserScores(users, out, n_rel_all, nan_users, cov)
+
+
+def _padded_popularity(name: str, top: np.ndarray, item_users: np.ndarray, n_train_users: int) -> np.ndarray:
+    """novelty / avgpop over the ranks that hold an item (-1 = none); NaN for a user with none."""
+    ok = top >= 0
+    safe = np.where(ok, top, 0)
+    one = safe.reshape(-1, 1)  # every rank as a list of one item
+    per = (M.novelty(one, item_users, n_train_users) if name == "novelty" else
+           M.avg_popularity(one, item_users)).reshape(top.shape)
+    with np.errstate(invalid="ignore"):
+        return np.where(ok, per, 0.0).sum(axis=1) / ok.sum(axis=1)

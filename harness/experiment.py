@@ -203,6 +203,23 @@ def tuning_summary(res: list[runner.TaskResult]) -> dict:
     return out
 
 
+def ann_summary(res: list[runner.TaskResult], hyp: Hypothesis) -> dict | None:
+    """ANN arms' quality against exact search (:func:`harness.ann.quality.summarize`), or None."""
+    records = [(r.task.variant, r.task.arm.name, r.task.seed, r.ann) for r in res if r.ann]
+    if not records:
+        return None
+    from harness.ann.quality import summarize
+
+    out = summarize(records, round(1 - hyp.alpha, 6))
+    for exact, approx in (hyp.arms, hyp.arms[::-1]):  # an arm and its ANN twin: the hypothesis measures it all
+        same = {k: v for k, v in approx.kwargs.items() if k != "ann"} == exact.kwargs
+        if "ann" in approx.kwargs and approx.kind == exact.kind and same:
+            for arms in out.values():
+                if approx.name in arms:
+                    arms[approx.name]["exact_twin"] = exact.name
+    return out
+
+
 def convergence_notes(curves_doc: dict, patience: dict | None = None) -> list[str]:
     """Warnings for arms that had not converged, and for early stops kept at the first epoch.
 
@@ -371,7 +388,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     curves_doc = curves(res, hyp.primary)
     notes += convergence_notes(curves_doc, auto_patience(hyp))
     doc = summary.build(decision_hyp, rid, dataset, cells, verdict, data_summary(p), prov, notes, curves_doc,
-                        reference, coverage(res), sequential, tuning_summary(res))
+                        reference, coverage(res), sequential, tuning_summary(res), ann=ann_summary(res, hyp))
     # Timings vary run to run: they go to provenance.json only, so summary.json is reproducible.
     prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
                  "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}

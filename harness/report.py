@@ -112,6 +112,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
     lines += _noise_section(summary, figures)
     lines += _tuning_section(summary)
+    lines += _ann_section(summary)
     lines += _data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas"),
                         ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
@@ -237,6 +238,33 @@ def _tuning_section(summary: dict) -> list[str]:
             "Tuning curve: best validation score after each trial.", "",
             _md_table(["positives", "arm", "seed", "sampler", "tuned", "trials", "best validation", "chosen",
                        "tuning curve"], rows), ""]
+
+
+def _ann_section(summary: dict) -> list[str]:
+    """Approximate search: recall@k against exact search and exact - ANN per metric, on a user sample."""
+    ann = summary.get("ann")
+    if not ann:
+        return []
+    rows = []
+    for var, arms in ann.items():
+        for arm, a in arms.items():
+            params = ", ".join(f"{k}={v}" for k, v in a["params"].items())
+            deltas = "; ".join(f"{m} {_f(d['estimate'], signed=True)} {_ci(d)}" for m, d in a["delta"].items())
+            rows.append([f"`{var}`", f"`{arm}`", params, str(a["n_users"]), str(len(a["seeds"])),
+                         f"{_f(a['recall']['mean'], 3)} (seeds {' '.join(_f(x, 3) for x in a['recall']['seed_means'])})",
+                         deltas])
+    level = pct(next(iter(next(iter(ann.values())).values()))["delta"][summary["hypothesis"]["primary"]]["level"])
+    twins = {(arm, a["exact_twin"]) for arms in ann.values() for arm, a in arms.items() if a.get("exact_twin")}
+    twin_lines = [f"`{arm}` is `{exact}` with `ann=` (same model, same seeds): the hypothesis' own delta above "
+                  "compares them on every evaluated user; this table adds recall@k on the sample." for arm, exact in sorted(twins)]
+    return ["## Approximate search (ANN)", "",
+            "Arms with `ann=` were ranked through an approximate index instead of exact scoring. On a sample of "
+            "evaluated users (drawn with seed 0, the same users under every seed), each seed's ANN top-k is "
+            "compared with exact search: recall@k = share of the exact top-k the ANN list holds (k = the largest "
+            f"metric k), and the metric difference exact - ANN with its {level} seed x user interval (positive: "
+            "the approximation loses that much). Seen items are excluded before ranking in both.", "",
+            _md_table(["positives", "arm", "index", "users", "seeds", "recall@k (mean)",
+                       "exact - ANN [interval]"], rows), ""] + [x for t in twin_lines for x in (t, "")]
 
 
 def _param(v) -> str:

@@ -56,7 +56,8 @@ class TaskResult:
     the evaluated top-k items (int64 (n_users, k), dense indices) when asked for (``--save-runs``);
     ``notes``: the arm's own notes for the report (e.g. a run file's missing users); ``tuned``: the
     parameters chosen on the validation window and ``tuning`` the search behind them
-    (:meth:`harness.tuning.Tuned.to_dict`: sampler, per, trials, best-so-far curve)."""
+    (:meth:`harness.tuning.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
+    arm with ``ann=``, the quality record of its approximate search (:func:`harness.ann.quality.measure`)."""
 
     task: Task
     scores: PerUserScores | None
@@ -68,6 +69,7 @@ class TaskResult:
     top: np.ndarray | None = None
     notes: tuple[str, ...] = ()
     tuning: dict | None = None
+    ann: dict | None = None
 
 
 def task_key(task: Task, context: str) -> str:
@@ -75,6 +77,10 @@ def task_key(task: Task, context: str) -> str:
     hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
     invalidates its cached results."""
     source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
+    if "ann" in task.arm.kwargs:  # an ANN arm's results also depend on the index code
+        from harness.ann import index
+
+        source += f"|ann:{index.source_hash()}"
     blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
                        "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
@@ -103,18 +109,20 @@ class TaskCache:
                 top = z["top"] if "top" in z.files else None
                 notes = tuple(json.loads(str(z["notes"]))) if "notes" in z.files else ()
                 tuning = json.loads(str(z["tuning"])) if "tuning" in z.files else None
+                ann = json.loads(str(z["ann"])) if "ann" in z.files else None
                 if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
                     return None
                 cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
                 scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
                                        z["n_relevant"], int(z["nan_scores"]), cov)
                 return TaskResult(None, scores, 0.0, True, curve=curve, tuned=tuned, top=top, notes=notes,
-                                  tuning=tuning)
+                                  tuning=tuning, ann=ann)
         except Exception:  # a corrupt cache entry is recomputed, never trusted
             return None
 
     def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
-            top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None) -> None:
+            top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None,
+            ann: dict | None = None) -> None:
         p = self.path(key)
         if p is None:
             return
@@ -131,6 +139,8 @@ class TaskCache:
             arrays["notes"] = np.array(json.dumps(list(notes)))
         if tuning is not None:
             arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
+        if ann is not None:
+            arrays["ann"] = np.array(json.dumps(ann))  # key order kept: the summary shows it
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
             np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
@@ -152,6 +162,10 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
     validation window inside training is recorded (:func:`harness.tuning.validation_curve`); with
     ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
+
+    An arm with ``ann=`` is fitted (and tuned) exactly, then served through an approximate index
+    built with the task's seed (:mod:`harness.ann`); its quality against exact search is measured on
+    a sample of users.
     """
     from threadpoolctl import threadpool_limits
 
@@ -164,7 +178,8 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         src = resolve(task.arm.kind)
         fit = src.fit
         params = task.arm.kwargs
-        tuned, curve, tuning_doc = None, None, None
+        ann_spec = params.pop("ann", None)
+        tuned, curve, tuning_doc, ann_doc = None, None, None, None
         try:
             if "grid" in params or "tune" in params:
                 from harness.tuning import search
@@ -180,11 +195,19 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                     tuned = {**(tuned or {}), "epochs": chosen}
                     log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
             scorer = fit(data.train, task.seed, **params)
+            if ann_spec is not None:
+                from harness.ann import index, spec
+
+                scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.seed, task.arm.name)
         except HarnessError:
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
+        if ann_spec is not None:
+            from harness.ann.quality import measure
+
+            ann_doc = measure(scorer, data.users, data.train.seen, data.relevant, metrics, scores)
         notes: tuple[str, ...] = ()
         if hasattr(scorer, "list_lengths"):
             lengths = scorer.list_lengths(data.users, data.train.seen)
@@ -192,9 +215,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             kmax = max(int(m.split("@")[1]) for m in metrics)
             notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
         top = top_items(scorer, data.users, data.train.seen, save_top) if save_top else None
-    cache.put(key, scores, curve, tuned, top, notes, tuning_doc)
+    cache.put(key, scores, curve, tuned, top, notes, tuning_doc, ann_doc)
     return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
-                      notes=notes, tuning=tuning_doc)
+                      notes=notes, tuning=tuning_doc, ann=ann_doc)
 
 
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,

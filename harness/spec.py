@@ -426,6 +426,11 @@ class Hypothesis:
         if primary not in self.metrics:
             raise HarnessError(f"{where}: primary {primary!r} is not in metrics {list(self.metrics)}; add it")
         object.__setattr__(self, "primary", primary)
+        for arm in (self.baseline, self.treatment):
+            if "ann" in dict(arm.params):  # ef >= k needs the metrics (harness.ann.spec)
+                from harness.ann.spec import parse as parse_ann
+
+                parse_ann(arm.kwargs["ann"], arm.name, kmax=max(parse_metric(m)[1] for m in self.metrics))
         if not self.seeds:
             raise HarnessError(f"{where}: field 'seeds' is empty; give at least one seed, e.g. range(5)")
         if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in self.seeds):

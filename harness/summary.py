@@ -68,9 +68,11 @@ def cell_dict(c: Cell) -> dict:
 
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
           provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None,
-          coverage: dict | None = None, sequential: dict | None = None, tuning: dict | None = None) -> dict:
+          coverage: dict | None = None, sequential: dict | None = None, tuning: dict | None = None,
+          ann: dict | None = None) -> dict:
     """The whole summary.json document (``sequential``: the adaptive-seeds looks, when seeds were adaptive;
-    ``tuning``: the searches on the validation window, when an arm has ``grid=`` or ``tune=``)."""
+    ``tuning``: the searches on the validation window, when an arm has ``grid=`` or ``tune=``; ``ann``:
+    approximate-search quality, when an arm has ``ann=``)."""
     doc = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -96,6 +98,8 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         doc["sequential"] = sequential
     if tuning:
         doc["tuning"] = _json_safe(tuning)
+    if ann:
+        doc["ann"] = _json_safe(ann)
     return doc
 
 

@@ -33,7 +33,10 @@ def mask_rows(scores: np.ndarray, csr: sp.csr_matrix, rows: np.ndarray, value=NE
 
 
 def hit_matrix(top: np.ndarray, relevant: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
-    """Bool (len(rows), k): is ``top[j, i]`` a relevant item of user ``rows[j]``? Vectorised."""
+    """Bool (len(rows), k): is ``top[j, i]`` a relevant item of user ``rows[j]``? Vectorised.
+
+    ``top[j, i] = -1`` (no item at that rank, from a ``top_k`` scorer) is never a hit.
+    """
     starts, ends = relevant.indptr[rows], relevant.indptr[rows + 1]
     lens = ends - starts
     n_items = np.int64(relevant.shape[1])
@@ -42,7 +45,10 @@ def hit_matrix(top: np.ndarray, relevant: sp.csr_matrix, rows: np.ndarray) -> np
     keys.sort()
     query = np.arange(len(rows), dtype=np.int64)[:, None] * n_items + top.astype(np.int64)
     pos = np.searchsorted(keys, query)
-    return keys[np.minimum(pos, len(keys) - 1)] == query if len(keys) else np.zeros(top.shape, dtype=bool)
+    hit = keys[np.minimum(pos, len(keys) - 1)] == query if len(keys) else np.zeros(top.shape, dtype=bool)
+    if top.size and top.min() < 0:  # -1 would alias the previous row's last item
+        hit &= top >= 0
+    return hit
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

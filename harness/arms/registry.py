@@ -265,6 +265,16 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
         raise HarnessError(f"Arm {arm_name!r}: {e}") from None
     if preflight and hasattr(src.module, "preflight"):
         src.module.preflight()
+    if "ann" in params:  # the ANN option of a factor arm (harness.ann), not an arm parameter
+        from harness.ann import spec as ann
+
+        ann.check_kind(kind, arm_name)
+        method = ann.parse(params["ann"], arm_name).method
+        if preflight:
+            from harness.ann.index import require
+
+            require(method)
+        params = {k: v for k, v in params.items() if k != "ann"}
     grid = params.get("grid") or {}
     if not isinstance(grid, dict):
         raise HarnessError(f"Arm {arm_name!r}: grid must be a dict of parameter -> list of values")
