@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import adaptive, analysis, backends, feedback, report, results, runner, segments, summary, tuning
+from harness import adaptive, analysis, backends, feedback, item_eval, report, results, runner, segments, summary, tuning
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -63,6 +63,11 @@ class Prepared:
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     """Resolve positives and split, build each variant's data and the segment memberships."""
     variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives)
+    if hyp.direction == "item_to_users" and note:
+        lacking = sorted(set().union(*(feedback.columns(e) for e in hyp.positives)) - set(inter.events.columns))
+        raise HarnessError(f"hypothesis {hyp.id}: direction='item_to_users' needs the engagement column(s) "
+                           f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
+                           f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
     notes = [note] if note else []
     spec = hyp.split or inter.default_split
     sp = split(inter, spec)
@@ -71,6 +76,11 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     info: dict[tuple[str, str], segments.SegmentInfo] = {}
     for v in variants:
         d = prepare(inter, sp, v)
+        if hyp.direction == "item_to_users":
+            d = item_eval.prepare_items(d)
+            if len(d.users) == 0:
+                raise HarnessError(f"{inter.name}: no item has a relevant test user with training history for "
+                                   f"positives {v!r}; check the positive definition and the split")
         if len(d.users) == 0:
             raise HarnessError(f"{inter.name}: no user has both a training positive and a relevant test item "
                                f"for positives {v!r}; check the positive definition and the split")
@@ -129,11 +139,17 @@ def progress_bar(total: int, quiet: bool, desc: str):
 def popularity_reference(p: Prepared) -> dict:
     """Popularity's mean primary metric per variant and segment: a floor every trained arm should clear."""
     from harness.arms.popularity import fit as fit_pop
-    from harness.evaluate import evaluate
+
+    from harness.arms.base import FactorScorer
 
     out: dict = {}
     for v, d in p.data.items():
-        vals = evaluate(fit_pop(d.train, 0), d.users, d.train.seen, d.relevant, (p.hyp.primary,)).values[p.hyp.primary]
+        if d.unit == "items":  # the item direction's "popularity": rank users by training activity
+            act = np.diff(d.train.seen.indptr).astype(np.float32)[:, None]
+            pop = FactorScorer(act, np.ones((d.train.n_items, 1), np.float32))
+        else:
+            pop = fit_pop(d.train, 0)
+        vals = item_eval.evaluate_data(pop, d, (p.hyp.primary,)).values[p.hyp.primary]
         out[v] = {seg.name: (float(vals[p.masks[(v, seg.name)]].mean()) if p.masks[(v, seg.name)].any() else None)
                   for seg in p.hyp.segments}
     return out
@@ -276,6 +292,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     arm and by ranx / trec_eval). ``load_options`` are passed to :func:`harness.data.load_dataset`.
     """
     t0 = time.perf_counter()
+    if save_runs and hyp.direction == "item_to_users":
+        raise HarnessError(f"--save-runs is not supported for {hyp.id} (direction='item_to_users'); drop --save-runs")
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
@@ -305,7 +323,10 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                                       backend=active, progress=tick, save_top=save_top)
                 done = n_seeds
                 decision_hyp = hyp if hyp.adaptive is None else adaptive.at_level(hyp, alpha)
-                per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
+                per_user = runner.per_user_table(res, p.data, inter.item_ids if hyp.unit == "items"
+                                                 else inter.user_ids, p.masks)
+                if hyp.unit == "items":  # the unit columns hold items: say so under their own names too
+                    per_user = per_user.assign(item_id=per_user["user_id"], item_index=per_user["user_index"])
                 cells = analysis.compare(decision_hyp, per_user, p.variants)
                 verdict = decide(decision_hyp, cells)
                 looks.append(adaptive.Look(n_seeds, alpha, verdict.status, adaptive.decided(verdict)))
