@@ -107,6 +107,22 @@ def check_content(hyp: Hypothesis, inter: Interactions) -> None:
                                "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
 
 
+def check_arm_data(p: Prepared) -> None:
+    """Fail before any training when an arm module's optional ``check_data(params, train)`` rejects a
+    variant's training data (e.g. more mixture components than training items)."""
+    from harness.arms.registry import resolve
+
+    for arm in p.hyp.arms:
+        check = getattr(resolve(arm.kind).module, "check_data", None)
+        if check is None:
+            continue
+        for d in p.data.values():
+            try:
+                check(arm.kwargs, d.train)
+            except HarnessError as e:
+                raise HarnessError(f"Arm {arm.name!r}: {e}") from None
+
+
 def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
     seeds = p.hyp.seeds if seeds is None else seeds
     return [runner.Task(v, arm, s) for v in p.variants for arm in p.hyp.arms for s in seeds]
@@ -303,6 +319,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                              **(load_options or {}))
     check_content(hyp, inter)
     p = prepare_hypothesis(hyp, inter)
+    check_arm_data(p)
     plan = adaptive.levels(hyp)
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
     n_tasks = len(tasks_for(p))  # every seed the plan may use

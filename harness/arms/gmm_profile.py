@@ -54,6 +54,20 @@ def validate(params: dict) -> None:
         raise HarnessError(f"arm 'gmm_profile': reg_covar={params['reg_covar']} must be > 0")
 
 
+def check_data(params: dict, train: TrainData) -> None:
+    """Fail before training when the data cannot support ``params``: no content, or more components
+    than the training items with content the mixture is fitted on (run by the experiment per variant)."""
+    require_content(train, "gmm_profile")
+    _, has = normalised_content(train.item_content)
+    n = int((has & (np.diff(train.seen.tocsc().indptr) > 0)).sum())
+    if params.get("fit_sample") is not None:
+        n = min(n, int(params["fit_sample"]))
+    k = int(params.get("n_components", 128))
+    if k > n:
+        raise HarnessError(f"arm 'gmm_profile': n_components={k} exceeds the {n} training items with content it "
+                           f"is fitted on; use n_components <= {n}")
+
+
 def fit_items(train: TrainData, seed: int, n_components: int, covariance_type: str = "diag",
               max_iter: int = 100, n_init: int = 1, reg_covar: float = 1e-4,
               fit_sample: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -61,15 +75,11 @@ def fit_items(train: TrainData, seed: int, n_components: int, covariance_type: s
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits
 
-    require_content(train, "gmm_profile")
+    check_data({"n_components": n_components, "fit_sample": fit_sample}, train)
     e, has = normalised_content(train.item_content)
-    trained = has & (np.diff(train.seen.tocsc().indptr) > 0)
-    rows = np.flatnonzero(trained)
+    rows = np.flatnonzero(has & (np.diff(train.seen.tocsc().indptr) > 0))
     if fit_sample is not None and fit_sample < len(rows):
         rows = np.sort(np.random.default_rng(seed).choice(rows, int(fit_sample), replace=False))
-    if n_components > len(rows):
-        raise HarnessError(f"arm 'gmm_profile': n_components={n_components} exceeds the {len(rows)} training "
-                           f"items with content it is fitted on; use n_components <= {len(rows)}")
     gm = GaussianMixture(n_components=int(n_components), covariance_type=covariance_type, max_iter=int(max_iter),
                          n_init=int(n_init), reg_covar=float(reg_covar), random_state=int(seed))
     with threadpool_limits(1):
