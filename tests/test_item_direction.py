@@ -203,3 +203,22 @@ def test_bad_item_hypotheses_exit_2(ml100k_dir, tmp_path, pos, k, pattern):
     lines = [ln for ln in out.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and re.search(pattern, lines[0]), out.stderr
     assert not (tmp_path / "results" / "H9").exists()
+
+
+def test_profiles_as_lightfm_user_features(inter):
+    from harness.arms import lightfm
+
+    d = prepare(inter, split(inter, Split.cold_items(25, sample=0.3, seed=1)), ENGAGED)
+    uf = lightfm.user_feature_matrix(d.train, "gmm_profile:4", identity=False, seed=2)
+    want = gmm_profile.profile_features(d.train, 2, 4)
+    np.testing.assert_array_equal(uf.toarray(), want)
+    watched = np.asarray(d.train.seen @ inter.item_has_content.astype(np.float32)).ravel() > 0
+    np.testing.assert_allclose(want[watched].sum(axis=1), 1.0, rtol=1e-5)  # mean posteriors sum to 1
+    assert (want[~watched] == 0).all()  # no watched item with content: no profile
+    uf = lightfm.user_feature_matrix(d.train, "profile", identity=True)
+    assert uf.shape == (inter.n_users, inter.n_users + inter.item_content.shape[1])
+    s = lightfm.fit(d.train, 0, epochs=1, no_components=4, user_features="gmm_profile:4",
+                    item_features="embedding[:8]")
+    assert s.score(np.arange(3)).shape == (3, inter.n_items)
+    with pytest.raises(HarnessError, match="user_features='gmm'"):
+        lightfm.user_feature_matrix(d.train, "gmm")

@@ -89,6 +89,13 @@ def fit_items(train: TrainData, seed: int, n_components: int, covariance_type: s
     return post, has
 
 
+def profile_features(train: TrainData, seed: int, n_components: int = 128, **gmm) -> np.ndarray:
+    """float32 (n_users, K): each user's mean posterior over watched items, as user features (e.g.
+    LightFM's ``user_features="gmm_profile:K"``); the mixture as in :func:`fit_items`."""
+    post, has = fit_items(train, seed, n_components, **gmm)
+    return user_profiles(train, post, has, "gmm_profile").astype(np.float32)
+
+
 def fit(train: TrainData, seed: int, n_components: int = 128, covariance_type: str = "diag",
         max_iter: int = 100, n_init: int = 1, reg_covar: float = 1e-4, fit_sample: int | None = None,
         similarity: str = "dot", watched: float = 1.0, engaged: float = 0.0,

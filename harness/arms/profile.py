@@ -93,6 +93,14 @@ def scorer(user: np.ndarray, item: np.ndarray, has: np.ndarray) -> FactorScorer:
     return FactorScorer(np.ascontiguousarray(u), np.ascontiguousarray(i))
 
 
+def profile_features(train: TrainData, watched: float = 1.0, engaged: float = 0.0,
+                     disliked: float = 0.0) -> np.ndarray:
+    """float32 (n_users, d): the unit-length profile of :func:`fit`, as user features (e.g. LightFM's)."""
+    require_content(train, "profile")
+    e, has = normalised_content(train.item_content)
+    return unit_rows(user_profiles(train, e, has, "profile", watched, engaged, disliked)).astype(np.float32)
+
+
 def fit(train: TrainData, seed: int, watched: float = 1.0, engaged: float = 0.0,
         disliked: float = 0.0) -> FactorScorer:
     """Fit the mean-embedding interest profile (``seed`` unused: deterministic).
