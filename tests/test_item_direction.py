@@ -222,3 +222,34 @@ def test_profiles_as_lightfm_user_features(inter):
     assert s.score(np.arange(3)).shape == (3, inter.n_items)
     with pytest.raises(HarnessError, match="user_features='gmm'"):
         lightfm.user_feature_matrix(d.train, "gmm")
+
+
+def test_generator_cold_items_leave_everything_else_unchanged(tmp_path):
+    import pyarrow.parquet as pq
+
+    from harness.data import synthetic, vk_lsvd
+
+    kw = dict(n_users=200, n_items=150, seed=4, mean_interactions=15)
+    a = synthetic.generate(tmp_path / "a", **kw)
+    b = synthetic.generate(tmp_path / "b", cold_items=30, **kw)
+    for w in range(25):  # training weeks: the same bytes
+        assert vk_lsvd.week_path(a, "synthetic", w).read_bytes() == vk_lsvd.week_path(b, "synthetic", w).read_bytes()
+    va = pq.read_table(vk_lsvd.week_path(a, "synthetic", 25)).to_pandas()
+    vb = pq.read_table(vk_lsvd.week_path(b, "synthetic", 25)).to_pandas()
+    cold_ids = np.load(b / "synthetic_truth.npz")["cold_item_id"]
+    assert len(cold_ids) == 30 and not np.isin(cold_ids, va.item_id).any()
+    pd.testing.assert_frame_equal(vb[~vb.item_id.isin(cold_ids)].reset_index(drop=True), va)
+    assert synthetic.info(b)["cold_item_rows"] == int(vb.item_id.isin(cold_ids).sum()) > 30
+    inter = vk_lsvd.load(b, "synthetic")
+    res = split(inter, Split.cold_items(25))
+    assert res.counts["cold_items_first_seen_in_test"] == len(np.unique(vb.item_id[vb.item_id.isin(cold_ids)]))
+    assert inter.item_has_content[np.isin(inter.item_ids, cold_ids)].all()  # content-only models can score them
+    with pytest.raises(HarnessError, match="cold_items=-1 must be an integer >= 0"):
+        synthetic.generate(tmp_path / "c", cold_items=-1, **kw)
+
+
+def test_synthetic_cold_dataset_name_is_checked():
+    from harness.data import load_dataset
+
+    with pytest.raises(HarnessError, match="cold items as synthetic-vk:cold or synthetic-vk:x4\\+cold"):
+        load_dataset("synthetic-vk:colder", None, None)
