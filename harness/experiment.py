@@ -57,7 +57,9 @@ class Prepared:
 
     @property
     def context(self) -> str:
-        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}"
+        # the direction only when not the default, so user-direction cache keys stay as they were
+        direction = "|item_to_users" if self.hyp.direction == "item_to_users" else ""
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}{direction}"
 
 
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:

@@ -492,6 +492,9 @@ class Hypothesis:
         for m in self.metrics:
             parse_metric(m, where=f"{where}: metrics")
         object.__setattr__(self, "metrics", tuple(str(m).strip().lower() for m in self.metrics))
+        if items and any(parse_metric(m)[0] in ("novelty", "avgpop") for m in self.metrics):
+            raise HarnessError(f"{where}: metrics novelty/avgpop are catalogue metrics of users' lists; with "
+                               "direction='item_to_users' use accuracy metrics such as ndcg@100, recall@100")
         primary = str(self.primary).strip().lower()
         parse_metric(primary, where=f"{where}: primary")
         if primary not in self.metrics:

@@ -44,6 +44,7 @@ def hyp(**kw) -> Hypothesis:
     (dict(segments=(Segment.activity_quantile(0.7),)), r"segment 'dense' \(activity_quantile\) is over users but "
                                                        r"direction='item_to_users'"),
     (dict(direction="user_to_items"), r"segment 'cold' \(cold_items\) is over items but direction='user_to_items'"),
+    (dict(metrics=("ndcg@100", "novelty@100")), r"novelty/avgpop are catalogue metrics .* use accuracy metrics"),
 ])
 def test_direction_and_segments_are_checked(kw, pattern):
     with pytest.raises(HarnessError, match=pattern):
@@ -253,3 +254,15 @@ def test_synthetic_cold_dataset_name_is_checked():
 
     with pytest.raises(HarnessError, match="cold items as synthetic-vk:cold or synthetic-vk:x4\\+cold"):
         load_dataset("synthetic-vk:colder", None, None)
+
+
+def test_cache_never_mixes_directions(inter, tmp_path):
+    cache = tmp_path / "cache"
+    items = experiment.run(hyp(segments=(Segment.all(),)), inter=inter, results_dir=tmp_path / "r", cache_dir=cache,
+                           quiet=True)
+    users = experiment.run(hyp(segments=(Segment.all(),), direction="user_to_items"), inter=inter,
+                           results_dir=tmp_path / "r", cache_dir=cache, quiet=True)
+    again = experiment.run(hyp(segments=(Segment.all(),)), inter=inter, results_dir=tmp_path / "r2", cache_dir=cache,
+                           quiet=True)
+    assert (items.fitted, users.fitted, again.fitted, again.cached) == (4, 4, 0, 4)
+    assert "unit" not in users.summary["hypothesis"] and items.summary["hypothesis"]["unit"] == "items"
