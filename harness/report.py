@@ -261,6 +261,8 @@ def _data_section(summary: dict) -> list[str]:
     d = summary["data"]
     lines = ["## Data and split", "", f"- dataset `{summary['dataset']}`: {d['n_users']} users, {d['n_items']} items, "
              f"{d['n_events']} interactions; {d['split']}", f"- item content: {d.get('content') or 'none'}"]
+    if d.get("split_counts"):
+        lines.append("- split: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["split_counts"].items()))
     for var, counts in d["variants"].items():
         parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
         lines.append(f"- `{var}`: {parts}")
