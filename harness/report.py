@@ -392,7 +392,8 @@ def terminal(summary: dict) -> str:
     for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
         rows = table_rows(summary, var)
         out += ["", f"positives {var}  ({h['baseline']} -> {h['treatment']})"]
-        table = [keys] + [[str(r.get(k, "-")) for k in keys] for r in rows]
+        table = [[units(summary)[1] if k == "users" else k for k in keys]] + \
+            [[str(r.get(k, "-")) for k in keys] for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(keys))]
         out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in table]
     return "\n".join(out)
