@@ -172,6 +172,9 @@ def test_run_same_results_for_n_jobs(inter, tmp_path):
     assert a.summary["hypothesis"]["unit"] == "items"
     report = (a.run_dir / "report.md").read_text()
     assert "| segment | metric | items |" in report and "seed x item interval" in report
+    from harness import report as R
+
+    assert "segment  metric      items" in R.terminal(a.summary)
     n = a.summary["data"]["split_counts"]["cold_items_sampled"]
     assert n > 0 and f"cold items sampled {n}," in report
 
