@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import adaptive, analysis, backends, feedback, report, results, runner, segments, summary, tuning
+from harness import adaptive, analysis, backends, feedback, item_eval, report, results, runner, segments, summary, tuning
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -57,12 +57,19 @@ class Prepared:
 
     @property
     def context(self) -> str:
-        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}"
+        # the direction only when not the default, so user-direction cache keys stay as they were
+        direction = "|item_to_users" if self.hyp.direction == "item_to_users" else ""
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}{direction}"
 
 
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     """Resolve positives and split, build each variant's data and the segment memberships."""
     variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives)
+    if hyp.direction == "item_to_users" and note:
+        lacking = sorted(set().union(*(feedback.columns(e) for e in hyp.positives)) - set(inter.events.columns))
+        raise HarnessError(f"hypothesis {hyp.id}: direction='item_to_users' needs the engagement column(s) "
+                           f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
+                           f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
     notes = [note] if note else []
     spec = hyp.split or inter.default_split
     sp = split(inter, spec)
@@ -71,6 +78,11 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     info: dict[tuple[str, str], segments.SegmentInfo] = {}
     for v in variants:
         d = prepare(inter, sp, v)
+        if hyp.direction == "item_to_users":
+            d = item_eval.prepare_items(d)
+            if len(d.users) == 0:
+                raise HarnessError(f"{inter.name}: no item has a relevant test user with training history for "
+                                   f"positives {v!r}; check the positive definition and the split")
         if len(d.users) == 0:
             raise HarnessError(f"{inter.name}: no user has both a training positive and a relevant test item "
                                f"for positives {v!r}; check the positive definition and the split")
@@ -95,6 +107,22 @@ def check_content(hyp: Hypothesis, inter: Interactions) -> None:
             raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
                                f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
                                "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
+
+
+def check_arm_data(p: Prepared) -> None:
+    """Fail before any training when an arm module's optional ``check_data(params, train)`` rejects a
+    variant's training data (e.g. more mixture components than training items)."""
+    from harness.arms.registry import resolve
+
+    for arm in p.hyp.arms:
+        check = getattr(resolve(arm.kind).module, "check_data", None)
+        if check is None:
+            continue
+        for d in p.data.values():
+            try:
+                check(arm.kwargs, d.train)
+            except HarnessError as e:
+                raise HarnessError(f"Arm {arm.name!r}: {e}") from None
 
 
 def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
@@ -129,11 +157,17 @@ def progress_bar(total: int, quiet: bool, desc: str):
 def popularity_reference(p: Prepared) -> dict:
     """Popularity's mean primary metric per variant and segment: a floor every trained arm should clear."""
     from harness.arms.popularity import fit as fit_pop
-    from harness.evaluate import evaluate
+
+    from harness.arms.base import FactorScorer
 
     out: dict = {}
     for v, d in p.data.items():
-        vals = evaluate(fit_pop(d.train, 0), d.users, d.train.seen, d.relevant, (p.hyp.primary,)).values[p.hyp.primary]
+        if d.unit == "items":  # the item direction's "popularity": rank users by training activity
+            act = np.diff(d.train.seen.indptr).astype(np.float32)[:, None]
+            pop = FactorScorer(act, np.ones((d.train.n_items, 1), np.float32))
+        else:
+            pop = fit_pop(d.train, 0)
+        vals = item_eval.evaluate_data(pop, d, (p.hyp.primary,)).values[p.hyp.primary]
         out[v] = {seg.name: (float(vals[p.masks[(v, seg.name)]].mean()) if p.masks[(v, seg.name)].any() else None)
                   for seg in p.hyp.segments}
     return out
@@ -324,6 +358,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     arm and by ranx / trec_eval). ``load_options`` are passed to :func:`harness.data.load_dataset`.
     """
     t0 = time.perf_counter()
+    if save_runs and hyp.direction == "item_to_users":
+        raise HarnessError(f"--save-runs is not supported for {hyp.id} (direction='item_to_users'); drop --save-runs")
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
@@ -333,6 +369,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                              **(load_options or {}))
     check_content(hyp, inter)
     p = prepare_hypothesis(hyp, inter)
+    check_arm_data(p)
     plan = adaptive.levels(hyp)
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
     n_tasks = len(tasks_for(p))  # every seed the plan may use
@@ -353,7 +390,10 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                                       backend=active, progress=tick, save_top=save_top)
                 done = n_seeds
                 decision_hyp = hyp if hyp.adaptive is None else adaptive.at_level(hyp, alpha)
-                per_user = runner.per_user_table(res, p.data, inter.user_ids, p.masks)
+                per_user = runner.per_user_table(res, p.data, inter.item_ids if hyp.unit == "items"
+                                                 else inter.user_ids, p.masks)
+                if hyp.unit == "items":  # the unit columns hold items: say so under their own names too
+                    per_user = per_user.assign(item_id=per_user["user_id"], item_index=per_user["user_index"])
                 cells = analysis.compare(decision_hyp, per_user, p.variants)
                 verdict = decide(decision_hyp, cells)
                 looks.append(adaptive.Look(n_seeds, alpha, verdict.status, adaptive.decided(verdict)))

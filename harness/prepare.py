@@ -26,6 +26,9 @@ class EvalData:
         with in training (seen items are masked from rankings, so they can never be hits).
     n_train_pos : int array (n_users,), training positives per user (activity).
     counts : everything dropped or excluded, for the report.
+    unit : ``"users"``; ``"items"`` for the item direction (:func:`harness.item_eval.prepare_items`),
+        where ``users`` holds the evaluated items, ``relevant`` is (n_items, n_candidates),
+        ``n_train_pos`` is per item and ``candidates`` the users that may be ranked.
     """
 
     variant: str
@@ -34,6 +37,8 @@ class EvalData:
     relevant: sp.csr_matrix
     n_train_pos: np.ndarray
     counts: dict = field(default_factory=dict)
+    unit: str = "users"
+    candidates: np.ndarray | None = None
 
 
 def _csr(users: np.ndarray, items: np.ndarray, shape: tuple[int, int], dtype=np.float32) -> sp.csr_matrix:

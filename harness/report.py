@@ -55,10 +55,16 @@ def table_rows(summary: dict, variant: str) -> list[dict]:
     return rows
 
 
-_COLS = [("segment", "segment"), ("metric", "metric"), ("users", "users"), ("baseline", "{base}"),
-         ("treatment", "{treat}"), ("delta", "delta"), ("rel", "rel. delta"), ("ci", "95 % CI (seed x user)"),
-         ("ci_user", "CI (users only)"), ("p", "p raw / adj"), ("wilcoxon", "Wilcoxon p raw / adj"),
+_COLS = [("segment", "segment"), ("metric", "metric"), ("users", "{units}"), ("baseline", "{base}"),
+         ("treatment", "{treat}"), ("delta", "delta"), ("rel", "rel. delta"), ("ci", "95 % CI (seed x {unit})"),
+         ("ci_user", "CI ({units} only)"), ("p", "p raw / adj"), ("wilcoxon", "Wilcoxon p raw / adj"),
          ("t", "t-test p raw / adj"), ("zeros", "zero deltas"), ("seeds", "seeds agree"), ("mde", "MDE (80 %)")]
+
+
+def units(summary: dict) -> tuple[str, str]:
+    """(singular, plural) name of the units of analysis: ``("user", "users")`` or ``("item", "items")``."""
+    plural = summary["hypothesis"].get("unit", "users")
+    return plural[:-1], plural
 
 
 def pct(level: float) -> str:
@@ -76,14 +82,19 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     """report.md text; ``figures`` maps a figure name to its path relative to the run folder."""
     h = summary["hypothesis"]
     v = summary["verdict"]
+    u, us = units(summary)
     level = pct(round(1 - h["alpha"], 6))
     rules = "; ".join(f"`{d['rule']}(margin={d['margin']:g})` in segment `{d['segment']}`" for d in h["decisions"])
     lines = [f"# {h['id']}: {v['status']}", "",
              f"**Verdict: {v['status']}** - {v['reason']}.", "",
              f"**Claim.** {h['claim']}", "",
              f"Baseline `{h['baseline']}` vs treatment `{h['treatment']}` on `{summary['dataset']}`; "
-             f"primary metric `{h['primary']}`; decision {rules}, on the {level} seed x user interval "
-             f"of the mean per-user delta (treatment - baseline).", ""]
+             f"primary metric `{h['primary']}`; decision {rules}, on the {level} seed x {u} interval "
+             f"of the mean per-{u} delta (treatment - baseline).", ""]
+    if us == "items":
+        lines += [f"Units of analysis: **items** (direction `{h.get('direction')}`): each evaluated item ranks "
+                  "the users with training history (users seen with it in training masked); every statistic "
+                  "below is paired over items x seeds.", ""]
     for vv in v["variants"]:
         lines.append(f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}")
     lines.append("")
@@ -92,21 +103,24 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     for var in variants:
         lines += [f"## Positives: `{var}`", ""]
         rows = table_rows(summary, var)
-        header = [label.format(base=h["baseline"], treat=h["treatment"]).replace("95 %", level) for _, label in _COLS]
+        header = [label.format(base=h["baseline"], treat=h["treatment"], unit=u, units=us).replace("95 %", level) for _, label in _COLS]
         lines.append(_md_table(header, [[r.get(k, "-") for k, _ in _COLS] for r in rows]))
         cov = summary.get("coverage", {}).get(var)
         if cov:
             parts = "; ".join(f"`{arm}` " + ", ".join(f"{k} {x:.3f}" for k, x in d.items()) for arm, d in cov.items())
-            lines += ["", f"Catalogue coverage (mean over seeds): {parts}."]
+            what = "User coverage (share of candidate users in some item's top-k" if us == "items" \
+                else "Catalogue coverage ("
+            lines += ["", f"{what}{'; ' if us == 'items' else ''}mean over seeds): {parts}."]
         ref = summary.get("reference", {}).get(var)
         if ref:
             parts = ", ".join(f"{s} {_f(m)}" for s, m in ref.items())
-            lines += ["", f"Reference: popularity {h['primary']} = {parts} (a trained arm below this is suspect)."]
+            ref_name = "users ranked by training activity" if us == "items" else "popularity"
+            lines += ["", f"Reference: {ref_name} {h['primary']} = {parts} (a trained arm below this is suspect)."]
         lines.append("")
-    lines += [f"p-values: `p` from the seed x user interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
-              f"and paired t on each user's seed-averaged delta; adjusted with `{h['correction']}` across the "
+    lines += [f"p-values: `p` from the seed x {u} interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
+              f"and paired t on each {u}'s seed-averaged delta; adjusted with `{h['correction']}` across the "
               f"accuracy-metric cells (novelty/avgpop cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
-              "the verdict rests on the seed x user interval.", ""]
+              f"the verdict rests on the seed x {u} interval.", ""]
     lines += _effects_section(summary)
     if "forest" in figures:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
@@ -114,7 +128,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += _tuning_section(summary)
     lines += _ann_section(summary)
     lines += _data_section(summary)
-    for name, label in (("seeds", "per-seed deltas"), ("distribution", "per-user deltas"),
+    for name, label in (("seeds", "per-seed deltas"), ("distribution", f"per-{u} deltas"),
                         ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
                                    "training interactions; mean over up to 2000 users, per epoch)")):
         if name in figures:
@@ -164,7 +178,7 @@ def _noise_section(summary: dict, figures: dict) -> list[str]:
            "The baseline against itself on consecutive seed pairs (A/A). An effect smaller than this is "
            "indistinguishable from retraining with another seed.", "",
            _md_table(["variant", "segment", "metric", "effect (delta)", "max A/A |delta|", "seed SD of baseline mean",
-                      "A/A pairs whose user-only CI excludes 0"], rows), ""]
+                      f"A/A pairs whose {units(summary)[0]}-only CI excludes 0"], rows), ""]
     return out + _seed_floor_lines(summary)
 
 
@@ -181,19 +195,19 @@ def _seed_floor_lines(summary: dict) -> list[str]:
         line = (f"Seed-level exact sign test over {t['n']} seed means: its smallest attainable p is {floor:.4g}")
         if floor > alpha:
             line += (f", above alpha = {alpha:g}: with {t['n']} seeds no seed-level test can be significant, so a "
-                     "seed-level 'no effect' would be UNDERPOWERED, not evidence; the verdict uses the seed x user "
-                     "interval instead. Add seeds for seed-level evidence.")
+                     "seed-level 'no effect' would be UNDERPOWERED, not evidence; the verdict uses the seed x "
+                     f"{units(summary)[0]} interval instead. Add seeds for seed-level evidence.")
         else:
             line += "."
         return [line, ""]
     return []
 
 
-def _segment_part(name: str, n: int, info: dict | None) -> str:
+def _segment_part(name: str, n: int, info: dict | None, unit: str = "users") -> str:
     """``dense 270 users (28.6 %; 31.0 % of active users, asked 30 %, threshold 61, 3 tied, ties above)``."""
     if not info:
         return f"{name} {n}"
-    out = f"{name} {n} users ({100 * info['share']:.1f} % of evaluated"
+    out = f"{name} {n} {unit} ({100 * info['share']:.1f} % of evaluated"
     if info.get("requested_share") is not None:
         out += (f"; {100 * info['realised_share']:.1f} % of active users, asked {100 * info['requested_share']:.0f} %, "
                 f"threshold {info['threshold']:g} training positives, {info['n_tied']} tied, ties {info['ties']}"
@@ -275,12 +289,14 @@ def _data_section(summary: dict) -> list[str]:
     d = summary["data"]
     lines = ["## Data and split", "", f"- dataset `{summary['dataset']}`: {d['n_users']} users, {d['n_items']} items, "
              f"{d['n_events']} interactions; {d['split']}", f"- item content: {d.get('content') or 'none'}"]
+    if d.get("split_counts"):
+        lines.append("- split: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["split_counts"].items()))
     for var, counts in d["variants"].items():
         parts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
         lines.append(f"- `{var}`: {parts}")
     for var, segs in d["segments"].items():
         info = d.get("segment_info", {}).get(var, {})
-        parts = ", ".join(_segment_part(s, n, info.get(s)) for s, n in segs.items())
+        parts = ", ".join(_segment_part(s, n, info.get(s), units(summary)[1]) for s, n in segs.items())
         lines.append(f"- segments (`{var}`): {parts}")
     if d.get("counts"):
         lines.append("- data quality: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["counts"].items()))
@@ -291,6 +307,7 @@ def _data_section(summary: dict) -> list[str]:
 
 def _provenance_section(summary: dict) -> list[str]:
     p = summary["provenance"]
+    u = units(summary)[0]
     versions = ", ".join(f"{k} {v}" for k, v in p.get("versions", {}).items())
     return ["## Provenance and how to recompute", "",
             f"- run id `{summary['run_id']}`; harness {p.get('harness')}; git commit `{p.get('git_commit')}`; "
@@ -299,8 +316,8 @@ def _provenance_section(summary: dict) -> list[str]:
             f"- BLAS: {_blas_line(p)} (float32 scores may differ in the last bits on another CPU or BLAS; "
             "same machine and versions reproduce every number exactly)",
             "- resolved spec: `provenance.json`",
-            "- every number above is recomputable from `per_user.parquet` (one row per variant, arm, seed, user): "
-            "filter `variant` and `seg_<segment>`, pivot `seed x user_index` for each arm, subtract baseline "
+            f"- every number above is recomputable from `per_user.parquet` (one row per variant, arm, seed, {u}"
+            + ("; `user_index` holds the item, as does `item_index`" if u == "item" else "") + "): filter `variant` and `seg_<segment>`, pivot `seed x user_index` for each arm, subtract baseline "
             "from treatment; e.g. `python -c \"import pandas as pd; d=pd.read_parquet('per_user.parquet'); "
             f"print(d[d.seg_{summary['hypothesis']['target']}].groupby(['variant','arm'])"
             f"['{summary['hypothesis']['primary']}'].mean())\"`", ""]
@@ -330,10 +347,10 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
         for yi, c in zip(y, prim):
             ax.errorbar(c["delta"]["estimate"], yi, xerr=[[c["delta"]["estimate"] - c["delta"]["low"]],
                                                           [c["delta"]["high"] - c["delta"]["estimate"]]],
-                        fmt="o", color="C0", capsize=4, label="seed x user CI" if yi == y[0] else None)
+                        fmt="o", color="C0", capsize=4, label=f"seed x {units(summary)[0]} CI" if yi == y[0] else None)
             u = c["delta_user_only"]
             ax.errorbar(c["delta"]["estimate"], yi - 0.2, xerr=[[u["estimate"] - u["low"]], [u["high"] - u["estimate"]]],
-                        fmt="none", color="C1", capsize=2, label="users-only CI" if yi == y[0] else None)
+                        fmt="none", color="C1", capsize=2, label=f"{units(summary)[1]}-only CI" if yi == y[0] else None)
         ax.axvline(0, color="k", lw=0.8)
         for m in {d["margin"] for d in h["decisions"] if d["margin"]}:
             for x in (m, -m):
@@ -367,8 +384,8 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
             wide = d.pivot_table(index="user_index", columns="arm", values=h["primary"], aggfunc="mean")
             delta = (wide[h["treatment"]] - wide[h["baseline"]]).to_numpy()
             ax.hist(delta, bins=60, alpha=0.5, label=f"{var} (zero: {100 * np.mean(delta == 0):.0f} %)")
-        ax.set_xlabel(f"per-user delta {h['primary']} (seed-averaged), segment {h['target']}")
-        ax.set_ylabel("users")
+        ax.set_xlabel(f"per-{units(summary)[0]} delta {h['primary']} (seed-averaged), segment {h['target']}")
+        ax.set_ylabel(units(summary)[1])
         ax.set_yscale("log")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8)
@@ -403,7 +420,8 @@ def terminal(summary: dict) -> str:
     for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
         rows = table_rows(summary, var)
         out += ["", f"positives {var}  ({h['baseline']} -> {h['treatment']})"]
-        table = [keys] + [[str(r.get(k, "-")) for k in keys] for r in rows]
+        table = [[units(summary)[1] if k == "users" else k for k in keys]] + \
+            [[str(r.get(k, "-")) for k in keys] for r in rows]
         widths = [max(len(row[i]) for row in table) for i in range(len(keys))]
         out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in table]
     return "\n".join(out)

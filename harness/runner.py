@@ -24,7 +24,8 @@ import pandas as pd
 from harness import __version__
 from harness.arms.registry import resolve
 from harness.errors import HarnessError
-from harness.evaluate import PerUserScores, evaluate, top_items
+from harness.evaluate import PerUserScores, top_items
+from harness.item_eval import evaluate_data
 from harness.listeval import cap_at_list_end
 from harness.prepare import EvalData
 from harness.spec import Arm
@@ -34,7 +35,7 @@ log = logging.getLogger("harness.runner")
 #: Bump when a change alters per-user results (invalidates cached tasks).
 CACHE_VERSION = f"{__version__}-7"
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
-_NEEDS_EVENTS = {"rerank"}
+_NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
 
 
 @dataclass(frozen=True)
@@ -203,12 +204,15 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
-        scores = evaluate(scorer, data.users, data.train.seen, data.relevant, metrics)
-        if ann_spec is not None:
+        scores = evaluate_data(scorer, data, metrics)  # users -> items, or items -> users
+        if ann_spec is not None:  # users -> items only (spec.Hypothesis refuses ann= with items -> users)
             from harness.ann.quality import measure
 
             ann_doc = measure(scorer, data.users, data.train.seen, data.relevant, metrics, scores)
         notes: tuple[str, ...] = ()
+        if data.unit == "items" and (save_top or hasattr(scorer, "list_lengths")):
+            raise HarnessError(f"task {task.label()}: --save-runs and precomputed runs are not supported with "
+                               "direction='item_to_users' yet; drop --save-runs / use a model arm")
         if hasattr(scorer, "list_lengths"):
             lengths = scorer.list_lengths(data.users, data.train.seen)
             scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)

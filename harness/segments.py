@@ -24,6 +24,8 @@ def membership(seg: Segment, data: EvalData, inter: Interactions) -> np.ndarray:
     p = seg.kwargs
     if seg.kind == "all":
         return np.ones(len(data.users), dtype=bool)
+    if seg.over_items:  # data.users holds the evaluated items (direction="item_to_users")
+        return _item_membership(seg, data, inter)
     if seg.kind == "activity_quantile":
         up = above_threshold(seg, data)[data.users]
         return up if p["above"] else ~up
@@ -48,6 +50,30 @@ def membership(seg: Segment, data: EvalData, inter: Interactions) -> np.ndarray:
         new = first[data.users] >= cutoff
         return ~new if p["returning"] else new
     raise HarnessError(f"unknown segment kind {seg.kind!r}")
+
+
+def _item_membership(seg: Segment, data: EvalData, inter: Interactions) -> np.ndarray:
+    """Mask over the evaluated items ``data.users``: cold (no training interaction), a popularity
+    bucket (training users) or an item metadata value / range."""
+    p = seg.kwargs
+    n_train_users = np.bincount(data.train.seen.indices, minlength=inter.n_items)[data.users]
+    if seg.kind == "cold_items":
+        return n_train_users == 0
+    if seg.kind == "item_popularity":
+        hi = np.inf if p["high"] is None else p["high"]
+        return (n_train_users >= p["low"]) & (n_train_users < hi)
+    meta, col = inter.item_meta, p["column"]
+    if meta is None or col not in meta.columns:
+        have = [] if meta is None else list(meta.columns)
+        raise HarnessError(f"segment {seg.name!r}: dataset {inter.name!r} has no item metadata column "
+                           f"{col!r} (available: {', '.join(map(str, have)) or 'none'})")
+    vals = meta[col].to_numpy()[data.users]
+    if "values" in p:
+        return np.isin(vals, np.asarray(p["values"], dtype=vals.dtype if vals.dtype != object else object))
+    with np.errstate(invalid="ignore"):  # NaN (unknown) is in no range
+        lo = np.ones(len(vals), dtype=bool) if p["low"] is None else vals.astype(float) >= p["low"]
+        hi = np.ones(len(vals), dtype=bool) if p["high"] is None else vals.astype(float) < p["high"]
+    return lo & hi
 
 
 def threshold(seg: Segment, data: EvalData) -> float:

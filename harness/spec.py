@@ -18,11 +18,16 @@ METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate", "novelty", "a
 #: Decision rules understood by :mod:`harness.verdict`.
 RULES = ("better", "not_better", "not_worse", "equivalent")
 _ARM_REF = re.compile(r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
-SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning")
+SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning",
+                 "cold_items", "item_popularity", "item_meta")
+#: Segment kinds over items (``direction="item_to_users"``); ``all`` fits both directions.
+ITEM_SEGMENT_KINDS = ("cold_items", "item_popularity", "item_meta")
+#: Units of analysis: users ranking items (default) or items ranking users (cold-item audiences).
+DIRECTIONS = ("user_to_items", "item_to_users")
 #: Where users exactly at an activity-quantile threshold go (see :meth:`Segment.activity_quantile`).
 TIE_RULES = ("above", "below", "random")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
-SPLIT_KINDS = ("global_time", "leave_last", "order", "random")
+SPLIT_KINDS = ("global_time", "leave_last", "order", "random", "cold_items")
 _METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
 
 
@@ -190,6 +195,40 @@ class Segment:
         """Users whose first training interaction is in the last training period (new) or not."""
         return cls(name, "new_returning", (("returning", bool(returning)),))
 
+    @classmethod
+    def cold_items(cls, name: str = "cold") -> "Segment":
+        """Items with no training interaction (``direction="item_to_users"``)."""
+        return cls(name, "cold_items")
+
+    @classmethod
+    def item_popularity(cls, low: int, high: int | None, name: str) -> "Segment":
+        """Items with ``low <= training users < high`` (``high=None``: no upper bound; item direction)."""
+        if isinstance(low, bool) or not isinstance(low, int) or low < 0 or \
+                (high is not None and (not isinstance(high, int) or high <= low)):
+            raise HarnessError(f"Segment {name!r}: item_popularity needs integers 0 <= low < high, "
+                               f"got low={low!r}, high={high!r}")
+        return cls(name, "item_popularity", (("high", high), ("low", int(low))))
+
+    @classmethod
+    def item_meta(cls, column: str, name: str, values: Iterable[Any] | None = None, low: float | None = None,
+                  high: float | None = None) -> "Segment":
+        """Items whose metadata ``column`` takes one of ``values`` (e.g. an author), or lies in
+        ``[low, high)`` (e.g. a duration bucket; either bound may be None). Item direction."""
+        if (values is None) == (low is None and high is None):
+            raise HarnessError(f"Segment {name!r}: item_meta needs either values=[...] or low=/high= bounds "
+                               "(e.g. Segment.item_meta('duration', 'short', high=15))")
+        if values is not None:
+            return cls(name, "item_meta", (("column", column), ("values", tuple(values))))
+        if low is not None and high is not None and not float(high) > float(low):
+            raise HarnessError(f"Segment {name!r}: item_meta needs low < high, got low={low}, high={high}")
+        return cls(name, "item_meta", (("column", column), ("high", None if high is None else float(high)),
+                                       ("low", None if low is None else float(low))))
+
+    @property
+    def over_items(self) -> bool:
+        """True for item segments (``direction="item_to_users"``)."""
+        return self.kind in ITEM_SEGMENT_KINDS
+
     @property
     def kwargs(self) -> dict[str, Any]:
         return dict(self.params)
@@ -255,6 +294,9 @@ class Split:
     ``order``: the same by file order, for data without a time column (the loader's ``time`` is then
     the row number; ``--split order``).
     ``random``: per user, ``n`` interactions drawn with ``seed`` are test (no time order; ``--split random``).
+    ``cold_items``: ``global_time`` where items first seen at ``time >= test_from`` are cold, plus a
+    seeded share ``sample`` of the test window's other items whose training rows are removed
+    (:meth:`cold_items`), so only content can score them.
     """
 
     kind: str
@@ -262,14 +304,19 @@ class Split:
     n: int | None = None
     min_train: int = 1
     seed: int = 0
+    sample: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in SPLIT_KINDS:
             raise HarnessError("split: " + suggest(self.kind, SPLIT_KINDS, "split kind"))
-        if self.kind != "global_time" and (self.n is None or self.n <= 0):
+        timed = self.kind in ("global_time", "cold_items")
+        if not timed and (self.n is None or self.n <= 0):
             raise HarnessError(f"split: {self.kind} needs n > 0, got {self.n}")
-        if self.kind == "global_time" and self.test_from is None:
-            raise HarnessError("split: global_time needs test_from")
+        if timed and self.test_from is None:
+            raise HarnessError(f"split: {self.kind} needs test_from")
+        if not 0.0 <= float(self.sample) < 1.0 or (self.sample and self.kind != "cold_items"):
+            raise HarnessError(f"split: sample={self.sample} must be in [0, 1) and only goes with "
+                               "Split.cold_items(test_from, sample=0.2)")
 
     @classmethod
     def global_time(cls, test_from: float) -> "Split":
@@ -289,7 +336,18 @@ class Split:
         """Per user, ``n`` interactions drawn with ``seed`` are test."""
         return cls("random", n=n, min_train=min_train, seed=int(seed))
 
+    @classmethod
+    def cold_items(cls, test_from: float, sample: float = 0.0, seed: int = 0) -> "Split":
+        """A global time split whose cold items are those first seen at ``time >= test_from`` plus a
+        share ``sample`` (seeded) of the other items with test rows, whose training rows are dropped."""
+        return cls("cold_items", test_from=test_from, sample=float(sample), seed=int(seed))
+
     def describe(self) -> str:
+        if self.kind == "cold_items":
+            extra = f"; {100 * self.sample:g} % of the test window's warm items (seed {self.seed}) made cold by " \
+                    "dropping their training rows" if self.sample else ""
+            return f"cold-item time split: train time < {self.test_from:g}, test time >= {self.test_from:g}; " \
+                   f"items first seen in the test window are cold{extra}"
         if self.kind == "global_time":
             return f"global time split: train time < {self.test_from:g}, test time >= {self.test_from:g}"
         if self.kind == "order":
@@ -357,6 +415,9 @@ class Hypothesis:
         for claims that differ by segment (its keys are then the target segments).
     split : overrides the dataset's default split when given.
     correction : multiple-comparison correction across variants x segments x metrics.
+    direction : ``"user_to_items"`` (default: units are users, each ranking items) or
+        ``"item_to_users"`` (units are items, each ranking users: per-item metrics, item segments
+        such as :meth:`Segment.cold_items`; see :mod:`harness.item_eval`).
     """
 
     id: str
@@ -376,6 +437,7 @@ class Hypothesis:
     n_boot: int = 2000
     notes: str = ""
     adaptive: Seeds | None = None
+    direction: str = "user_to_items"
 
     def __post_init__(self) -> None:
         where = f"hypothesis {self.id!r}"
@@ -413,6 +475,15 @@ class Hypothesis:
             if not isinstance(s, Segment):
                 raise HarnessError(f"{where}: unknown segment {s!r}; use Segment.all(), "
                                    "Segment.activity_quantile(0.7), Segment.history_bucket(...), ...")
+        if self.direction not in DIRECTIONS:
+            raise HarnessError(f"{where}: direction " + suggest(str(self.direction), DIRECTIONS, "direction"))
+        items = self.direction == "item_to_users"
+        for s in self.segments:
+            if s.kind != "all" and s.over_items != items:
+                fix = ("use item segments (Segment.cold_items(), Segment.item_popularity(...), Segment.item_meta(...))"
+                       if items else "set direction='item_to_users' or use user segments")
+                raise HarnessError(f"{where}: segment {s.name!r} ({s.kind}) is over "
+                                   f"{'items' if s.over_items else 'users'} but direction={self.direction!r}; {fix}")
         names = [s.name for s in self.segments]
         if len(set(names)) != len(names):
             raise HarnessError(f"{where}: duplicate segment names {names}")
@@ -421,6 +492,9 @@ class Hypothesis:
         for m in self.metrics:
             parse_metric(m, where=f"{where}: metrics")
         object.__setattr__(self, "metrics", tuple(str(m).strip().lower() for m in self.metrics))
+        if items and any(parse_metric(m)[0] in ("novelty", "avgpop") for m in self.metrics):
+            raise HarnessError(f"{where}: metrics novelty/avgpop are catalogue metrics of users' lists; with "
+                               "direction='item_to_users' use accuracy metrics such as ndcg@100, recall@100")
         primary = str(self.primary).strip().lower()
         parse_metric(primary, where=f"{where}: primary")
         if primary not in self.metrics:
@@ -429,6 +503,11 @@ class Hypothesis:
         for arm in (self.baseline, self.treatment):
             if "ann" in dict(arm.params):  # ef >= k needs the metrics (harness.ann.spec)
                 from harness.ann.spec import parse as parse_ann
+
+                if self.direction == "item_to_users":
+                    raise HarnessError(f"{where}: arm {arm.name!r}: ann= is not supported with "
+                                       "direction='item_to_users' yet (items are scored against all users "
+                                       "exactly); drop ann= from the arm")
 
                 parse_ann(arm.kwargs["ann"], arm.name, kmax=max(parse_metric(m)[1] for m in self.metrics))
         if not self.seeds:
@@ -505,7 +584,15 @@ class Hypothesis:
                           for seg, d in self.decisions],
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
                                                       "n": self.split.n, "min_train": self.split.min_train,
-                                                      "seed": self.split.seed},
+                                                      "seed": self.split.seed,
+                                                      **({"sample": self.split.sample} if self.split.sample else {})},
             "correction": self.correction, "n_boot": int(self.n_boot),
             **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
+            # only when not the default, so the run ids of user-direction hypotheses stay as they were
+            **({"direction": self.direction} if self.direction != "user_to_items" else {}),
         }
+
+    @property
+    def unit(self) -> str:
+        """The unit of analysis, plural: ``"users"`` or ``"items"``."""
+        return "items" if self.direction == "item_to_users" else "users"

@@ -35,6 +35,8 @@ def split(inter: Interactions, spec: Split) -> SplitResult:
         test = time >= spec.test_from
         train = ~test
         counts: dict = {}
+    elif spec.kind == "cold_items":
+        train, test, counts = _cold_items(inter, spec, time)
     else:
         user = ev["user"].to_numpy()
         if spec.kind == "random":  # per user, a seeded random order; its last n are test
@@ -71,7 +73,14 @@ def check_leakage(inter: Interactions, train: np.ndarray, test: np.ndarray, spec
         raise HarnessError(f"{inter.name}: leakage: {int((train & test).sum())} rows are in both train and test")
     ev = inter.events
     time = ev["time"].to_numpy()
-    if spec.kind == "global_time":
+    if spec.kind in ("global_time", "cold_items"):
+        if spec.kind == "cold_items":
+            cold = np.zeros(inter.n_items, dtype=bool)
+            cold[ev["item"].to_numpy()[test]] = True
+            cold[ev["item"].to_numpy()[train]] = False
+            sampled = cold_sample(inter, spec, time)
+            if not cold[sampled].all():
+                raise HarnessError(f"{inter.name}: leakage: an item held out as cold has training rows")
         if train.any() and test.any() and time[train].max() >= time[test].min():
             raise HarnessError(f"{inter.name}: leakage: a training row is not before the test window")
         return
@@ -86,3 +95,35 @@ def check_leakage(inter: Interactions, train: np.ndarray, test: np.ndarray, spec
     if bad.any():
         raise HarnessError(f"{inter.name}: leakage: {int(bad.sum())} users have training rows after their "
                            "first test row")
+
+
+def cold_sample(inter: Interactions, spec: Split, time: np.ndarray) -> np.ndarray:
+    """Dense indices of the warm items a ``cold_items`` split makes cold: ``round(sample * n)`` of the
+    ``n`` items with rows on both sides of ``test_from``, drawn by ``default_rng(seed)`` (sorted)."""
+    item = inter.events["item"].to_numpy()
+    test = time >= spec.test_from
+    in_test = np.zeros(inter.n_items, dtype=bool)
+    in_test[item[test]] = True
+    in_train = np.zeros(inter.n_items, dtype=bool)
+    in_train[item[~test]] = True
+    warm = np.flatnonzero(in_test & in_train)
+    n = int(round(spec.sample * len(warm)))
+    return np.sort(np.random.default_rng(spec.seed).permutation(warm)[:n])
+
+
+def _cold_items(inter: Interactions, spec: Split, time: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Train/test masks of a ``cold_items`` split and its counts (cold items natural and sampled)."""
+    item = inter.events["item"].to_numpy()
+    test = time >= spec.test_from
+    sampled = cold_sample(inter, spec, time)
+    dropped = np.zeros(inter.n_items, dtype=bool)
+    dropped[sampled] = True
+    train = ~test & ~dropped[item]
+    in_train = np.zeros(inter.n_items, dtype=bool)
+    in_train[item[~test]] = True
+    in_test = np.zeros(inter.n_items, dtype=bool)
+    in_test[item[test]] = True
+    counts = {"cold_items_first_seen_in_test": int((in_test & ~in_train).sum()),
+              "cold_items_sampled": int(len(sampled)),
+              "train_rows_dropped_for_cold_items": int((~test & dropped[item]).sum())}
+    return train, test, counts

@@ -81,7 +81,9 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
                                      for s, d in hyp.decisions],
                        "alpha": hyp.alpha,
                        "baseline": hyp.baseline.name, "treatment": hyp.treatment.name,
-                       "correction": hyp.correction},
+                       "correction": hyp.correction,
+                       # only for items, so user-direction summaries stay byte-identical
+                       **({"unit": hyp.unit, "direction": hyp.direction} if hyp.unit != "users" else {})},
         "dataset": dataset,
         "verdict": {"status": verdict.status, "reason": verdict.reason,
                     "variants": [{"variant": v.variant, "segment": v.cell.segment, "status": v.status, "reason": v.reason}

@@ -53,13 +53,13 @@ def _fmt(x: float) -> str:
     return f"{x:+.4f}"
 
 
-def decide_cell(decision: Decision, cell: Cell) -> tuple[str, str]:
-    """Status and reason for one cell under ``decision``."""
+def decide_cell(decision: Decision, cell: Cell, unit: str = "users") -> tuple[str, str]:
+    """Status and reason for one cell under ``decision`` (``unit``: ``"users"`` or ``"items"``)."""
     if cell.empty or cell.primary is None:
-        return INCONCLUSIVE, f"segment {cell.segment!r} has no evaluable users"
+        return INCONCLUSIVE, f"segment {cell.segment!r} has no evaluable {unit}"
     lo, hi, m = cell.primary.ci.low, cell.primary.ci.high, decision.margin
     level = f"{100 * (1 - decision.alpha):.6g} %"
-    ci = f"the {level} seed x user CI of the {cell.metric} delta is [{_fmt(lo)}, {_fmt(hi)}]"
+    ci = f"the {level} seed x {unit[:-1]} CI of the {cell.metric} delta is [{_fmt(lo)}, {_fmt(hi)}]"
     rule = decision.rule
     if rule == "better":
         status = CONFIRMED if lo > m else REJECTED if hi < m else INCONCLUSIVE
@@ -88,7 +88,7 @@ def decide_cell(decision: Decision, cell: Cell) -> tuple[str, str]:
             reason += "; with one seed, seed variance is not measured - add seeds"
         elif needed and width > needed:
             grow = (width / needed) ** 2
-            reason += f"; the interval is {width:.4f} wide, ~{grow:.1f}x more users/seeds needed to fit the margin"
+            reason += f"; the interval is {width:.4f} wide, ~{grow:.1f}x more {unit}/seeds needed to fit the margin"
         elif cell.mde == cell.mde:
             reason += f"; minimum detectable effect at 80 % power is {cell.mde:.4f}"
     return status, reason
@@ -100,7 +100,7 @@ def decide(hyp: Hypothesis, cells: list[Cell]) -> Verdict:
     for segment, decision in hyp.decisions:
         for c in cells:
             if c.segment == segment and c.metric == hyp.primary:
-                status, reason = decide_cell(decision, c)
+                status, reason = decide_cell(decision, c, hyp.unit)
                 per.append(VariantVerdict(c.variant, status, reason, c))
     statuses = [v.status for v in per]
     if statuses and all(s == CONFIRMED for s in statuses):

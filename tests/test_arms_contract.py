@@ -34,6 +34,8 @@ PARAMS = {
     "bpr": {"factors": 32, "iterations": 60},
     "ease": {"lam": 200.0},
     "content": {},
+    "profile": {"watched": 1.0, "engaged": 1.0},
+    "gmm_profile": {"n_components": 8},
     # the test split is per-user leave-last-N, so the ranker's inner split mirrors it
     "rerank": {"factors": 32, "iterations": 10, "alpha": 5.0, "regularization": 5.0, "n_estimators": 50,
                "inner_split": "per_user"},

@@ -76,11 +76,13 @@ def test_round_trip_rows_ids_dtypes_and_time(source, loaded):
     e = d.events
     assert {c: str(t) for c, t in e.dtypes.items()} == {
         "user": "int32", "item": "int32", "time": "int64", "timespent": "int16", "duration": "float32",
-        "watch_ratio": "float32", "like": "bool", "dislike": "bool", "share": "bool", "bookmark": "bool"}
+        "watch_ratio": "float32", "like": "bool", "dislike": "bool", "share": "bool", "bookmark": "bool",
+        "click_on_author": "bool", "open_comments": "bool"}
     # every deduplicated raw row is an event with the same values, week -> time
     ours = pd.DataFrame({"user_id": d.user_ids[e.user], "item_id": d.item_ids[e.item], "week": e.time,
                          "timespent": e.timespent, "like": e.like, "dislike": e.dislike, "share": e.share,
-                         "bookmark": e.bookmark})
+                         "bookmark": e.bookmark, "click_on_author": e.click_on_author,
+                         "open_comments": e.open_comments})
     ref = raw[list(ours.columns)].drop_duplicates().astype(ours.dtypes.to_dict())
     pd.testing.assert_frame_equal(ours.sort_values(list(ours.columns)).reset_index(drop=True),
                                   ref.sort_values(list(ours.columns)).reset_index(drop=True))
@@ -423,3 +425,13 @@ def test_timespent_too_large(root):
     _rewrite(_week(root, 6), lambda t: _set_col(t, "timespent", pa.array(np.full(len(t), 40000, dtype=np.int64))))
     with pytest.raises(HarnessError, match=r"week_06\.parquet: timespent values up to 40000 s"):
         vk_lsvd.load(root, SUB)
+
+
+def test_optional_engagement_flags_kept_only_when_every_file_has_them(root, loaded):
+    raw = raw_weeks(root)
+    e = loaded.events
+    assert int(e.open_comments.sum()) == int(raw.drop_duplicates(["user_id", "item_id", "week"]).open_comments.sum()) > 0
+    _rewrite(_week(root, 3), lambda t: t.drop_columns(["open_comments"]))
+    d = vk_lsvd.load(root, SUB)
+    assert "open_comments" not in d.events.columns and "click_on_author" in d.events.columns
+    assert d.events.click_on_author.sum() == loaded.events.click_on_author.sum()

@@ -4,7 +4,10 @@ Parameters (``Arm("cf", "lightfm", ...)``): ``loss`` (warp | bpr | logistic | wa
 ``no_components`` (64), ``learning_rate`` (0.05), ``epochs`` (10), ``item_alpha``/``user_alpha`` (0),
 ``max_sampled`` (10), ``item_features``: None (identity only) or ``"embedding[:n]"`` / ``"content"``:
 the first n columns of the dataset's item content (VK-LSVD embeddings; MovieLens genre one-hot),
-``user_features``: None or ``"meta"`` (one-hot of user_meta columns); for both feature matrices
+``user_features``: None, ``"meta"`` (one-hot of user_meta columns), ``"profile"`` (the user's mean
+content embedding of watched items, :mod:`harness.arms.profile`) or ``"gmm_profile:K"`` (the mean
+posterior of watched items under a K-component mixture fitted with the task's seed,
+:mod:`harness.arms.gmm_profile`; K defaults to 128); for both feature matrices
 ``identity`` (True: an indicator column per user/item is kept beside the features, the hybrid model;
 False: features only, as in a content-only notebook) and ``normalize`` (None: raw values; ``"rows"``:
 each row divided by its L1 norm, as LightFM's own ``Dataset`` does by default).
@@ -35,6 +38,7 @@ PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "use
           "item_features", "user_features", "identity", "normalize")
 NORMALIZE = (None, "rows")
 _SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
+_PROFILE = re.compile(r"^(profile|gmm_profile)(?::(\d+))?$")
 _LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 
 
@@ -91,14 +95,22 @@ def item_feature_matrix(train: TrainData, spec: str | None, identity: bool = Tru
 
 
 def user_feature_matrix(train: TrainData, spec: str | None, identity: bool = True,
-                        normalize: str | None = None) -> sp.csr_matrix | None:
-    """User features: identity plus one-hot user metadata (``"meta"``), or the one-hot alone with
-    ``identity=False``; None without user features."""
+                        normalize: str | None = None, seed: int = 0) -> sp.csr_matrix | None:
+    """User features: identity plus one-hot user metadata (``"meta"``) or an interest profile
+    (``"profile"``, ``"gmm_profile:K"``), or the features alone with ``identity=False``; None without
+    user features."""
     if spec is None:
         return None
+    prof = _PROFILE.match(str(spec).strip())
+    if prof:
+        from harness.arms import gmm_profile, profile
+
+        feats = profile.profile_features(train) if prof.group(1) == "profile" else \
+            gmm_profile.profile_features(train, seed, int(prof.group(2) or 128))
+        return _assemble(train.n_users, sp.csr_matrix(feats.astype(np.float32)), identity, normalize)
     if spec != "meta" or train.user_meta is None:
-        raise HarnessError(f"lightfm user_features={spec!r}: only 'meta' is supported, and the dataset "
-                           "needs user metadata")
+        raise HarnessError(f"lightfm user_features={spec!r}: use 'meta' (the dataset needs user metadata), "
+                           "'profile' or 'gmm_profile:K' (the dataset needs item content)")
     onehot = pd.get_dummies(train.user_meta.astype("string").fillna("NA"), dtype=np.float32).to_numpy()
     return _assemble(train.n_users, sp.csr_matrix(onehot), identity, normalize)
 
@@ -133,7 +145,7 @@ def fit_model(train: TrainData, seed: int, epochs: int = 10, item_features: str 
     """The fitted ``LightFM`` model and its (user, item) feature matrices (for reference checks)."""
     model = build_model(seed, **params)
     itf = item_feature_matrix(train, item_features, identity, normalize)
-    uf = user_feature_matrix(train, user_features, identity, normalize)
+    uf = user_feature_matrix(train, user_features, identity, normalize, seed)
     coo = train.positives.tocoo()
     if on_epoch is None:
         model.fit(coo, user_features=uf, item_features=itf, epochs=int(epochs), num_threads=1)

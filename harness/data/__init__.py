@@ -1,6 +1,7 @@
 """Dataset sources. ``load_dataset(name, data_dir)`` returns one :class:`Interactions` container.
 
-Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users; generated offline, cached),
+Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users, ``synthetic-vk:cold`` /
+``synthetic-vk:x4+cold`` with 200 cold items first exposed in the validation week; generated offline, cached),
 ``vk-lsvd:<subsample>`` (the real VK-LSVD layout under ``--data-dir``), ``ml-100k``, ``ml-1m``,
 ``ml-latest``, ``ml-latest-small`` (MovieLens files under ``--data-dir``), ``kion`` (MTS KION CSVs under
 ``--data-dir``), ``tabular:<file>`` (your own CSV/parquet with columns user_id, item_id, timestamp[, rating]).
@@ -54,12 +55,15 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     if base == "synthetic-vk":
         from harness.data import synthetic, vk_lsvd
 
-        scale = 1
+        scale, cold = 1, arg.endswith("cold")
+        arg = arg[:-len("cold")].rstrip("+") if cold else arg
         if arg:
             if not (arg.startswith("x") and arg[1:].isdigit() and int(arg[1:]) > 0):
-                raise HarnessError(f"dataset {name!r}: write the size as synthetic-vk:x4 (a positive multiple)")
+                raise HarnessError(f"dataset {name!r}: write the size as synthetic-vk:x4 (a positive multiple), "
+                                   "cold items as synthetic-vk:cold or synthetic-vk:x4+cold")
             scale = int(arg[1:])
-        root = synthetic.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale)
+        root = synthetic.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale,
+                                cold_items=synthetic.DEFAULT_COLD_ITEMS if cold else 0)
         return vk_lsvd.load(root, "synthetic", name=name)
     if base == "vk-lsvd":
         from harness.data import vk_lsvd

@@ -40,6 +40,12 @@ Planted structure (the "truth")
   variance (R^2 ~ s per latent dimension). 3 % of items have no embedding.
 * User metadata: ``age`` is 35 + 8 u_u[0] + noise (so age segments differ in taste), gender and geo
   are random; 1 % of interacting users are missing from users_metadata.
+* Cold items (``cold_items > 0``, dataset ``synthetic-vk:cold``; none by default): extra items with
+  their own factors, popularity and embedding (same projection) that are exposed only in the
+  validation week, to each user Poisson(expected validation exposures x cold share) times, by the
+  same Gumbel top-k and with the same signals; drawn from separate random streams, so every other
+  row, id and array is byte-identical to the dataset without them (``synthetic_truth.npz`` gains
+  ``cold_item_*`` arrays).
 * Noise for the reader: 5 % extra items and users exist only in metadata; a handful
   (``N_DUPLICATES``) of interaction rows are written twice (exact copies, same week file).
 
@@ -84,6 +90,8 @@ N_DUPLICATES = 7
 DEFAULT_USERS = 3000
 DEFAULT_ITEMS = 2000
 DEFAULT_MEAN_INTERACTIONS = 55.0
+#: Cold items of ``synthetic-vk:cold`` (first exposed in the validation week).
+DEFAULT_COLD_ITEMS = 200
 
 #: Rows buffered per week file before a row group is written (bounds memory when generating at scale).
 _ROW_GROUP_ROWS = 1 << 18
@@ -169,13 +177,18 @@ def _sample_batch(rng: np.random.Generator, u: np.ndarray, n_int: np.ndarray, st
     n_train_weeks = (VALIDATION_WEEK - start[user]).astype(np.float64)
     x = rng.random(n) * (n_train_weeks + VALIDATION_WEIGHT)
     week = np.where(x < n_train_weeks, start[user] + np.floor(x).astype(np.int64), VALIDATION_WEEK)
-    dur = duration[item].astype(np.float64)
+    return {"user": user, "item": item, "week": week, **_signals(rng, a, duration[item])}
+
+
+def _signals(rng: np.random.Generator, a: np.ndarray, duration: np.ndarray) -> dict[str, np.ndarray]:
+    """Watch time, context and reactions of exposures with affinities ``a`` (module docstring)."""
+    n = len(a)
+    dur = duration.astype(np.float64)
     ratio = 1.3 * _sigmoid(1.6 * a + 0.8 * rng.standard_normal(n) - 2.2) * (20.0 / np.maximum(dur, 5)) ** 0.15
     rewatch = rng.random(n) < 0.1 * _sigmoid(2 * a)
     ratio = ratio + rewatch * rng.uniform(0.5, 2.5, n)
     spent = np.where(dur > 0, np.round(ratio * dur), rng.integers(0, 30, n))
     out = {
-        "user": user, "item": item, "week": week,
         "place": np.minimum(rng.geometric(0.45, n) - 1, 23).astype(np.uint8),
         "platform": np.minimum(rng.geometric(0.6, n) - 1, 10).astype(np.uint8),
         "agent": np.minimum(rng.geometric(0.5, n) - 1, 28).astype(np.uint8),
@@ -188,6 +201,41 @@ def _sample_batch(rng: np.random.Generator, u: np.ndarray, n_int: np.ndarray, st
         "open_comments": rng.random(n) < _sigmoid(0.8 * a - 4.0),
     }
     return out
+
+
+def _cold(seed: int, n_cold: int, items: dict, content_signal: float) -> dict[str, np.ndarray]:
+    """Items first exposed in the validation week (``cold_items``), from their own random stream so
+    the rest of the dataset is unchanged: same priors as other items, content through the same
+    projection (all with an embedding), ids above every other item id."""
+    rng = _rng(seed, 3)
+    v = rng.standard_normal((n_cold, LATENT_DIM))
+    n_all = len(items["item_id"])
+    bias = -0.9 * np.log1p(rng.integers(0, n_all, n_cold).astype(np.float64))
+    duration = np.clip(np.round(np.exp(rng.normal(np.log(25.0), 0.7, n_cold))), 5, 255).astype(np.uint8)
+    author_id = items["author_id"][rng.integers(0, n_all, n_cold)]
+    z = np.sqrt(content_signal) * v + np.sqrt(1.0 - content_signal) * rng.standard_normal(v.shape)
+    emb = (z @ items["projection"] + 0.05 * rng.standard_normal((n_cold, EMBED_DIM))).astype(np.float16)
+    ids = np.sort(rng.choice(10 * n_cold + 100, n_cold, replace=False)).astype(np.uint32)
+    ids = (ids + items["item_id"].max() + np.uint32(1))[rng.permutation(n_cold)]
+    return {"item_id": ids, "v": v, "bias": bias, "duration": duration, "author_id": author_id, "embedding": emb}
+
+
+def _sample_cold(rng: np.random.Generator, u: np.ndarray, n_int: np.ndarray, start: np.ndarray, cold: dict,
+                 share: float) -> dict[str, np.ndarray]:
+    """Validation-week exposures of one user batch to the cold items: Poisson(expected validation
+    exposures x ``share``) per user, drawn like other exposures (Gumbel top-k over ``1.5 a + b``)."""
+    n_cold = len(cold["item_id"])
+    val_share = VALIDATION_WEIGHT / ((VALIDATION_WEEK - start).astype(np.float64) + VALIDATION_WEIGHT)
+    m = np.minimum(rng.poisson(n_int * val_share * share), n_cold)
+    aff = (u @ cold["v"].T) / np.sqrt(LATENT_DIM)
+    g = 1.5 * aff + cold["bias"] - np.log(-np.log(rng.random(aff.shape)))
+    order = np.argsort(-g, axis=1, kind="stable")
+    keep = np.arange(n_cold)[None, :] < m[:, None]
+    user = np.broadcast_to(np.arange(len(u))[:, None], order.shape)[keep]
+    item = order[keep]
+    a = aff[user, item]
+    return {"user": user, "item": item, "week": np.full(len(item), VALIDATION_WEEK, dtype=np.int64),
+            **_signals(rng, a, cold["duration"][item])}
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -210,10 +258,13 @@ def _rank(counts: np.ndarray) -> np.ndarray:
 
 
 def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: float,
-           mean_interactions: float, subsample: str) -> dict:
+           mean_interactions: float, subsample: str, cold_items: int = 0) -> dict:
     n_extra_items, n_extra_users = max(1, n_items // 20), max(1, n_users // 20)
     items = _items(seed, n_items, n_extra_items, content_signal)
     users = _users(seed, n_users, n_extra_users, mean_interactions)
+    cold = _cold(seed, cold_items, items, content_signal) if cold_items else None
+    all_ids = items["item_id"] if cold is None else np.concatenate([items["item_id"], cold["item_id"]])
+    n_all_items = n_items + n_extra_items
     sub = tmp / "subsamples" / subsample
     (sub / "train").mkdir(parents=True)
     (sub / "validation").mkdir(parents=True)
@@ -223,7 +274,8 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
     writers = [pq.ParquetWriter(p, _INTERACTION_SCHEMA) for p in paths]
     pending: list[list[pa.Table]] = [[] for _ in range(N_WEEKS)]   # buffered row groups per week file
     rows_per_week = np.zeros(N_WEEKS, dtype=np.int64)
-    train_items = np.zeros(n_items + n_extra_items, dtype=np.int64)
+    train_items = np.zeros(len(all_ids), dtype=np.int64)
+    cold_rows = 0
     train_users = np.zeros(n_users + n_extra_users, dtype=np.int64)
     bsz = _batch_users(n_items)
     try:
@@ -234,13 +286,19 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
             d["user"] = d["user"] + lo
             n_dup = N_DUPLICATES if b == 0 else 0
             dup = np.sort(rng.choice(len(d["item"]), size=min(n_dup, len(d["item"])), replace=False))
+            if cold is not None:  # appended after the duplicates are drawn: the other rows stay as they were
+                c = _sample_cold(_rng(seed, 4, b), users["u"][lo:hi], users["n_int"][lo:hi], users["start"][lo:hi],
+                                 cold, cold_items / (n_items + cold_items))
+                c["user"], c["item"] = c["user"] + lo, c["item"] + n_all_items
+                d = {k: np.concatenate([d[k], c[k]]) for k in d}
+                cold_rows += len(c["item"])
             is_train = d["week"] < VALIDATION_WEEK
             train_items += np.bincount(d["item"][is_train], minlength=len(train_items))
             train_users += np.bincount(d["user"][is_train], minlength=len(train_users))
             for w in range(N_WEEKS):
                 sel = np.flatnonzero(d["week"] == w)
                 sel = np.sort(np.concatenate([sel, dup[d["week"][dup] == w]]))
-                cols = {"user_id": users["user_id"][d["user"][sel]], "item_id": items["item_id"][d["item"][sel]]}
+                cols = {"user_id": users["user_id"][d["user"][sel]], "item_id": all_ids[d["item"][sel]]}
                 for name in _INTERACTION_SCHEMA.names[2:]:
                     cols[name] = d[name][sel]
                 pending[w].append(pa.table(cols, schema=_INTERACTION_SCHEMA))
@@ -256,10 +314,12 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
         for wr in writers:
             wr.close()
 
+    meta = {k: items[k] if cold is None else np.concatenate([items[k], cold[k]])
+            for k in ("author_id", "duration", "embedding")}
     pq.write_table(pa.table({
-        "item_id": pa.array(items["item_id"], pa.uint32()),
-        "author_id": pa.array(items["author_id"], pa.uint32()),
-        "duration": pa.array(items["duration"], pa.uint8()),
+        "item_id": pa.array(all_ids, pa.uint32()),
+        "author_id": pa.array(meta["author_id"], pa.uint32()),
+        "duration": pa.array(meta["duration"], pa.uint8()),
         "train_interactions_rank": pa.array(_rank(train_items), pa.uint32()),
     }), tmp / "metadata" / "items_metadata.parquet")
     has_meta = users["has_meta"]
@@ -270,14 +330,17 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
         "geo": pa.array(users["geo"][has_meta], pa.uint8()),
         "train_interactions_rank": pa.array(_rank(train_users)[has_meta], pa.uint32()),
     }), tmp / "metadata" / "users_metadata.parquet")
-    he = items["has_embedding"]
+    he = items["has_embedding"] if cold is None else np.concatenate([items["has_embedding"],
+                                                                      np.ones(cold_items, dtype=bool)])
     _write_npz(tmp / "metadata" / "item_embeddings.npz",
-               {"item_id": items["item_id"][he], "embedding": items["embedding"][he]})
+               {"item_id": all_ids[he], "embedding": meta["embedding"][he]})
     _write_npz(tmp / "synthetic_truth.npz", {
         "user_id": users["user_id"], "user_factors": users["u"].astype(np.float32),
         "user_start_week": users["start"].astype(np.uint8),
         "item_id": items["item_id"], "item_factors": items["v"].astype(np.float32),
         "item_bias": items["bias"].astype(np.float32), "projection": items["projection"].astype(np.float32),
+        **({} if cold is None else {"cold_item_id": cold["item_id"], "cold_item_factors": cold["v"].astype(np.float32),
+                                    "cold_item_bias": cold["bias"].astype(np.float32)}),
     })
     info = {
         "generator_version": GENERATOR_VERSION, "seed": int(seed), "n_users": int(n_users),
@@ -290,13 +353,15 @@ def _build(tmp: Path, *, n_users: int, n_items: int, seed: int, content_signal: 
         "items_without_embedding": int((~he).sum()),
         "users_without_metadata": int((~has_meta[:n_users]).sum()),
     }
+    if cold is not None:
+        info.update({"cold_items": int(cold_items), "cold_item_rows": int(cold_rows)})
     (tmp / "SYNTHETIC.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     return info
 
 
 def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS, seed: int = 0,
              content_signal: float = 0.5, scale: int = 1, subsample: str = SUBSAMPLE,
-             mean_interactions: float = DEFAULT_MEAN_INTERACTIONS) -> Path:
+             mean_interactions: float = DEFAULT_MEAN_INTERACTIONS, cold_items: int = 0) -> Path:
     """Write a synthetic VK-LSVD into ``root`` (replacing it) and return ``root``.
 
     Parameters
@@ -310,6 +375,10 @@ def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT
     scale : multiplies the number of users (and so the interaction count); items are unchanged.
     subsample : name of the ``subsamples/<name>`` directory.
     mean_interactions : mean exposures per user (before the per-user cap of ``n_items // 3``).
+    cold_items : extra items first exposed in the validation week (0: none, and the files are exactly
+        those without the parameter): own latent factors, popularity and content (same projection),
+        exposed to each user Poisson(expected validation exposures x ``cold_items / (n_items + cold_items)``)
+        times; from their own random streams, so every other row is unchanged.
 
     Returns
     -------
@@ -322,13 +391,15 @@ def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT
                            f"(got scale={scale}, n_users={n_users}, n_items={n_items})")
     if mean_interactions < 1:
         raise HarnessError(f"synthetic: mean_interactions={mean_interactions} must be >= 1")
+    if isinstance(cold_items, bool) or not isinstance(cold_items, int) or cold_items < 0:
+        raise HarnessError(f"synthetic: cold_items={cold_items!r} must be an integer >= 0")
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
         _build(tmp, n_users=int(n_users) * int(scale), n_items=int(n_items), seed=int(seed),
                content_signal=float(content_signal), mean_interactions=float(mean_interactions),
-               subsample=subsample)
+               subsample=subsample, cold_items=int(cold_items))
         old = None
         if root.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
@@ -342,20 +413,22 @@ def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT
     return root
 
 
-def cache_path(cache_dir: Path, scale: int = 1, seed: int = 0) -> Path:
-    """Directory :func:`ensure` uses: ``cache_dir/synthetic-vk-x{scale}-s{seed}-v{GENERATOR_VERSION}``."""
-    return Path(cache_dir) / f"synthetic-vk-x{int(scale)}-s{int(seed)}-v{GENERATOR_VERSION}"
+def cache_path(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0) -> Path:
+    """Directory :func:`ensure` uses: ``cache_dir/synthetic-vk-x{scale}-s{seed}-v{GENERATOR_VERSION}``
+    (plus ``-c{cold_items}`` with cold items)."""
+    cold = f"-c{int(cold_items)}" if cold_items else ""
+    return Path(cache_dir) / f"synthetic-vk-x{int(scale)}-s{int(seed)}-v{GENERATOR_VERSION}{cold}"
 
 
-def ensure(cache_dir: Path, scale: int = 1, seed: int = 0) -> Path:
+def ensure(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0) -> Path:
     """Generate the default synthetic dataset once into :func:`cache_path` and return that root."""
-    root = cache_path(cache_dir, scale, seed)
+    root = cache_path(cache_dir, scale, seed, cold_items)
     if (root / "SYNTHETIC.json").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
     try:
-        generate(tmp / "d", scale=scale, seed=seed)
+        generate(tmp / "d", scale=scale, seed=seed, cold_items=cold_items)
         try:
             os.replace(tmp / "d", root)
         except OSError:

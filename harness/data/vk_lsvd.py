@@ -8,8 +8,8 @@ Layout read (exactly as published)::
     <root>/metadata/users_metadata.parquet     user_id u32, age u8, gender u8, geo u8, ...
     <root>/metadata/item_embeddings.npz        item_id (n,) u32, embedding (n, 64) float16
 
-Only ``user_id, item_id, timespent, like, dislike, share, bookmark`` are read from the weekly
-files, batch by batch (pyarrow.dataset column projection); the metadata tables are filtered to the
+Only ``user_id, item_id, timespent, like, dislike, share, bookmark`` (and ``click_on_author``,
+``open_comments`` when every file has them) are read from the weekly files, batch by batch (pyarrow.dataset column projection); the metadata tables are filtered to the
 users/items present (predicate pushdown) and the embedding matrix is streamed row-block by
 row-block out of the npz, so memory stays bounded by the interactions kept.
 
@@ -46,9 +46,11 @@ N_WEEKS = 26
 VALIDATION_WEEK = 25
 DEFAULT_POSITIVES = ("watch_ratio>=0.5", "like|share|bookmark")
 FLAGS = ("like", "dislike", "share", "bookmark")
+#: Engagement flags read when every weekly file has them (the published files do); flag bits 4, 5.
+OPTIONAL_FLAGS = ("click_on_author", "open_comments")
 NEEDED = ("user_id", "item_id", "timespent") + FLAGS
 _TARGET = {"user_id": pa.uint32(), "item_id": pa.uint32(), "timespent": pa.int32(),
-           **{f: pa.bool_() for f in FLAGS}}
+           **{f: pa.bool_() for f in FLAGS + OPTIONAL_FLAGS}}
 _BATCH_ROWS = 1 << 20
 _EMB_BLOCK_BYTES = 32 << 20
 _LAYOUT = ("place the files as <root>/subsamples/<name>/train/week_00..24.parquet, "
@@ -178,15 +180,18 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
     """Stream the weekly files; return compact arrays (ids u32, week u8, timespent i16, flag bits u8)."""
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("user", "item", "week", "timespent", "flags")}
     rows_per_file = []
+    optional = set(OPTIONAL_FLAGS)
     for path, week in zip(paths, weeks, strict=True):
         dset = _dataset(path)
         require_columns(dset.schema.names, NEEDED, path)
+        extra = tuple(f for f in OPTIONAL_FLAGS if f in dset.schema.names)
+        optional &= set(extra)
         n_file = 0
         try:
-            for batch in dset.to_batches(columns=list(NEEDED), batch_size=_BATCH_ROWS):
+            for batch in dset.to_batches(columns=list(NEEDED + extra), batch_size=_BATCH_ROWS):
                 if batch.num_rows == 0:
                     continue
-                cols = {c: _cast(batch.column(c), c, _TARGET[c], path) for c in NEEDED}
+                cols = {c: _cast(batch.column(c), c, _TARGET[c], path) for c in NEEDED + extra}
                 parts["user"].append(cols["user_id"].to_numpy())
                 parts["item"].append(cols["item_id"].to_numpy())
                 parts["week"].append(np.full(batch.num_rows, week, dtype=np.uint8))
@@ -196,8 +201,9 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
                                        "uint8 seconds: check the file")
                 parts["timespent"].append(spent.astype(np.int16))
                 bits = np.zeros(batch.num_rows, dtype=np.uint8)
-                for k, f in enumerate(FLAGS):
-                    bits |= cols[f].to_numpy(zero_copy_only=False).astype(np.uint8) << k
+                for k, f in enumerate(FLAGS + OPTIONAL_FLAGS):
+                    if f in cols:
+                        bits |= cols[f].to_numpy(zero_copy_only=False).astype(np.uint8) << k
                 parts["flags"].append(bits)
                 n_file += batch.num_rows
         except HarnessError:
@@ -212,7 +218,9 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
     if VALIDATION_WEEK in weeks and rows_per_file[weeks.index(VALIDATION_WEEK)] == 0:
         raise HarnessError(f"{paths[weeks.index(VALIDATION_WEEK)]}: the validation week holds no interactions, "
                            "so the test split would be empty; re-download it")
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    out: dict = {k: np.concatenate(v) for k, v in parts.items()}
+    out["optional"] = tuple(f for f in OPTIONAL_FLAGS if f in optional)
+    return out
 
 
 def _encode(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,19 +239,19 @@ def _dedup(user: np.ndarray, item: np.ndarray, week: np.ndarray, spent: np.ndarr
            n_users: int, n_items: int) -> tuple[np.ndarray, ...]:
     """Sort by (week, user, item) and merge rows with the same key (max timespent, OR of flags).
 
-    When the key space allows, timespent (15 bits) and the flag bits (4) ride in the low bits of the
+    When the key space allows, timespent (15 bits) and the flag bits (6) ride in the low bits of the
     int64 key so one ``np.sort`` replaces a much slower ``argsort`` + gathers.
     """
     key = (week.astype(np.int64) * n_users + user) * n_items + item
-    packed = N_WEEKS * n_users * n_items < (1 << 44)
+    packed = N_WEEKS * n_users * n_items < (1 << 42)
     if packed:
-        key <<= 19
-        key |= spent.astype(np.int64) << 4
+        key <<= 21
+        key |= spent.astype(np.int64) << 6
         key |= flags
         key.sort()
-        spent = ((key >> 4) & 0x7FFF).astype(np.int16)
-        flags = (key & 0xF).astype(np.uint8)
-        key >>= 19
+        spent = ((key >> 6) & 0x7FFF).astype(np.int16)
+        flags = (key & 0x3F).astype(np.uint8)
+        key >>= 21
     else:
         order = np.argsort(key)
         key = key[order]
@@ -396,6 +404,7 @@ def load(root: Path, subsample: str, *, weeks: Iterable[int] | None = None, name
     paths, meta = _locate(root, subsample, wk)
 
     raw = _read_interactions(paths, wk)
+    optional = raw.pop("optional")
     rows_read = len(raw["user"])
     ucodes, user_ids = _encode(raw.pop("user"))
     icodes, item_ids = _encode(raw.pop("item"))
@@ -426,7 +435,8 @@ def load(root: Path, subsample: str, *, weeks: Iterable[int] | None = None, name
 
     events = pd.DataFrame({
         "user": user, "item": item, "time": time, "timespent": spent, "duration": duration, "watch_ratio": wr,
-        **{f: (flags & np.uint8(1 << k)) > 0 for k, f in enumerate(FLAGS)},
+        **{f: (flags & np.uint8(1 << k)) > 0 for k, f in enumerate(FLAGS + OPTIONAL_FLAGS)
+           if f in FLAGS or f in optional},
     })
     n_train_files = sum(w != VALIDATION_WEEK for w in wk)
     counts = {
