@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import adaptive, analysis, backends, feedback, report, results, runner, segments, summary, tuning
+from harness import adaptive, analysis, backends, features, feedback, report, results, runner, segments, summary, tuning
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -70,7 +70,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     masks: dict[tuple[str, str], np.ndarray] = {}
     info: dict[tuple[str, str], segments.SegmentInfo] = {}
     for v in variants:
-        d = prepare(inter, sp, v)
+        d = prepare(inter, sp, v, cold_users=hyp.cold_users)
         if len(d.users) == 0:
             raise HarnessError(f"{inter.name}: no user has both a training positive and a relevant test item "
                                f"for positives {v!r}; check the positive definition and the split")
@@ -91,7 +91,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
 def check_content(hyp: Hypothesis, inter: Interactions) -> None:
     """Fail before any training when an arm asks for item content the data does not have."""
     for arm in hyp.arms:
-        if arm.kwargs.get("item_features") is not None and inter.item_content is None:
+        if features.uses_content(arm.kwargs.get("item_features")) and inter.item_content is None:
             raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
                                f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
                                "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")

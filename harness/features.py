@@ -205,6 +205,11 @@ def content_columns(content: np.ndarray | None, spec: str, field: str = "item_fe
     return np.asarray(content[:, :d], dtype=np.float32)
 
 
+def uses_content(spec) -> bool:
+    """True when an ``item_features`` value names item content columns (``"embedding[:n]"``, ``"content"``)."""
+    return isinstance(spec, str) and _SLICE.match(spec.strip()) is not None
+
+
 def lightfm_matrix(n: int, features: np.ndarray | sp.spmatrix, identity: bool = True,
                    normalize: str | None = None) -> sp.csr_matrix:
     """LightFM's feature matrix: ``[I | features]`` (identity on) or ``features`` alone, rows

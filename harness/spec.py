@@ -357,6 +357,9 @@ class Hypothesis:
         for claims that differ by segment (its keys are then the target segments).
     split : overrides the dataset's default split when given.
     correction : multiple-comparison correction across variants x segments x metrics.
+    cold_users : False (default): users without training positives are not evaluated (the report
+        counts them); True: users with no training interaction at all but a relevant test item are
+        evaluated too (in ``Segment.history_bucket(0, 1)``), for arms that score users from metadata.
     """
 
     id: str
@@ -376,9 +379,12 @@ class Hypothesis:
     n_boot: int = 2000
     notes: str = ""
     adaptive: Seeds | None = None
+    cold_users: bool = False
 
     def __post_init__(self) -> None:
         where = f"hypothesis {self.id!r}"
+        if not isinstance(self.cold_users, bool):
+            raise HarnessError(f"{where}: field 'cold_users' must be True or False, got {self.cold_users!r}")
         if isinstance(self.seeds, Seeds):
             object.__setattr__(self, "adaptive", self.seeds)
             object.__setattr__(self, "seeds", tuple(range(self.seeds.max)))
@@ -503,4 +509,5 @@ class Hypothesis:
                                                       "seed": self.split.seed},
             "correction": self.correction, "n_boot": int(self.n_boot),
             **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
+            **({"cold_users": True} if self.cold_users else {}),
         }

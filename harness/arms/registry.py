@@ -39,7 +39,8 @@ from harness.errors import HarnessError, suggest
 GROUP = "harness.arms"
 #: The built-in arms, as ``name -> "module:function"`` (the package's own ``harness.arms`` entry points).
 BUILTIN = {k: f"harness.arms.{k}:fit" for k in
-           ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random", "runs")}
+           ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random", "runs",
+            "two_tower")}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Dataset sources. ``load_dataset(name, data_dir)`` returns one :class:`Interactions` container.
 
 Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users; generated offline, cached),
+``synthetic-kion`` (the KION layout with planted user/item features and cold users; ``:x4`` likewise),
 ``vk-lsvd:<subsample>`` (the real VK-LSVD layout under ``--data-dir``), ``ml-100k``, ``ml-1m``,
 ``ml-latest``, ``ml-latest-small`` (MovieLens files under ``--data-dir``), ``kion`` (MTS KION CSVs under
 ``--data-dir``), ``tabular:<file>`` (your own CSV/parquet with columns user_id, item_id, timestamp[, rating]).
@@ -14,7 +15,7 @@ from pathlib import Path
 from harness.data.base import Interactions
 from harness.errors import HarnessError, suggest
 
-DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
+DATASETS = ("synthetic-vk", "synthetic-kion", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
 
 
 def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None,
@@ -51,14 +52,18 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
                            "or pass --data-dir DIR (e.g. --data-dir ../shared/data/ml-100k)")
     if needs_dir and not Path(data_dir).is_dir():
         raise HarnessError(f"dataset {name!r}: --data-dir {data_dir} is not a directory")
-    if base == "synthetic-vk":
-        from harness.data import synthetic, vk_lsvd
-
+    if base in ("synthetic-vk", "synthetic-kion"):
         scale = 1
         if arg:
             if not (arg.startswith("x") and arg[1:].isdigit() and int(arg[1:]) > 0):
-                raise HarnessError(f"dataset {name!r}: write the size as synthetic-vk:x4 (a positive multiple)")
+                raise HarnessError(f"dataset {name!r}: write the size as {base}:x4 (a positive multiple)")
             scale = int(arg[1:])
+        if base == "synthetic-kion":
+            from harness.data import kion, synthetic_kion
+
+            return kion.load(synthetic_kion.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale), name=name)
+        from harness.data import synthetic, vk_lsvd
+
         root = synthetic.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale)
         return vk_lsvd.load(root, "synthetic", name=name)
     if base == "vk-lsvd":
