@@ -11,8 +11,8 @@ Encodings
 - text columns: a column where any value holds a ``,`` or ``|`` is a list (KION genres, countries;
   MovieLens genres) and becomes a multi-hot block; any other text column becomes a one-hot block.
   Each block keeps the ``MAX_TOKENS`` most frequent tokens of the fitting rows (ties by token);
-  a text column whose distinct values exceed half of its non-missing rows (titles, descriptions)
-  is free text and is skipped. Missing -> an all-zero block row.
+  a text column (not a list) whose distinct values exceed both ``MAX_CATEGORIES`` and half of its
+  non-missing rows (titles, descriptions) is free text and is skipped. Missing -> an all-zero block row.
 - integer-valued numeric columns with at most ``MAX_CATEGORIES`` distinct values (KION kids_flg,
   ML-1M age band codes, VK-LSVD gender/geo) and columns named ``*_id`` are one-hot like text.
 - other numeric columns (and datetimes, as days) are one column standardised with the mean and
@@ -157,7 +157,7 @@ def meta_table(meta: pd.DataFrame | None, n: int, fit_rows: np.ndarray | None = 
             s = pd.to_numeric(s, errors="coerce").map(lambda v: None if pd.isna(v) else str(int(v)))
         sep = None if numeric else list_separator(s)
         present = s.dropna()
-        if not numeric and sep is None and present.nunique() > max(max_tokens, len(present) // 2):
+        if not numeric and sep is None and present.nunique() > max(MAX_CATEGORIES, len(present) // 2):
             continue  # free text (titles, descriptions): not a feature
         tok = tokens(s, sep)
         vocab = _frequent(tok, fit_index, max_tokens)
