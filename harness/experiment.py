@@ -189,7 +189,8 @@ def _search_desc(t: dict | None) -> str:
 
 def tuning_summary(res: list[runner.TaskResult]) -> dict:
     """Searches on the validation window: variant -> arm -> {sampler, per, metric, n_trials, seeds: seed ->
-    {params (chosen), scores (per trial), best_so_far (the tuning curve)}}."""
+    {params (chosen), scores (per trial), best_so_far (the tuning curve), test (the refitted arm's mean of
+    the same metric on the test window, for comparison with the best validation score)}}."""
     out: dict = {}
     for r in res:
         t = r.tuning
@@ -198,8 +199,10 @@ def tuning_summary(res: list[runner.TaskResult]) -> dict:
         arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {
             "sampler": t["sampler"], "per": t["per"], "metric": t["metric"], "n_trials": len(t["trials"]),
             "seeds": {}})
+        test = r.scores.values.get(t["metric"]) if r.scores is not None else None
         arm["seeds"][str(r.task.seed)] = {"params": t["params"], "scores": [x["score"] for x in t["trials"]],
-                                          "best_so_far": t["best_so_far"]}
+                                          "best_so_far": t["best_so_far"],
+                                          "test": None if test is None or not len(test) else float(np.nanmean(test))}
     return out
 
 
