@@ -55,7 +55,7 @@ def two_tower(scales: list[int], epochs: int, cache_dir: Path) -> None:
         t_load = time.perf_counter() - t
         stamps: list[float] = []
         t0 = time.perf_counter()
-        tt.fit(d.train, 0, epochs=epochs, on_epoch=lambda e, s: stamps.append(time.perf_counter()), **params)
+        tt.fit(d.train, 0, epochs=epochs, on_epoch=lambda e, s, out=stamps: out.append(time.perf_counter()), **params)
         total = time.perf_counter() - t0
         t1 = time.perf_counter()
         tt.fit(d.train, 0, epochs=1, **params)
