@@ -116,3 +116,13 @@ def test_two_tower_inputs_come_from_the_module():
     user_x, item_x = two_tower.tower_inputs(train, "meta", "meta")
     np.testing.assert_array_equal(item_x, features.meta_table(frame(), 4, np.array([0, 1, 2])).values)
     np.testing.assert_array_equal(user_x, features.meta_table(train.user_meta, 3, np.array([0, 1])).values)
+
+
+def test_movielens_metadata_through_the_module(ml100k):
+    """ML-100K-format users: age standardised, gender and occupation one-hot, zip codes (free text) skipped."""
+    t = features.meta_table(ml100k.user_meta, ml100k.n_users)
+    assert t.names[:3] == ("age", "gender=F", "gender=M")
+    assert all(n.startswith(("age", "gender=", "occupation=")) for n in t.names)
+    age = t.values[:, 0]
+    assert abs(float(age.mean())) < 1e-5 and float(age.std()) == pytest.approx(1.0, abs=1e-5)
+    np.testing.assert_array_equal(t.values[:, 1:3].sum(axis=1), 1.0)
