@@ -57,7 +57,9 @@ class Prepared:
 
     @property
     def context(self) -> str:
-        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}"
+        """Text hashed into every task's cache key: the data, split, metrics and evaluated-user policy."""
+        cold = "|cold_users" if self.hyp.cold_users else ""  # other users are evaluated: other per-user results
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}{cold}"
 
 
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:

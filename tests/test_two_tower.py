@@ -149,3 +149,20 @@ def test_missing_torch_one_line_with_install_command(tmp_path):
         "error: arm 'two_tower' needs torch, which is not installed; run: pip install -e \".[torch]\" "
         "(or pip install torch==2.13.0)"], out.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_cold_users_change_the_cache_key(inter, tmp_path):
+    """The same arm with and without cold_users evaluates other users: never served from each other's cache."""
+    hyp = Hypothesis(id="HC", claim="cold users", dataset=inter.name, positives=("watched_pct>=50",),
+                     baseline=Arm("pop", "popularity"), treatment=Arm("rnd", "random"),
+                     segments=(Segment.all(),), metrics=("ndcg@10",), primary="ndcg@10", seeds=(0,),
+                     decision=Decision.not_worse(0.01), n_boot=200)
+    warm = experiment.run(hyp, inter=inter, results_dir=tmp_path / "r", cache_dir=tmp_path / "c", quiet=True)
+    cold = experiment.run(hyp.replace(cold_users=True), inter=inter, results_dir=tmp_path / "r",
+                          cache_dir=tmp_path / "c", quiet=True)
+    assert warm.fitted == 2 and cold.fitted == 2 and cold.run_id != warm.run_id
+    import pandas as pd
+
+    n_warm = pd.read_parquet(warm.run_dir / "per_user.parquet")["user_index"].nunique()
+    n_cold = pd.read_parquet(cold.run_dir / "per_user.parquet")["user_index"].nunique()
+    assert n_cold > n_warm
