@@ -163,7 +163,8 @@ def test_check_rejects_non_dict():
 
 
 def test_run_reports_the_tuning_curve(inter, tmp_path):
-    tune = {"sampler": "random", "n_trials": 4, "space": {"factors": [4, 16], "regularization": ("log", 1e-3, 10.0)},
+    # not in alphabetical order: the cache stores sorted keys, a fresh run must report them the same way
+    tune = {"sampler": "random", "n_trials": 4, "space": {"regularization": ("log", 1e-3, 10.0), "factors": [4, 16]},
             "per": "once"}
     hyp = Hypothesis(id="HOT", claim="tuned", dataset="synthetic-optuna", positives=("watch_ratio>=0.5",),
                      baseline=Arm("pop", "popularity"),
@@ -197,7 +198,11 @@ def test_run_reports_the_tuning_curve(inter, tmp_path):
     notes = [n for n in doc["notes"] if "tuned on the validation window" in n]
     assert len(notes) == 2 and all("random search, 4 trials, once" in n for n in notes)
     again = experiment.run(hyp, inter=inter, results_dir=tmp_path / "r", cache_dir=tmp_path / "c", quiet=True)
-    assert again.cached == 4 and json.loads((again.run_dir / "summary.json").read_text())["tuning"] == doc["tuning"]
+    again_doc = json.loads((again.run_dir / "summary.json").read_text())
+    assert again.cached == 4 and again_doc["tuning"] == doc["tuning"]
+    # the same text from the cache as from the fresh run (parameter order included)
+    assert again_doc["notes"] == doc["notes"]
+    assert json.dumps(again_doc["tuning"]) == json.dumps(doc["tuning"])
 
 
 def test_tune_with_epochs_auto_scores_the_early_stopped_curve(data):
