@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a hypothesis and write its verdict report")
     p.add_argument("hypothesis", nargs="?", default=None, help="hypothesis id, e.g. H1 (or --all)")
     p.add_argument("--all", action="store_true", help="run every hypothesis in --hypotheses, one after another")
-    p.add_argument("--reference", action="store_true", help="write reference runs on synthetic-vk into "
+    p.add_argument("--reference", action="store_true", help="write reference runs on synthetic data (synthetic-vk, "
+                   "or synthetic-kion when the hypothesis declares it) into "
                    "<results-dir>/reference (one per hypothesis, committed to the repository)")
     _common(p)
     _data_args(p)
@@ -321,7 +322,8 @@ def _run_many(args: argparse.Namespace) -> int:
         raise HarnessError("run --reference: name a hypothesis (e.g. H1) or pass --all")
     else:
         entries = [registry.Entry(Path(args.hypothesis), _load_hypothesis(args), None)]
-    dataset = ref.check_dataset(args.dataset) if args.reference else args.dataset
+    if args.reference:
+        ref.check_dataset(args.dataset)  # a bad --dataset fails before any run
     results_dir = args.results_dir / ref.REFERENCE_DIR if args.reference else args.results_dir
     failed = 0
     for e in entries:
@@ -330,6 +332,7 @@ def _run_many(args: argparse.Namespace) -> int:
             print(f"error: {e.error}", file=sys.stderr)
             continue
         hyp = with_seeds(e.hypothesis, args.seeds)
+        dataset = ref.check_dataset(args.dataset, hyp.dataset) if args.reference else args.dataset
         try:
             out = experiment.run(hyp, dataset=dataset, data_dir=_data_dir(args, dataset or hyp.dataset), results_dir=results_dir,
                                  cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs,

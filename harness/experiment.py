@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import adaptive, analysis, backends, feedback, item_eval, report, results, runner, segments, summary, tuning
+from harness import (adaptive, analysis, backends, features, feedback, item_eval, report, results, runner, segments,
+                     summary, tuning)
 from harness.arms.base import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
@@ -57,9 +58,11 @@ class Prepared:
 
     @property
     def context(self) -> str:
-        # the direction only when not the default, so user-direction cache keys stay as they were
+        """Text hashed into every task's cache key: the data, split, metrics and evaluated-unit policy
+        (the direction and cold users only when not the default, so existing cache keys stay as they were)."""
         direction = "|item_to_users" if self.hyp.direction == "item_to_users" else ""
-        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}{direction}"
+        cold = "|cold_users" if self.hyp.cold_users else ""  # other users are evaluated: other per-user results
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}{direction}{cold}"
 
 
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
@@ -77,7 +80,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     masks: dict[tuple[str, str], np.ndarray] = {}
     info: dict[tuple[str, str], segments.SegmentInfo] = {}
     for v in variants:
-        d = prepare(inter, sp, v)
+        d = prepare(inter, sp, v, cold_users=hyp.cold_users)
         if hyp.direction == "item_to_users":
             d = item_eval.prepare_items(d)
             if len(d.users) == 0:
@@ -103,7 +106,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
 def check_content(hyp: Hypothesis, inter: Interactions) -> None:
     """Fail before any training when an arm asks for item content the data does not have."""
     for arm in hyp.arms:
-        if arm.kwargs.get("item_features") is not None and inter.item_content is None:
+        if features.uses_content(arm.kwargs.get("item_features")) and inter.item_content is None:
             raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
                                f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
                                "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
@@ -223,7 +226,8 @@ def _search_desc(t: dict | None) -> str:
 
 def tuning_summary(res: list[runner.TaskResult]) -> dict:
     """Searches on the validation window: variant -> arm -> {sampler, per, metric, n_trials, seeds: seed ->
-    {params (chosen), scores (per trial), best_so_far (the tuning curve)}}."""
+    {params (chosen), scores (per trial), best_so_far (the tuning curve), test (the refitted arm's mean of
+    the same metric on the test window, for comparison with the best validation score)}}."""
     out: dict = {}
     for r in res:
         t = r.tuning
@@ -232,8 +236,10 @@ def tuning_summary(res: list[runner.TaskResult]) -> dict:
         arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {
             "sampler": t["sampler"], "per": t["per"], "metric": t["metric"], "n_trials": len(t["trials"]),
             "seeds": {}})
+        test = r.scores.values.get(t["metric"]) if r.scores is not None else None
         arm["seeds"][str(r.task.seed)] = {"params": t["params"], "scores": [x["score"] for x in t["trials"]],
-                                          "best_so_far": t["best_so_far"]}
+                                          "best_so_far": t["best_so_far"],
+                                          "test": None if test is None or not len(test) else float(np.nanmean(test))}
     return out
 
 

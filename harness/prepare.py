@@ -21,7 +21,7 @@ class EvalData:
     variant : the positive definition, e.g. ``"watch_ratio>=0.5"``.
     train : what arms learn from (training window only).
     users : int array (n_eval,), sorted dense indices of evaluated users: at least one training
-        positive and at least one relevant test item.
+        positive (or, ``cold_users``, no training interaction at all) and at least one relevant test item.
     relevant : CSR bool (n_users, n_items): test positives on items the user did not interact
         with in training (seen items are masked from rankings, so they can never be hits).
     n_train_pos : int array (n_users,), training positives per user (activity).
@@ -48,8 +48,9 @@ def _csr(users: np.ndarray, items: np.ndarray, shape: tuple[int, int], dtype=np.
     return m
 
 
-def prepare(inter: Interactions, splits: SplitResult, variant: str) -> EvalData:
-    """Build training matrices and the evaluation target for one positive definition."""
+def prepare(inter: Interactions, splits: SplitResult, variant: str, cold_users: bool = False) -> EvalData:
+    """Build training matrices and the evaluation target for one positive definition; with
+    ``cold_users``, users without any training interaction are evaluated too (else excluded, counted)."""
     ev = inter.events
     pos = feedback.positive_mask(variant, ev)
     user = ev["user"].to_numpy()
@@ -65,14 +66,16 @@ def prepare(inter: Interactions, splits: SplitResult, variant: str) -> EvalData:
     n_train_pos = np.diff(positives.indptr)
     n_rel = np.diff(relevant.indptr)
     has_test = np.diff(test_pos.indptr) > 0
-    users = np.flatnonzero((n_train_pos > 0) & (n_rel > 0)).astype(np.int64)
+    cold = np.diff(seen.indptr) == 0
+    users = np.flatnonzero(((n_train_pos > 0) | (cold & cold_users)) & (n_rel > 0)).astype(np.int64)
     counts = {
         "train_positives": int(positives.nnz),
         "train_interactions": int(seen.nnz),
         "test_positives": int(test_pos.nnz),
         "test_positives_seen_in_train": int(test_pos.nnz - relevant.nnz),
         "test_users": int(has_test.sum()),
-        "cold_users_excluded": int(((n_train_pos == 0) & (n_rel > 0)).sum()),
+        "cold_users_excluded": int(((n_train_pos == 0) & (n_rel > 0) & ~(cold & cold_users)).sum()),
+        **({"cold_users_evaluated": int((cold & (n_rel > 0)).sum())} if cold_users else {}),
         "users_without_relevant_excluded": int(((n_train_pos > 0) & has_test & (n_rel == 0)).sum()),
         "eval_users": int(len(users)),
     }

@@ -1,7 +1,7 @@
 """Reference runs kept in the repository (``results/reference/``) and re-indexing a results folder.
 
 ``python -m harness run --all --reference`` runs every hypothesis on ``synthetic-vk`` (generated
-offline, identical for every user) into ``<results-dir>/reference/<H>/<run-id>/``, keeps only the
+offline, identical for every user; a hypothesis declared on ``synthetic-kion`` runs on that) into ``<results-dir>/reference/<H>/<run-id>/``, keeps only the
 newest run per hypothesis, leaves out per-user tables above :data:`PER_USER_LIMIT` bytes, and
 indexes the folder. Everything shown in its README is read back from the run folders.
 """
@@ -16,17 +16,21 @@ from harness.errors import HarnessError
 
 REFERENCE_DIR = "reference"
 REFERENCE_DATASET = "synthetic-vk"
+#: Datasets a reference run may use: generated offline by the harness, identical for every user.
+SYNTHETIC_DATASETS = ("synthetic-vk", "synthetic-kion")
 PER_USER_LIMIT = 1_000_000  # bytes; larger per_user.parquet files are not committed
 COMMAND = "python -m harness run --all --reference"
 
 
-def check_dataset(dataset: str | None) -> str:
-    """The dataset of a reference run: synthetic-vk (any size); anything else is refused."""
+def check_dataset(dataset: str | None, declared: str | None = None) -> str:
+    """The dataset of a reference run: ``dataset`` if given, else the hypothesis' ``declared`` one when it
+    is synthetic, else synthetic-vk; anything but a synthetic dataset (any size) is refused."""
     if dataset is None:
-        return REFERENCE_DATASET
-    if dataset.split(":")[0] != REFERENCE_DATASET:
-        raise HarnessError(f"--reference runs use --dataset {REFERENCE_DATASET} only (every user can generate it "
-                           f"offline; MovieLens and VK-LSVD data are not redistributable); drop --dataset {dataset}")
+        return declared if declared and declared.split(":")[0] in SYNTHETIC_DATASETS else REFERENCE_DATASET
+    if dataset.split(":")[0] not in SYNTHETIC_DATASETS:
+        raise HarnessError(f"--reference runs use --dataset {' or '.join(SYNTHETIC_DATASETS)} only (every user can "
+                           f"generate them offline; MovieLens, KION and VK-LSVD data are not redistributable); drop "
+                           f"--dataset {dataset}")
     return dataset
 
 
@@ -68,7 +72,8 @@ def intro(root: Path, idx: index.Index, registered: list[str]) -> tuple[str, ...
     latest = [runs[0] for runs in idx.runs.values()]
     lines = [f"Reference verdicts of every hypothesis on `{REFERENCE_DATASET}`: synthetic data in the VK-LSVD "
              "layout that the harness generates offline (identical for every user), so anyone can reproduce "
-             "these runs. Regenerate them all with:", "", "```bash", COMMAND, "```", ""]
+             "these runs; hypotheses declared on `synthetic-kion` (the KION layout, `harness/data/synthetic_kion.py`) "
+             "run on it. Regenerate them all with:", "", "```bash", COMMAND, "```", ""]
     if latest:
         total, fitted, cached = _wall(root, latest)
         lines += [f"Recorded wall time of the runs below: {total / 60:.1f} min ({fitted} tasks trained, {cached} "

@@ -243,14 +243,17 @@ def _tuning_section(summary: dict) -> list[str]:
                 params = ", ".join(f"{k}={_param(v)}" for k, v in r["params"].items())
                 curve = " ".join(_f(x) for x in r["best_so_far"])
                 rows.append([f"`{var}`", f"`{arm}`", seed, t["sampler"], per, str(t["n_trials"]),
-                             _f(r["best_so_far"][-1] if r["best_so_far"] else None), params, curve])
+                             _f(r["best_so_far"][-1] if r["best_so_far"] else None), _f(r.get("test")), params,
+                             curve])
     return ["## Tuning on the validation window", "",
             "Parameters were chosen on each user's last 20 % of training interactions (never the test window) "
             "by the validation primary metric, then the arm was refitted on the whole training window. "
             "`grid` is exhaustive; `tpe` / `random` are optuna samplers seeded from the seed, so a rerun "
             "picks the same parameters. Trials run one after another inside each (arm, seed) task. "
-            "Tuning curve: best validation score after each trial.", "",
-            _md_table(["positives", "arm", "seed", "sampler", "tuned", "trials", "best validation", "chosen",
+            "Tuning curve: best validation score after each trial. \"test\": the refitted arm's mean of the same "
+            "metric on the test window (validation and test windows differ in time and users, so the two are "
+            "comparable in trend, not equal).", "",
+            _md_table(["positives", "arm", "seed", "sampler", "tuned", "trials", "best validation", "test", "chosen",
                        "tuning curve"], rows), ""]
 
 

@@ -186,7 +186,10 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                 from harness.tuning import search
 
                 result = search(fit, data.train, task.seed, params, metrics[0])
-                params, tuned, tuning_doc = result.params, dict(result.chosen), result.to_dict()
+                # key order as the cache stores them (sorted), so a fresh and a cached task report alike
+                tuned = dict(sorted(result.chosen.items()))
+                tuning_doc = json.loads(json.dumps(result.to_dict(), sort_keys=True, default=str))
+                params = result.params
                 log.info("task %s: tuned %s on the validation window (%s, %d trials: %s)", task.label(), tuned,
                          result.sampler, len(result.trials),
                          ", ".join(f"{p}: {s:.4f}" for p, s in result.trials))

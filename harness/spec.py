@@ -418,6 +418,9 @@ class Hypothesis:
     direction : ``"user_to_items"`` (default: units are users, each ranking items) or
         ``"item_to_users"`` (units are items, each ranking users: per-item metrics, item segments
         such as :meth:`Segment.cold_items`; see :mod:`harness.item_eval`).
+    cold_users : False (default): users without training positives are not evaluated (the report
+        counts them); True: users with no training interaction at all but a relevant test item are
+        evaluated too (in ``Segment.history_bucket(0, 1)``), for arms that score users from metadata.
     """
 
     id: str
@@ -438,9 +441,12 @@ class Hypothesis:
     notes: str = ""
     adaptive: Seeds | None = None
     direction: str = "user_to_items"
+    cold_users: bool = False
 
     def __post_init__(self) -> None:
         where = f"hypothesis {self.id!r}"
+        if not isinstance(self.cold_users, bool):
+            raise HarnessError(f"{where}: field 'cold_users' must be True or False, got {self.cold_users!r}")
         if isinstance(self.seeds, Seeds):
             object.__setattr__(self, "adaptive", self.seeds)
             object.__setattr__(self, "seeds", tuple(range(self.seeds.max)))
@@ -478,6 +484,9 @@ class Hypothesis:
         if self.direction not in DIRECTIONS:
             raise HarnessError(f"{where}: direction " + suggest(str(self.direction), DIRECTIONS, "direction"))
         items = self.direction == "item_to_users"
+        if items and self.cold_users:
+            raise HarnessError(f"{where}: cold_users=True evaluates users without training history, but "
+                               "direction='item_to_users' ranks users by their history; drop cold_users")
         for s in self.segments:
             if s.kind != "all" and s.over_items != items:
                 fix = ("use item segments (Segment.cold_items(), Segment.item_popularity(...), Segment.item_meta(...))"
@@ -590,6 +599,7 @@ class Hypothesis:
             **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
             # only when not the default, so the run ids of user-direction hypotheses stay as they were
             **({"direction": self.direction} if self.direction != "user_to_items" else {}),
+            **({"cold_users": True} if self.cold_users else {}),
         }
 
     @property

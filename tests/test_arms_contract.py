@@ -40,12 +40,15 @@ PARAMS = {
     "rerank": {"factors": 32, "iterations": 10, "alpha": 5.0, "regularization": 5.0, "n_estimators": 50,
                "inner_split": "per_user"},
     "random": {},
+    "two_tower": {"n_factors": 16, "hidden": 32, "epochs": 10, "batch_size": 64, "loss": "sampled_softmax"},
 }
 # the 840-positive synthetic matrix gets too few SGD steps at BPR's default learning rate 0.01
 SYNTHETIC_OVERRIDES = {"bpr": {"learning_rate": 0.05}}
-KINDS = [pytest.param(k, marks=pytest.mark.skipif(importlib.util.find_spec("lightgbm") is None,
-                                                  reason="lightgbm not installed (optional extra [rerank])"))
-         if k == "rerank" else k for k in PARAMS]
+_OPTIONAL = {"rerank": ("lightgbm", "rerank"), "two_tower": ("torch", "torch")}
+KINDS = [pytest.param(k, marks=pytest.mark.skipif(importlib.util.find_spec(_OPTIONAL[k][0]) is None,
+                                                  reason=f"{_OPTIONAL[k][0]} not installed (optional extra "
+                                                         f"[{_OPTIONAL[k][1]}])"))
+         if k in _OPTIONAL else k for k in PARAMS]
 # minimum NDCG@10 ratio over the random arm (seed 7 measured: real ML-100K random 0.0039, every arm >= 4x;
 # MovieLens fixture random 0.021, popularity 5.6x, every other arm >= 11x;
 # synthetic random 0.115, popularity 2.2x - it cannot personalise - and every other arm >= 4x)

@@ -246,7 +246,8 @@ def test_run_argument_errors(capsys):
     code, _, err = _cli(capsys, "run", "H1", "--all")
     assert code == 2 and "either a hypothesis id (H1) or --all" in err
     code, _, err = _cli(capsys, "run", "H1", "--reference", "--dataset", "ml-100k")
-    assert code == 2 and "--reference runs use --dataset synthetic-vk only" in err and "drop --dataset ml-100k" in err
+    assert code == 2 and "--reference runs use --dataset synthetic-vk or synthetic-kion only" in err \
+        and "drop --dataset ml-100k" in err
 
 
 def test_reference_finish_keeps_one_run_and_drops_big_tables(results):

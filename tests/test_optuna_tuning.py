@@ -163,7 +163,8 @@ def test_check_rejects_non_dict():
 
 
 def test_run_reports_the_tuning_curve(inter, tmp_path):
-    tune = {"sampler": "random", "n_trials": 4, "space": {"factors": [4, 16], "regularization": ("log", 1e-3, 10.0)},
+    # not in alphabetical order: the cache stores sorted keys, a fresh run must report them the same way
+    tune = {"sampler": "random", "n_trials": 4, "space": {"regularization": ("log", 1e-3, 10.0), "factors": [4, 16]},
             "per": "once"}
     hyp = Hypothesis(id="HOT", claim="tuned", dataset="synthetic-optuna", positives=("watch_ratio>=0.5",),
                      baseline=Arm("pop", "popularity"),
@@ -178,7 +179,14 @@ def test_run_reports_the_tuning_curve(inter, tmp_path):
     assert (t["sampler"], t["per"], t["metric"], t["n_trials"]) == ("random", "once", "ndcg@10", 4)
     assert set(t["seeds"]) == {"0", "1"}
     s0, s1 = t["seeds"]["0"], t["seeds"]["1"]
-    assert s0 == s1  # "once": the same search and parameters for every seed
+    # "once": the same search and parameters for every seed; each seed's refit has its own test value
+    assert {k: v for k, v in s0.items() if k != "test"} == {k: v for k, v in s1.items() if k != "test"}
+    import pandas as pd
+
+    pu = pd.read_parquet(out.run_dir / "per_user.parquet")
+    for seed, s in ((0, s0), (1, s1)):  # the test-window value beside the best validation value
+        assert s["test"] == pytest.approx(float(pu.loc[(pu["arm"] == "als") & (pu["seed"] == seed), "ndcg@10"].mean()),
+                                          abs=1e-12)
     assert s0["best_so_far"] == list(np.maximum.accumulate(s0["scores"])) and len(s0["scores"]) == 4
     assert "pop" not in t and set(s0["params"]) == {"factors", "regularization"}
     text = (out.run_dir / "report.md").read_text()
@@ -186,10 +194,15 @@ def test_run_reports_the_tuning_curve(inter, tmp_path):
     row = next(ln for ln in text.splitlines() if ln.startswith("| `watch_ratio>=0.5` | `als` | 0 |"))
     assert "random" in row and "once (seed 0), reused" in row
     assert " ".join(f"{x:.4f}" for x in s0["best_so_far"]) in row
+    assert f"| {s0['best_so_far'][-1]:.4f} | {s0['test']:.4f} |" in row
     notes = [n for n in doc["notes"] if "tuned on the validation window" in n]
     assert len(notes) == 2 and all("random search, 4 trials, once" in n for n in notes)
     again = experiment.run(hyp, inter=inter, results_dir=tmp_path / "r", cache_dir=tmp_path / "c", quiet=True)
-    assert again.cached == 4 and json.loads((again.run_dir / "summary.json").read_text())["tuning"] == doc["tuning"]
+    again_doc = json.loads((again.run_dir / "summary.json").read_text())
+    assert again.cached == 4 and again_doc["tuning"] == doc["tuning"]
+    # the same text from the cache as from the fresh run (parameter order included)
+    assert again_doc["notes"] == doc["notes"]
+    assert json.dumps(again_doc["tuning"]) == json.dumps(doc["tuning"])
 
 
 def test_tune_with_epochs_auto_scores_the_early_stopped_curve(data):

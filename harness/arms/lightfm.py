@@ -3,11 +3,14 @@
 Parameters (``Arm("cf", "lightfm", ...)``): ``loss`` (warp | bpr | logistic | warp-kos),
 ``no_components`` (64), ``learning_rate`` (0.05), ``epochs`` (10), ``item_alpha``/``user_alpha`` (0),
 ``max_sampled`` (10), ``item_features``: None (identity only) or ``"embedding[:n]"`` / ``"content"``:
-the first n columns of the dataset's item content (VK-LSVD embeddings; MovieLens genre one-hot),
-``user_features``: None, ``"meta"`` (one-hot of user_meta columns), ``"profile"`` (the user's mean
-content embedding of watched items, :mod:`harness.arms.profile`) or ``"gmm_profile:K"`` (the mean
-posterior of watched items under a K-component mixture fitted with the task's seed,
-:mod:`harness.arms.gmm_profile`; K defaults to 128); for both feature matrices
+the first n columns of the dataset's item content (VK-LSVD embeddings; MovieLens genre one-hot), or
+``"meta"``: the item metadata (KION genres, countries, content type, release year, ...),
+``user_features``: None, ``"meta"`` (the user metadata: KION age, income, sex, kids), ``"profile"`` (the
+user's mean content embedding of watched items, :mod:`harness.arms.profile`) or ``"gmm_profile:K"`` (the
+mean posterior of watched items under a K-component mixture fitted with the task's seed,
+:mod:`harness.arms.gmm_profile`; K defaults to 128); metadata is encoded by
+:func:`harness.features.meta_table` (one-hot / multi-hot / standardised numbers, the statistics from rows
+seen in training), the same encoding the two-tower arm uses; for both feature matrices
 ``identity`` (True: an indicator column per user/item is kept beside the features, the hybrid model;
 False: features only, as in a content-only notebook) and ``normalize`` (None: raw values; ``"rows"``:
 each row divided by its L1 norm, as LightFM's own ``Dataset`` does by default).
@@ -26,9 +29,9 @@ import re
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
+from harness import features
 from harness.arms.base import FactorScorer, TrainData, fold_biases
 from harness.errors import HarnessError
 
@@ -36,8 +39,7 @@ SUPPORTS_CURVES = True
 #: Parameters ``Arm(..., "lightfm", **params)`` accepts.
 PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "user_alpha", "max_sampled",
           "item_features", "user_features", "identity", "normalize")
-NORMALIZE = (None, "rows")
-_SLICE = re.compile(r"^(embedding|content)(?:\[:(\d+)\])?$")
+NORMALIZE = features.NORMALIZE
 _PROFILE = re.compile(r"^(profile|gmm_profile)(?::(\d+))?$")
 _LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 
@@ -61,44 +63,29 @@ def validate(params: dict) -> None:
         raise HarnessError(f"lightfm identity={params['identity']!r}: use True (identity + features) or False")
 
 
-def _assemble(n: int, features: sp.csr_matrix, identity: bool, normalize: str | None) -> sp.csr_matrix:
-    """``[I | features]`` (or ``features`` alone), rows optionally L1-normalised; CSR float32."""
-    if normalize not in NORMALIZE:
-        raise HarnessError(f"lightfm normalize={normalize!r}: use None (raw values) or 'rows' (L1 per row, as "
-                           "LightFM's Dataset does)")
-    m = sp.hstack([sp.identity(n, dtype=np.float32, format="csr"), features], format="csr") if identity \
-        else sp.csr_matrix(features, dtype=np.float32)
-    if normalize == "rows":
-        norm = np.asarray(abs(m).sum(axis=1), dtype=np.float64).ravel()
-        m = sp.diags(np.where(norm > 0, 1.0 / np.where(norm > 0, norm, 1.0), 0.0).astype(np.float32)) @ m
-    return sp.csr_matrix(m, dtype=np.float32)
-
-
 def item_feature_matrix(train: TrainData, spec: str | None, identity: bool = True,
                         normalize: str | None = None) -> sp.csr_matrix | None:
-    """Item features, CSR float32: ``[identity | content]`` (n_items, n_items + d), or content only
-    with ``identity=False``; None for CF-only."""
+    """Item features, CSR float32 (:func:`harness.features.lightfm_matrix`): ``[identity | F]`` or ``F``
+    alone with ``identity=False``, where F is the first content columns (``"embedding[:32]"``,
+    ``"content"``) or the encoded item metadata (``"meta"``, :func:`harness.features.meta_table`);
+    None for CF-only."""
     if spec is None:
         if not identity:
             raise HarnessError("lightfm identity=False needs item_features (features only, e.g. "
                                "item_features='embedding[:32]'); CF-only models are identity features")
         return None
-    m = _SLICE.match(str(spec).strip())
-    if not m:
-        raise HarnessError(f"lightfm item_features={spec!r}: write 'embedding[:32]' (first 32 content "
-                           "columns) or 'content' (all columns)")
-    if train.item_content is None:
-        raise HarnessError(f"lightfm item_features={spec!r}: this dataset has no item content")
-    d = train.item_content.shape[1] if m.group(2) is None else int(m.group(2))
-    content = np.asarray(train.item_content[:, :d], dtype=np.float32)
-    return _assemble(train.n_items, sp.csr_matrix(content), identity, normalize)
+    if spec == "meta":
+        table = _meta(train.item_meta, train.n_items, train.seen.getnnz(axis=0) > 0, "item_features")
+    else:
+        table = features.content_columns(train.item_content, spec, "lightfm item_features")
+    return features.lightfm_matrix(train.n_items, table, identity, normalize)
 
 
 def user_feature_matrix(train: TrainData, spec: str | None, identity: bool = True,
                         normalize: str | None = None, seed: int = 0) -> sp.csr_matrix | None:
-    """User features: identity plus one-hot user metadata (``"meta"``) or an interest profile
-    (``"profile"``, ``"gmm_profile:K"``), or the features alone with ``identity=False``; None without
-    user features."""
+    """User features: identity plus the encoded user metadata (``"meta"``) or an interest profile
+    (``"profile"``, ``"gmm_profile:K"``, fitted with ``seed``), or the features alone with
+    ``identity=False``; None without user features."""
     if spec is None:
         return None
     prof = _PROFILE.match(str(spec).strip())
@@ -107,12 +94,21 @@ def user_feature_matrix(train: TrainData, spec: str | None, identity: bool = Tru
 
         feats = profile.profile_features(train) if prof.group(1) == "profile" else \
             gmm_profile.profile_features(train, seed, int(prof.group(2) or 128))
-        return _assemble(train.n_users, sp.csr_matrix(feats.astype(np.float32)), identity, normalize)
-    if spec != "meta" or train.user_meta is None:
-        raise HarnessError(f"lightfm user_features={spec!r}: use 'meta' (the dataset needs user metadata), "
+        return features.lightfm_matrix(train.n_users, feats.astype(np.float32), identity, normalize)
+    if spec != "meta":
+        raise HarnessError(f"lightfm user_features={spec!r}: use 'meta' (the dataset's user metadata), "
                            "'profile' or 'gmm_profile:K' (the dataset needs item content)")
-    onehot = pd.get_dummies(train.user_meta.astype("string").fillna("NA"), dtype=np.float32).to_numpy()
-    return _assemble(train.n_users, sp.csr_matrix(onehot), identity, normalize)
+    table = _meta(train.user_meta, train.n_users, train.seen.getnnz(axis=1) > 0, "user_features")
+    return features.lightfm_matrix(train.n_users, table, identity, normalize)
+
+
+def _meta(meta, n: int, in_training: np.ndarray, field: str) -> np.ndarray:
+    """The metadata feature block (statistics from the rows seen in training)."""
+    table = features.meta_table(meta, n, np.flatnonzero(in_training))
+    if table.dim == 0:
+        raise HarnessError(f"lightfm {field}='meta': this dataset has no usable "
+                           f"{'user' if field == 'user_features' else 'item'} metadata")
+    return table.values
 
 
 def build_model(seed: int, loss: str = "warp", no_components: int = 64, learning_rate: float = 0.05,

@@ -40,7 +40,7 @@ GROUP = "harness.arms"
 #: The built-in arms, as ``name -> "module:function"`` (the package's own ``harness.arms`` entry points).
 BUILTIN = {k: f"harness.arms.{k}:fit" for k in
            ("lightfm", "popularity", "itemknn", "als", "bpr", "ease", "content", "rerank", "random", "runs",
-            "profile", "gmm_profile")}
+            "profile", "gmm_profile", "two_tower")}
 
 
 @dataclass(frozen=True)

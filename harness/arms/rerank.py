@@ -18,7 +18,7 @@ window only.
    index) so the order is deterministic; every other item gets :data:`LOW`.
 
 Features of a (user, item) pair: ALS score and rank; user history size (positives, seen); numeric
-user/item metadata columns (other columns as sorted category codes); for each non-numeric item
+user/item metadata columns (other columns as sorted category codes: :func:`harness.features.ordinal_table`); for each non-numeric item
 column the popularity of the item's category (e.g. author popularity); item popularity (log1p of
 the item's positives in the window relative to the mean item, so the two windows are comparable); cosine of the item's content vector to the user's mean content vector;
 the first ``emb_dims`` content dimensions.
@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
+from harness import features
 from harness.arms.als import fit_factors
 from harness.arms.base import TrainData
 from harness.arms.content import normalised_content
@@ -52,25 +52,6 @@ def _require_lightgbm():
     except ImportError:
         raise HarnessError("arm 'rerank' needs LightGBM: pip install -e \".[rerank]\"") from None
     return lightgbm
-
-
-def _encode_meta(meta: pd.DataFrame | None, n: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Metadata as float32 (n, k) and, per non-numeric column, its sorted-category int codes (-1 missing)."""
-    if meta is None or meta.shape[1] == 0:
-        return np.zeros((n, 0), np.float32), []
-    meta = meta.reindex(pd.RangeIndex(n))
-    cols, codes_list = [], []
-    for name in meta.columns:
-        s = meta[name]
-        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-            cols.append(s.astype("float64").to_numpy())
-        elif pd.api.types.is_datetime64_any_dtype(s):
-            cols.append(np.where(s.isna(), np.nan, s.astype("int64").to_numpy(dtype=np.float64)))
-        else:
-            codes, _ = pd.factorize(s.astype("string"), sort=True)
-            codes_list.append(codes)
-            cols.append(np.where(codes < 0, np.nan, codes).astype(np.float64))
-    return np.column_stack(cols).astype(np.float32), codes_list
 
 
 def _category_popularity(codes: np.ndarray, item_pop: np.ndarray) -> np.ndarray:
@@ -126,8 +107,8 @@ def _window(train: TrainData, positives: sp.csr_matrix, seen: sp.csr_matrix, see
     """ALS and feature tables for a window given its positives and seen matrices."""
     u, i = fit_factors(positives, seed, **als)
     item_pop = np.bincount(positives.indices, minlength=train.n_items).astype(np.float64)
-    umeta, _ = _encode_meta(train.user_meta, train.n_users)
-    imeta, icodes = _encode_meta(train.item_meta, train.n_items)
+    umeta, _ = features.ordinal_table(train.user_meta, train.n_users)
+    imeta, icodes = features.ordinal_table(train.item_meta, train.n_items)
     user_table = np.column_stack([np.diff(positives.indptr), np.diff(seen.indptr), umeta]).astype(np.float32)
     share = item_pop * train.n_items / max(item_pop.sum(), 1.0)  # comparable across windows of any size
     cat_pop = [_category_popularity(c, share).reshape(-1, 1) for c in icodes]
@@ -139,7 +120,7 @@ def _window(train: TrainData, positives: sp.csr_matrix, seen: sp.csr_matrix, see
         c_user = np.asarray(hist @ c_item, dtype=np.float32)
         norms = np.linalg.norm(c_user, axis=1, keepdims=True)
         c_user = np.divide(c_user, norms, out=np.zeros_like(c_user), where=norms > 0)
-        item_cols.append(np.asarray(train.item_content[:, :emb_dims], dtype=np.float32))
+        item_cols.append(features.content_columns(train.item_content, f"embedding[:{int(emb_dims)}]", "emb_dims"))
     item_table = np.hstack(item_cols).astype(np.float32)
     return _Window(u, i, seen, user_table, item_table, c_user, c_item)
 

@@ -2,6 +2,7 @@
 
 Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users, ``synthetic-vk:cold`` /
 ``synthetic-vk:x4+cold`` with 200 cold items first exposed in the validation week; generated offline, cached),
+``synthetic-kion`` (the KION layout with planted user/item features and cold users; ``:x4`` likewise),
 ``vk-lsvd:<subsample>`` (the real VK-LSVD layout under ``--data-dir``), ``ml-100k``, ``ml-1m``,
 ``ml-latest``, ``ml-latest-small`` (MovieLens files under ``--data-dir``), ``kion`` (MTS KION CSVs under
 ``--data-dir``), ``tabular:<file>`` (your own CSV/parquet with columns user_id, item_id, timestamp[, rating]).
@@ -15,7 +16,7 @@ from pathlib import Path
 from harness.data.base import Interactions
 from harness.errors import HarnessError, suggest
 
-DATASETS = ("synthetic-vk", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
+DATASETS = ("synthetic-vk", "synthetic-kion", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
 
 
 def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None = None,
@@ -52,6 +53,15 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
                            "or pass --data-dir DIR (e.g. --data-dir ../shared/data/ml-100k)")
     if needs_dir and not Path(data_dir).is_dir():
         raise HarnessError(f"dataset {name!r}: --data-dir {data_dir} is not a directory")
+    if base == "synthetic-kion":
+        from harness.data import kion, synthetic_kion
+
+        scale = 1
+        if arg:
+            if not (arg.startswith("x") and arg[1:].isdigit() and int(arg[1:]) > 0):
+                raise HarnessError(f"dataset {name!r}: write the size as synthetic-kion:x4 (a positive multiple)")
+            scale = int(arg[1:])
+        return kion.load(synthetic_kion.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale), name=name)
     if base == "synthetic-vk":
         from harness.data import synthetic, vk_lsvd
 

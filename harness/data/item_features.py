@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness import features
 from harness.data.base import Interactions
 from harness.data.delimited import read_csv_checked
 from harness.errors import HarnessError
@@ -48,10 +49,9 @@ def read(path: Path, key: str, item_ids: np.ndarray) -> tuple[np.ndarray, np.nda
             parts.append(values.to_numpy(dtype=np.float64, na_value=0.0)[:, None])
             desc.append(str(col))
         elif values.astype(str).str.contains("|", regex=False).any():
-            dummies = values.fillna("").astype(str).str.get_dummies(sep="|")
-            dummies = dummies.drop(columns=[c for c in dummies.columns if c in ("", "(no genres listed)")])
-            parts.append(dummies.to_numpy(dtype=np.float64))
-            desc.append(f"{col} ({dummies.shape[1]} tokens, multi-hot)")
+            block, vocab = features.multi_hot(values, "|")
+            parts.append(block.astype(np.float64))
+            desc.append(f"{col} ({len(vocab)} tokens, multi-hot)")
     if not parts:
         raise HarnessError(f"{path}: no numeric or '|'-separated column besides {key!r}; nothing to use as item content")
     table = np.hstack(parts).astype(np.float32)

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness import features
 from harness.data.base import (Interactions, encode_ids, fingerprint_files, keep_last_by_time, lookup,
                                 require_file)
 from harness.data.delimited import header_columns, read_delimited
@@ -62,15 +63,9 @@ def _days(raw: pd.Series, path: Path, lines: np.ndarray) -> np.ndarray:
 
 
 def genre_multi_hot(genres: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Multi-hot float32 (len(genres), V) from comma-separated genre strings; V = sorted vocabulary."""
-    tok = genres.fillna("").astype("str").str.split(",").explode().str.strip()
-    tok = tok[tok != ""]
-    vocab = tuple(sorted(set(tok.to_numpy().tolist())))
-    out = np.zeros((len(genres), len(vocab)), dtype=np.float32)
-    if len(tok):
-        col = np.searchsorted(np.asarray(vocab, dtype=object), tok.to_numpy(dtype=object))
-        out[genres.index.get_indexer(tok.index), col] = 1.0
-    return out, vocab
+    """Multi-hot float32 (len(genres), V) from comma-separated genre strings; V = sorted vocabulary
+    (:func:`harness.features.multi_hot`)."""
+    return features.multi_hot(genres, ",")
 
 
 def load(data_dir: Path, name: str = "kion") -> Interactions:
