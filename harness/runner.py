@@ -33,7 +33,7 @@ from harness.spec import Arm
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-7"
+CACHE_VERSION = f"{__version__}-8"  # -8: item-direction tuning/curves scored per item
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
 
@@ -159,7 +159,8 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     (:func:`harness.listeval.cap_at_list_end`).
 
     An arm with ``grid=`` or ``tune=`` is first tuned on the validation window inside training
-    (:func:`harness.tuning.search`; optuna trials run sequentially here, tasks run in parallel).
+    (:func:`harness.tuning.search`; optuna trials run sequentially here, tasks run in parallel),
+    scored in the data's direction (per user, or per item for ``unit="items"``).
     For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
     validation window inside training is recorded (:func:`harness.tuning.validation_curve`); with
     ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
@@ -185,7 +186,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             if "grid" in params or "tune" in params:
                 from harness.tuning import search
 
-                result = search(fit, data.train, task.seed, params, metrics[0])
+                result = search(fit, data.train, task.seed, params, metrics[0], data.unit)
                 params, tuned, tuning_doc = result.params, dict(result.chosen), result.to_dict()
                 log.info("task %s: tuned %s on the validation window (%s, %d trials: %s)", task.label(), tuned,
                          result.sampler, len(result.trials),
@@ -242,7 +243,8 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     if epochs is None:  # an epoch arm without an ``epochs`` parameter: no curve to record
         return params, None, None
     try:
-        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None)
+        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None,
+                                        data.unit)
     except HarnessError:
         if auto:
             raise
