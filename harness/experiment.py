@@ -411,8 +411,9 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
     notes += [n for r in res for n in r.notes]
+    per = " per item" if hyp.unit == "items" else ""
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
-              f"user's training interactions, {hyp.primary}{_search_desc(r.tuning)}): {r.tuned}"
+              f"user's training interactions, {hyp.primary}{per}{_search_desc(r.tuning)}): {r.tuned}"
               for r in res if r.tuned]
     reference = popularity_reference(p)
     notes += below_reference(cells, reference, hyp)

@@ -130,7 +130,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += _data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", f"per-{u} deltas"),
                         ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
-                                   "training interactions; mean over up to 2000 users, per epoch)")):
+                                   f"training interactions; mean over up to 2000 {us}, per epoch)")):
         if name in figures:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += _provenance_section(summary)
@@ -244,9 +244,11 @@ def _tuning_section(summary: dict) -> list[str]:
                 curve = " ".join(_f(x) for x in r["best_so_far"])
                 rows.append([f"`{var}`", f"`{arm}`", seed, t["sampler"], per, str(t["n_trials"]),
                              _f(r["best_so_far"][-1] if r["best_so_far"] else None), params, curve])
+    per_item = " per item (each item with a validation positive ranks the users with earlier training history)" \
+        if units(summary)[1] == "items" else ""
     return ["## Tuning on the validation window", "",
             "Parameters were chosen on each user's last 20 % of training interactions (never the test window) "
-            "by the validation primary metric, then the arm was refitted on the whole training window. "
+            f"by the validation primary metric{per_item}, then the arm was refitted on the whole training window. "
             "`grid` is exhaustive; `tpe` / `random` are optuna samplers seeded from the seed, so a rerun "
             "picks the same parameters. Trials run one after another inside each (arm, seed) task. "
             "Tuning curve: best validation score after each trial.", "",
@@ -317,7 +319,8 @@ def _provenance_section(summary: dict) -> list[str]:
             "same machine and versions reproduce every number exactly)",
             "- resolved spec: `provenance.json`",
             f"- every number above is recomputable from `per_user.parquet` (one row per variant, arm, seed, {u}"
-            + ("; `user_index` holds the item, as does `item_index`" if u == "item" else "") + "): filter `variant` and `seg_<segment>`, pivot `seed x user_index` for each arm, subtract baseline "
+            + ("; `user_index` holds the item, as does `item_index`" if u == "item" else "") + "): filter `variant` and "
+            f"`seg_<segment>`, pivot `seed x {u}_index` for each arm, subtract baseline "
             "from treatment; e.g. `python -c \"import pandas as pd; d=pd.read_parquet('per_user.parquet'); "
             f"print(d[d.seg_{summary['hypothesis']['target']}].groupby(['variant','arm'])"
             f"['{summary['hypothesis']['primary']}'].mean())\"`", ""]
@@ -416,6 +419,8 @@ def terminal(summary: dict) -> str:
     """The verdict and one compact table per variant, for ``python -m harness show``."""
     h, v = summary["hypothesis"], summary["verdict"]
     out = [f"{h['id']}: {v['status']} - {v['reason']}", f"claim: {h['claim']}", f"run: {summary['run_id']}"]
+    if units(summary)[1] == "items":
+        out.append(f"units: items (direction {h.get('direction')}; deltas per item, seed x item interval)")
     keys = ["segment", "metric", "users", "baseline", "treatment", "delta", "ci", "p", "wilcoxon", "seeds"]
     for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
         rows = table_rows(summary, var)
