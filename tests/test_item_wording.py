@@ -95,3 +95,12 @@ def test_calibrate_runs_over_items(inter):
     assert "(ndcg@100 per item; the baseline trained with 4 seeds" in text
     assert "seed x item interval (deciding)" in text and "bootstrap CI (items only)" in text
     assert "user" not in text
+
+
+def test_diff_says_items(run):
+    from harness import diff
+
+    doc, pu = diff.load(run.run_dir)
+    text = diff.render(diff.compare(doc, pu, doc, pu, top=2))
+    assert "items who moved most (ndcg@100" in text and "per-item delta" in text
+    assert text.splitlines()[-3].split()[0] == "item_id" and "user" not in text
