@@ -42,7 +42,8 @@ def table_rows(summary: dict, variant: str) -> list[dict]:
             "segment": c["segment"], "metric": c["metric"], "users": c["n_users"],
             "baseline": _f(c["mean_baseline"]), "treatment": _f(c["mean_treatment"]),
             "delta": _f(c["delta"]["estimate"], signed=True),
-            "rel": "n/a" if c["relative_pct"] is None else f"{c['relative_pct']['estimate']:+.2f} %",
+            "rel": "n/a" if (c["relative_pct"] or {}).get("estimate") is None
+            else f"{c['relative_pct']['estimate']:+.2f} %",
             "ci": _ci(c["delta"]), "ci_user": _ci(c["delta_user_only"]),
             "p": f"{_p(c['p_primary'])} / {_p(c['adjusted_p']['primary'])}",
             "wilcoxon": f"{_p(t['wilcoxon']['p'])} / {_p(c['adjusted_p']['wilcoxon'])}" if t["wilcoxon"]["defined"]
@@ -147,13 +148,23 @@ def _effects_section(summary: dict) -> list[str]:
         rel = c["relative_pct"]
         rows.append([c["variant"], c["segment"], c["metric"], _f(e["cohens_dz"], 3, signed=True),
                      _f(e["rank_biserial"], 3, signed=True),
-                     "n/a" if rel is None or rel["low"] is None else f"[{rel['low']:+.2f}, {rel['high']:+.2f}] %",
+                     _rel_ci(rel),
                      _p(t["sign"]["p"]), _p(t["randomization"]["p"]), _p(t["seed_level"]["p"])])
     if not rows:
         return []
     return ["### Effect sizes and further tests", "",
             _md_table(["variant", "segment", "metric", "Cohen's d_z", "rank-biserial", "rel. delta CI",
                        "sign test p", "randomization p", "seed-level sign p"], rows), ""]
+
+
+def _rel_ci(rel: dict | None) -> str:
+    """``[-12.30, +4.10] %``; a bound missing beside a finite one is infinite (resamples with a zero
+    baseline mean: :func:`harness.stats.relative_bootstrap`), so ``[+200.00, +inf] %``."""
+    if rel is None or rel["low"] is None and rel["high"] is None:
+        return "n/a"
+    low = "-inf" if rel["low"] is None else f"{rel['low']:+.2f}"
+    high = "+inf" if rel["high"] is None else f"{rel['high']:+.2f}"
+    return f"[{low}, {high}] %"
 
 
 def _wilcoxon_method(summary: dict) -> str:
