@@ -323,14 +323,18 @@ def variant_slug(variant: str) -> str:
 
 
 def write_runs(directory: Path, res: list[runner.TaskResult], p: Prepared, fmt: str) -> None:
-    """Each task's evaluated top-k lists as ``<directory>/<positives>/<arm>_seed<seed>.<ext>`` (raw ids)."""
+    """Each task's evaluated top-k lists as ``<directory>/<positives>/<arm>_seed<seed>.<ext>`` (raw ids):
+    items per user, or for ``direction="item_to_users"`` users per item (columns ``item, user, rank``:
+    :func:`harness.runfiles.write_run`)."""
     from harness.runfiles import write_run
 
     ext = {"parquet": "parquet", "csv": "csv", "trec": "trec"}[fmt]
+    items = p.hyp.unit == "items"
+    units, ranked = (p.inter.item_ids, p.inter.user_ids) if items else (p.inter.user_ids, p.inter.item_ids)
     for r in res:
         d = p.data[r.task.variant]
         path = directory / variant_slug(r.task.variant) / f"{r.task.arm.name}_seed{r.task.seed}.{ext}"
-        write_run(path, p.inter.user_ids[d.users], p.inter.item_ids[r.top], fmt, tag=r.task.arm.name)
+        write_run(path, units[d.users], ranked[r.top], fmt, tag=r.task.arm.name, unit=p.hyp.unit)
 
 
 def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
@@ -355,11 +359,10 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
 
     ``save_runs`` (``parquet``, ``csv`` or ``trec``) also writes every task's evaluated top-k lists to
     ``runs/<positives>/<arm>_seed<seed>.<ext>`` in the run folder (raw ids; readable by the ``runs``
-    arm and by ranx / trec_eval). ``load_options`` are passed to :func:`harness.data.load_dataset`.
+    arm and by ranx / trec_eval). For ``direction="item_to_users"`` each evaluated item's top-k users
+    (columns ``item, user, rank``; TREC qid = item). ``load_options`` are passed to :func:`harness.data.load_dataset`.
     """
     t0 = time.perf_counter()
-    if save_runs and hyp.direction == "item_to_users":
-        raise HarnessError(f"--save-runs is not supported for {hyp.id} (direction='item_to_users'); drop --save-runs")
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
