@@ -92,7 +92,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
             masks[(v, seg.name)] = m
             info[(v, seg.name)] = segments.describe(seg, m, d)
             if not m.any():
-                notes.append(f"segment {seg.name!r} has no evaluable users for positives {v!r}")
+                notes.append(f"segment {seg.name!r} has no evaluable {hyp.unit} for positives {v!r}")
             elif info[(v, seg.name)].warning:
                 notes.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
     if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
@@ -411,7 +411,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         bar.close()
         logging.getLogger("harness").removeHandler(handler)
         handler.close()
-    notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
+    notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} {hyp.unit} got NaN scores (the model may have "
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
     notes += [n for r in res for n in r.notes]
     per = " per item" if hyp.unit == "items" else ""

@@ -33,8 +33,9 @@ def inter(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(inter, tmp_path_factory):
-    return experiment.run(hyp(), inter=inter, results_dir=tmp_path_factory.mktemp("results"), cache_dir=None,
-                          quiet=True)
+    segs = (Segment.cold_items(), Segment.item_popularity(10**6, None, name="huge"), Segment.all())
+    return experiment.run(hyp(segments=segs), inter=inter, results_dir=tmp_path_factory.mktemp("results"),
+                          cache_dir=None, quiet=True)
 
 
 def test_report_says_items(run):
@@ -44,6 +45,7 @@ def test_report_says_items(run):
     assert "by the validation primary metric per item (each item with a validation positive ranks" in text
     assert "ndcg@100 per item; grid search" in text  # the tuning note
     assert "pivot `seed x item_index`" in text
+    assert "segment 'huge' has no evaluable items for positives" in text
     show = report.terminal(run.summary)
     assert "units: items (direction item_to_users; deltas per item, seed x item interval)" in show.splitlines()
 
