@@ -1,5 +1,6 @@
 """``calibrate``: the false-positive rate of the deciding interval (and of naive tests) on the user's
-own data.
+own data. The units are the hypothesis' (users, or items for ``direction="item_to_users"``); the
+names below say "user" for either.
 
 The baseline arm is trained with ``n_seeds`` seeds. Every comparison below is A/A (the same model,
 only the seed differs), so every rejection is a false positive, and comparisons never share a seed,
@@ -82,6 +83,8 @@ class Calibration:
     hypothesis, metric, alpha : what was calibrated.
     n_seeds : seeds trained per variant; ``k`` : seeds per arm in a real run (the group size).
     rows : one :class:`CalibrationRow` per (variant, segment, test), deciding interval first.
+    unit : the units of analysis, ``"users"`` or ``"items"`` (``direction="item_to_users"``: every
+        test then runs over items, and :func:`render` says so).
     """
 
     hypothesis: str
@@ -90,6 +93,7 @@ class Calibration:
     n_seeds: int
     k: int
     rows: tuple[CalibrationRow, ...]
+    unit: str = "users"
 
 
 def group_rejections(values: np.ndarray, k: int, alpha: float) -> np.ndarray:
@@ -177,7 +181,7 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int = 1, cache_dir=None, qui
             for test, ps in pair_pvalues(vals, n_resamples, rng, alpha).items():
                 ok = ~np.isnan(ps)
                 rows.append(rate_row(test, v, seg.name, ps[ok] <= alpha, alpha))
-    return Calibration(hyp.id, hyp.primary, alpha, n_seeds, k, tuple(rows))
+    return Calibration(hyp.id, hyp.primary, alpha, n_seeds, k, tuple(rows), hyp.unit)
 
 
 def run(hypothesis: str | Hypothesis, *, dataset: str | None = None, data_dir: str | Path | None = None,
@@ -226,16 +230,23 @@ def findings(cal: Calibration) -> list[str]:
     return out
 
 
+def label(test: str, unit: str) -> str:
+    """A test's name for the units: ``"seed x user interval (deciding)"`` -> ``"seed x item ..."``."""
+    return test if unit == "users" else test.replace("users", unit).replace("user", unit[:-1])
+
+
 def render(cal: Calibration) -> str:
-    """The calibration table and findings as text."""
-    lines = [f"{cal.hypothesis}: A/A false-positive rates at alpha={cal.alpha:g} ({cal.metric}; the baseline "
+    """The calibration table and findings as text (naming the units: users, or items)."""
+    per = f" per {cal.unit[:-1]}" if cal.unit != "users" else ""
+    lines = [f"{cal.hypothesis}: A/A false-positive rates at alpha={cal.alpha:g} ({cal.metric}{per}; the baseline "
              f"trained with {cal.n_seeds} seeds: every rejection is seed noise called significant)",
              f"deciding interval: disjoint groups of {cal.k} vs {cal.k} seeds ({cal.n_seeds // (2 * cal.k)} "
              f"independent comparisons); naive tests: disjoint seed pairs ({cal.n_seeds // 2} comparisons)", "",
              f"{'variant':<22} {'segment':<10} {'test':<32} {'FPR':>6}  95 % CI           rejected"]
     for r in cal.rows:
-        lines.append(f"{r.variant:<22} {r.segment:<10} {r.test:<32} {_fmt(r)}")
+        lines.append(f"{r.variant:<22} {r.segment:<10} {label(r.test, cal.unit):<32} {_fmt(r)}")
     lines += [""] + findings(cal)
-    lines += ["", "Naive per-user tests ignore seed variance: a rate well above alpha there is why verdicts rest on "
-              "the seed x user interval."]
+    u = cal.unit[:-1]
+    lines += ["", f"Naive per-{u} tests ignore seed variance: a rate well above alpha there is why verdicts rest on "
+              f"the seed x {u} interval."]
     return "\n".join(lines)

@@ -397,7 +397,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     for e in registry.load_all(args.hypotheses):
         if e.hypothesis is not None:
             h = e.hypothesis
-            print(f"{h.id:<6} {h.claim}  [{h.baseline.name} vs {h.treatment.name}; {h.primary}; "
+            per = f" per {h.unit[:-1]} (items -> users)" if h.unit != "users" else ""
+            print(f"{h.id:<6} {h.claim}  [{h.baseline.name} vs {h.treatment.name}; {h.primary}{per}; "
                   f"{'; '.join(f'{s}: {d.rule}({d.margin:g})' for s, d in h.decisions)}; dataset {h.dataset}]")
         else:
             broken += 1

@@ -64,6 +64,7 @@ class RunDiff:
     movers: dict[tuple[str, str], tuple[Mover, ...]]
     metric: str
     notes: tuple[str, ...]
+    unit: str = "users"
 
 
 def resolve(ref: str | Path, results_dir: Path) -> Path:
@@ -168,7 +169,7 @@ def compare(doc_a: dict, pu_a: pd.DataFrame | None, doc_b: dict, pu_b: pd.DataFr
             db = user_deltas(pu_b, doc_b, variant, segment, metric)
             moved[(variant, segment)] = movers(da, db, top)
     return RunDiff(doc_a["run_id"], doc_b["run_id"], doc_a["verdict"]["status"], doc_b["verdict"]["status"],
-                   tuple(rows), moved, metric, tuple(notes))
+                   tuple(rows), moved, metric, tuple(notes), hb.get("unit", "users"))
 
 
 def _iv(d: dict | None) -> str:
@@ -206,12 +207,13 @@ def render(d: RunDiff) -> str:
     table = [["variant", "segment", "metric", "delta A [CI]", "delta B [CI]", "B - A", "verdict A -> B"]]
     table += [[c.variant, c.segment, c.metric, _iv(c.a), _iv(c.b), _change(c), _verdict(c)] for c in d.cells]
     out += [""] + _grid(table)
+    us, u = d.unit, d.unit[:-1]  # items for item -> users runs (their user_id column holds the item id)
     for (variant, segment), ms in d.movers.items():
-        out += ["", f"users who moved most ({d.metric}, {variant}, segment {segment}; per-user delta = treatment - "
+        out += ["", f"{us} who moved most ({d.metric}, {variant}, segment {segment}; per-{u} delta = treatment - "
                     "baseline, mean over seeds):"]
         if not ms:
-            out.append("  (no user is in this segment in both runs)")
+            out.append(f"  (no {u} is in this segment in both runs)")
             continue
-        out += ["  " + line for line in _grid([["user_id", "delta A", "delta B", "B - A"]] + [
+        out += ["  " + line for line in _grid([[f"{u}_id", "delta A", "delta B", "B - A"]] + [
             [m.user_id, f"{m.delta_a:+.4f}", f"{m.delta_b:+.4f}", f"{m.delta_b - m.delta_a:+.4f}"] for m in ms])]
     return "\n".join(out)

@@ -95,7 +95,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
             masks[(v, seg.name)] = m
             info[(v, seg.name)] = segments.describe(seg, m, d)
             if not m.any():
-                notes.append(f"segment {seg.name!r} has no evaluable users for positives {v!r}")
+                notes.append(f"segment {seg.name!r} has no evaluable {hyp.unit} for positives {v!r}")
             elif info[(v, seg.name)].warning:
                 notes.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
     if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
@@ -329,14 +329,18 @@ def variant_slug(variant: str) -> str:
 
 
 def write_runs(directory: Path, res: list[runner.TaskResult], p: Prepared, fmt: str) -> None:
-    """Each task's evaluated top-k lists as ``<directory>/<positives>/<arm>_seed<seed>.<ext>`` (raw ids)."""
+    """Each task's evaluated top-k lists as ``<directory>/<positives>/<arm>_seed<seed>.<ext>`` (raw ids):
+    items per user, or for ``direction="item_to_users"`` users per item (columns ``item, user, rank``:
+    :func:`harness.runfiles.write_run`)."""
     from harness.runfiles import write_run
 
     ext = {"parquet": "parquet", "csv": "csv", "trec": "trec"}[fmt]
+    items = p.hyp.unit == "items"
+    units, ranked = (p.inter.item_ids, p.inter.user_ids) if items else (p.inter.user_ids, p.inter.item_ids)
     for r in res:
         d = p.data[r.task.variant]
         path = directory / variant_slug(r.task.variant) / f"{r.task.arm.name}_seed{r.task.seed}.{ext}"
-        write_run(path, p.inter.user_ids[d.users], p.inter.item_ids[r.top], fmt, tag=r.task.arm.name)
+        write_run(path, units[d.users], ranked[r.top], fmt, tag=r.task.arm.name, unit=p.hyp.unit)
 
 
 def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
@@ -361,11 +365,10 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
 
     ``save_runs`` (``parquet``, ``csv`` or ``trec``) also writes every task's evaluated top-k lists to
     ``runs/<positives>/<arm>_seed<seed>.<ext>`` in the run folder (raw ids; readable by the ``runs``
-    arm and by ranx / trec_eval). ``load_options`` are passed to :func:`harness.data.load_dataset`.
+    arm and by ranx / trec_eval). For ``direction="item_to_users"`` each evaluated item's top-k users
+    (columns ``item, user, rank``; TREC qid = item). ``load_options`` are passed to :func:`harness.data.load_dataset`.
     """
     t0 = time.perf_counter()
-    if save_runs and hyp.direction == "item_to_users":
-        raise HarnessError(f"--save-runs is not supported for {hyp.id} (direction='item_to_users'); drop --save-runs")
     for arm in hyp.arms:
         check_params(arm.kind, arm.kwargs, arm.name, preflight=True)
     dataset = dataset or (inter.name if inter is not None else hyp.dataset)
@@ -414,11 +417,12 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         bar.close()
         logging.getLogger("harness").removeHandler(handler)
         handler.close()
-    notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} users got NaN scores (the model may have "
+    notes = list(p.notes) + [f"{r.task.label()}: {r.scores.nan_scores} {hyp.unit} got NaN scores (the model may have "
                              "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
     notes += [n for r in res for n in r.notes]
+    per = " per item" if hyp.unit == "items" else ""
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
-              f"user's training interactions, {hyp.primary}{_search_desc(r.tuning)}): {r.tuned}"
+              f"user's training interactions, {hyp.primary}{per}{_search_desc(r.tuning)}): {r.tuned}"
               for r in res if r.tuned]
     reference = popularity_reference(p)
     notes += below_reference(cells, reference, hyp)

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from harness import metrics as M
 from harness.arms.base import FactorScorer, Scorer
 from harness.errors import HarnessError
-from harness.evaluate import PerUserScores, evaluate
+from harness.evaluate import PerUserScores, evaluate, top_items
 from harness.prepare import EvalData
 from harness.spec import parse_metric
 from harness.topk import NEG, generic_batch, hit_matrix, mask_rows, top_k
@@ -94,9 +94,8 @@ def evaluate_items(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, relev
                            "direction='item_to_users'; use accuracy metrics such as ndcg@100")
     items = np.asarray(items, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int64)
-    seen_t = seen[candidates].T.tocsr()                # (n_items, m): users seen with each item
     if isinstance(scorer, FactorScorer):
-        transposed = FactorScorer(scorer.item_vecs, np.ascontiguousarray(scorer.user_vecs[candidates]))
+        transposed, seen_t = _transposed(scorer, seen, candidates)
         return evaluate(transposed, items, seen_t, relevant, metric_names, batch_size,
                         num_threads=num_threads, method=method)
     kmax = max(k for _, k in parsed)
@@ -110,6 +109,29 @@ def evaluate_items(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, relev
         mask[top[:, :k]] = True
         cov[f"coverage@{k}"] = float(mask.mean())
     return PerUserScores(items, out, n_rel, n_nan, cov)
+
+
+def _transposed(scorer: FactorScorer, seen: sp.csr_matrix,
+                candidates: np.ndarray) -> tuple[FactorScorer, sp.csr_matrix]:
+    """The item direction as a user direction: (items x candidates scorer, CSR (n_items, m) of the
+    candidate users seen with each item)."""
+    return (FactorScorer(scorer.item_vecs, np.ascontiguousarray(scorer.user_vecs[candidates])),
+            seen[candidates].T.tocsr())
+
+
+def top_users(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, candidates: np.ndarray, k: int,
+              batch_size: int = 2048) -> np.ndarray:
+    """Dense user indices (len(items), min(k, len(candidates))) each item ranks first: the ranking
+    :func:`evaluate_items` computes its metrics on (same paths, masking and tie-break; users seen
+    with the item are ranked last when fewer than k others remain)."""
+    items = np.asarray(items, dtype=np.int64)
+    candidates = np.asarray(candidates, dtype=np.int64)
+    if isinstance(scorer, FactorScorer):
+        transposed, seen_t = _transposed(scorer, seen, candidates)
+        pos = top_items(transposed, items, seen_t, k, batch_size)
+    else:
+        pos, _ = _stream_top(scorer, items, seen, candidates, k, batch_size)
+    return candidates[pos]
 
 
 def _stream_top(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, candidates: np.ndarray, k: int,
@@ -147,3 +169,11 @@ def evaluate_data(scorer: Scorer, d: EvalData, metric_names: tuple[str, ...]) ->
     if d.unit == "items":
         return evaluate_items(scorer, d.users, d.train.seen, d.relevant, d.candidates, metric_names)
     return evaluate(scorer, d.users, d.train.seen, d.relevant, metric_names)
+
+
+def top_data(scorer: Scorer, d: EvalData, k: int) -> np.ndarray:
+    """Each evaluated unit's top-``k`` in its direction, dense indices: items per user
+    (:func:`harness.evaluate.top_items`), or users per item (:func:`top_users`)."""
+    if d.unit == "items":
+        return top_users(scorer, d.users, d.train.seen, d.candidates, k)
+    return top_items(scorer, d.users, d.train.seen, k)

@@ -42,7 +42,8 @@ def table_rows(summary: dict, variant: str) -> list[dict]:
             "segment": c["segment"], "metric": c["metric"], "users": c["n_users"],
             "baseline": _f(c["mean_baseline"]), "treatment": _f(c["mean_treatment"]),
             "delta": _f(c["delta"]["estimate"], signed=True),
-            "rel": "n/a" if c["relative_pct"] is None else f"{c['relative_pct']['estimate']:+.2f} %",
+            "rel": "n/a" if (c["relative_pct"] or {}).get("estimate") is None
+            else f"{c['relative_pct']['estimate']:+.2f} %",
             "ci": _ci(c["delta"]), "ci_user": _ci(c["delta_user_only"]),
             "p": f"{_p(c['p_primary'])} / {_p(c['adjusted_p']['primary'])}",
             "wilcoxon": f"{_p(t['wilcoxon']['p'])} / {_p(c['adjusted_p']['wilcoxon'])}" if t["wilcoxon"]["defined"]
@@ -130,7 +131,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += _data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", f"per-{u} deltas"),
                         ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
-                                   "training interactions; mean over up to 2000 users, per epoch)")):
+                                   f"training interactions; mean over up to 2000 {us}, per epoch)")):
         if name in figures:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += _provenance_section(summary)
@@ -147,13 +148,23 @@ def _effects_section(summary: dict) -> list[str]:
         rel = c["relative_pct"]
         rows.append([c["variant"], c["segment"], c["metric"], _f(e["cohens_dz"], 3, signed=True),
                      _f(e["rank_biserial"], 3, signed=True),
-                     "n/a" if rel is None or rel["low"] is None else f"[{rel['low']:+.2f}, {rel['high']:+.2f}] %",
+                     _rel_ci(rel),
                      _p(t["sign"]["p"]), _p(t["randomization"]["p"]), _p(t["seed_level"]["p"])])
     if not rows:
         return []
     return ["### Effect sizes and further tests", "",
             _md_table(["variant", "segment", "metric", "Cohen's d_z", "rank-biserial", "rel. delta CI",
                        "sign test p", "randomization p", "seed-level sign p"], rows), ""]
+
+
+def _rel_ci(rel: dict | None) -> str:
+    """``[-12.30, +4.10] %``; a bound missing beside a finite one is infinite (resamples with a zero
+    baseline mean: :func:`harness.stats.relative_bootstrap`), so ``[+200.00, +inf] %``."""
+    if rel is None or rel["low"] is None and rel["high"] is None:
+        return "n/a"
+    low = "-inf" if rel["low"] is None else f"{rel['low']:+.2f}"
+    high = "+inf" if rel["high"] is None else f"{rel['high']:+.2f}"
+    return f"[{low}, {high}] %"
 
 
 def _wilcoxon_method(summary: dict) -> str:
@@ -245,9 +256,11 @@ def _tuning_section(summary: dict) -> list[str]:
                 rows.append([f"`{var}`", f"`{arm}`", seed, t["sampler"], per, str(t["n_trials"]),
                              _f(r["best_so_far"][-1] if r["best_so_far"] else None), _f(r.get("test")), params,
                              curve])
+    per_item = " per item (each item with a validation positive ranks the users with earlier training history)" \
+        if units(summary)[1] == "items" else ""
     return ["## Tuning on the validation window", "",
             "Parameters were chosen on each user's last 20 % of training interactions (never the test window) "
-            "by the validation primary metric, then the arm was refitted on the whole training window. "
+            f"by the validation primary metric{per_item}, then the arm was refitted on the whole training window. "
             "`grid` is exhaustive; `tpe` / `random` are optuna samplers seeded from the seed, so a rerun "
             "picks the same parameters. Trials run one after another inside each (arm, seed) task. "
             "Tuning curve: best validation score after each trial. \"test\": the refitted arm's mean of the same "
@@ -320,7 +333,8 @@ def _provenance_section(summary: dict) -> list[str]:
             "same machine and versions reproduce every number exactly)",
             "- resolved spec: `provenance.json`",
             f"- every number above is recomputable from `per_user.parquet` (one row per variant, arm, seed, {u}"
-            + ("; `user_index` holds the item, as does `item_index`" if u == "item" else "") + "): filter `variant` and `seg_<segment>`, pivot `seed x user_index` for each arm, subtract baseline "
+            + ("; `user_index` holds the item, as does `item_index`" if u == "item" else "") + "): filter `variant` and "
+            f"`seg_<segment>`, pivot `seed x {u}_index` for each arm, subtract baseline "
             "from treatment; e.g. `python -c \"import pandas as pd; d=pd.read_parquet('per_user.parquet'); "
             f"print(d[d.seg_{summary['hypothesis']['target']}].groupby(['variant','arm'])"
             f"['{summary['hypothesis']['primary']}'].mean())\"`", ""]
@@ -419,6 +433,8 @@ def terminal(summary: dict) -> str:
     """The verdict and one compact table per variant, for ``python -m harness show``."""
     h, v = summary["hypothesis"], summary["verdict"]
     out = [f"{h['id']}: {v['status']} - {v['reason']}", f"claim: {h['claim']}", f"run: {summary['run_id']}"]
+    if units(summary)[1] == "items":
+        out.append(f"units: items (direction {h.get('direction')}; deltas per item, seed x item interval)")
     keys = ["segment", "metric", "users", "baseline", "treatment", "delta", "ci", "p", "wilcoxon", "seeds"]
     for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
         rows = table_rows(summary, var)

@@ -9,7 +9,9 @@ Formats (chosen by the file name, or ``fmt``):
   the format ``trec_eval`` and ``ranx`` read. The order is by ``rank``; since those tools re-sort by
   ``score``, a score that increases with rank is an error (they would rank the list differently).
 
-Ids are the dataset's raw ids (as in ``per_user.parquet``'s ``user_id``). A duplicated rank or item
+Ids are the dataset's raw ids (as in ``per_user.parquet``'s ``user_id``). ``--save-runs`` of an
+items -> users hypothesis writes each item's ranked users (:func:`write_run` with ``unit="items"``),
+which :func:`read_run` refuses. A duplicated rank or item
 within a user and an item id the dataset does not know are errors naming the file, the line and the
 fix. Users of the run the dataset does not know are counted and ignored.
 """
@@ -91,6 +93,10 @@ def _read_frame(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray]:
     if missing or not ({"rank", "score"} & set(frame.columns)):
         raise HarnessError(f"run file {path}: needs columns user, item and rank or score (found: "
                            f"{', '.join(map(str, frame.columns))}); rename the columns")
+    if "unit" in frame.columns and (frame["unit"].astype(str) != "users").any():
+        raise HarnessError(f"run file {path}: column unit is {str(frame['unit'].iloc[0])!r}: each row ranks users "
+                           "for an item (--save-runs of direction='item_to_users'); the runs arm reads users -> "
+                           "items lists: export one ranked list of items per user")
     if len(frame) == 0:
         raise HarnessError(f"run file {path}: no rows; export at least one recommendation")
     return frame, where
@@ -183,23 +189,31 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
     return RunLists(listed, int(len(frame)), unknown, str(path))
 
 
-def write_run(path: Path, user_ids: np.ndarray, top: np.ndarray, fmt: str = "parquet", tag: str = "harness") -> Path:
+def write_run(path: Path, user_ids: np.ndarray, top: np.ndarray, fmt: str = "parquet", tag: str = "harness",
+              unit: str = "users") -> Path:
     """Write ranked lists atomically (temp file + rename).
 
     Parameters
     ----------
     path : destination.
-    user_ids : raw user id of each row of ``top``, (n,).
-    top : raw item ids, (n, k), best first.
+    user_ids : raw user id of each row of ``top``, (n,) (``unit="items"``: the raw item ids).
+    top : raw item ids, (n, k), best first (``unit="items"``: the raw user ids each item ranks).
     fmt : ``parquet`` / ``csv`` (columns user, item, rank) or ``trec`` (``qid Q0 docid rank score tag``
         with score ``k + 1 - rank``, so tools that sort by score keep the order).
+    unit : ``"users"`` (each user ranks items) or ``"items"`` (direction ``item_to_users``: each item
+        ranks users; parquet / csv columns ``item, user, rank, unit`` with ``rank`` counted within the
+        item and ``unit`` = ``"items"``; TREC ``qid`` = item id, ``docid`` = user id). :func:`read_run`
+        refuses a file whose ``unit`` column says ``items``.
     """
     if fmt not in FORMATS:
         raise HarnessError(f"--save-runs {fmt!r}: use one of {', '.join(FORMATS)}")
     path = Path(path)
     n, k = top.shape
-    frame = pd.DataFrame({"user": np.repeat(np.asarray(user_ids), k), "item": np.asarray(top).reshape(-1),
+    query, doc = ("item", "user") if unit == "items" else ("user", "item")
+    frame = pd.DataFrame({query: np.repeat(np.asarray(user_ids), k), doc: np.asarray(top).reshape(-1),
                           "rank": np.tile(np.arange(1, k + 1, dtype=np.int64), n)})
+    if unit == "items" and fmt != "trec":
+        frame["unit"] = "items"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)

@@ -24,8 +24,8 @@ import pandas as pd
 from harness import __version__
 from harness.arms.registry import resolve
 from harness.errors import HarnessError
-from harness.evaluate import PerUserScores, top_items
-from harness.item_eval import evaluate_data
+from harness.evaluate import PerUserScores
+from harness.item_eval import evaluate_data, top_data
 from harness.listeval import cap_at_list_end
 from harness.prepare import EvalData
 from harness.spec import Arm
@@ -33,7 +33,7 @@ from harness.spec import Arm
 log = logging.getLogger("harness.runner")
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-7"
+CACHE_VERSION = f"{__version__}-8"  # -8: item-direction tuning/curves scored per item
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
 
@@ -54,7 +54,8 @@ class Task:
 class TaskResult:
     """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache,
     and (arms that train in epochs) the learning curve: mean curve metric after each epoch; ``top``:
-    the evaluated top-k items (int64 (n_users, k), dense indices) when asked for (``--save-runs``);
+    the evaluated top-k items (int64 (n_users, k), dense indices; for ``unit="items"`` each evaluated
+    item's top-k users) when asked for (``--save-runs``);
     ``notes``: the arm's own notes for the report (e.g. a run file's missing users); ``tuned``: the
     parameters chosen on the validation window and ``tuning`` the search behind them
     (:meth:`harness.tuning.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
@@ -153,13 +154,15 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
              save_top: int = 0) -> TaskResult:
     """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
 
-    With ``save_top`` > 0 the evaluated top-``save_top`` items of every evaluated user are returned
-    too (:func:`harness.evaluate.top_items`: the ranking the metrics were computed on). A scorer
+    With ``save_top`` > 0 the evaluated top-``save_top`` items of every evaluated user (users of every
+    evaluated item, for ``unit="items"``) are returned too (:func:`harness.item_eval.top_data`: the
+    ranking the metrics were computed on). A scorer
     with ``list_lengths`` (a precomputed run) has positions past each list's end counted as misses
     (:func:`harness.listeval.cap_at_list_end`).
 
     An arm with ``grid=`` or ``tune=`` is first tuned on the validation window inside training
-    (:func:`harness.tuning.search`; optuna trials run sequentially here, tasks run in parallel).
+    (:func:`harness.tuning.search`; optuna trials run sequentially here, tasks run in parallel),
+    scored in the data's direction (per user, or per item for ``unit="items"``).
     For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
     validation window inside training is recorded (:func:`harness.tuning.validation_curve`); with
     ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
@@ -185,7 +188,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             if "grid" in params or "tune" in params:
                 from harness.tuning import search
 
-                result = search(fit, data.train, task.seed, params, metrics[0])
+                result = search(fit, data.train, task.seed, params, metrics[0], data.unit)
                 # key order as the cache stores them (sorted), so a fresh and a cached task report alike
                 tuned = dict(sorted(result.chosen.items()))
                 tuning_doc = json.loads(json.dumps(result.to_dict(), sort_keys=True, default=str))
@@ -213,15 +216,15 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
 
             ann_doc = measure(scorer, data.users, data.train.seen, data.relevant, metrics, scores)
         notes: tuple[str, ...] = ()
-        if data.unit == "items" and (save_top or hasattr(scorer, "list_lengths")):
-            raise HarnessError(f"task {task.label()}: --save-runs and precomputed runs are not supported with "
-                               "direction='item_to_users' yet; drop --save-runs / use a model arm")
+        if data.unit == "items" and hasattr(scorer, "list_lengths"):
+            raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "
+                               "direction='item_to_users' yet; use a model arm")
         if hasattr(scorer, "list_lengths"):
             lengths = scorer.list_lengths(data.users, data.train.seen)
             scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)
             kmax = max(int(m.split("@")[1]) for m in metrics)
             notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
-        top = top_items(scorer, data.users, data.train.seen, save_top) if save_top else None
+        top = top_data(scorer, data, save_top) if save_top else None
     cache.put(key, scores, curve, tuned, top, notes, tuning_doc, ann_doc)
     return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
                       notes=notes, tuning=tuning_doc, ann=ann_doc)
@@ -245,7 +248,8 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     if epochs is None:  # an epoch arm without an ``epochs`` parameter: no curve to record
         return params, None, None
     try:
-        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None)
+        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None,
+                                        data.unit)
     except HarnessError:
         if auto:
             raise

@@ -1,4 +1,4 @@
-"""``python -m harness new H6 --claim "..."``: write a hypothesis file that runs as is."""
+"""``python -m harness new H99 --claim "..."``: write a hypothesis file that runs as is."""
 from __future__ import annotations
 
 import re
@@ -33,7 +33,7 @@ HYPOTHESIS = Hypothesis(
 def write(directory: Path, hid: str, claim: str, force: bool = False) -> Path:
     """Write ``<directory>/<id>_<slug>.py`` and check that it loads; return its path."""
     if not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", hid):
-        raise HarnessError(f"new: id {hid!r} must start with a letter and use letters, digits, _ or -, e.g. H6")
+        raise HarnessError(f"new: id {hid!r} must start with a letter and use letters, digits, _ or -, e.g. H99")
     if not claim.strip():
         raise HarnessError("new: --claim is empty; state the claim in one sentence")
     directory = Path(directory)

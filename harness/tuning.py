@@ -3,10 +3,14 @@ hyper-parameter grids, learning curves, early stopping and the convergence guard
 
 The validation window is each user's last ``VALIDATION_SHARE`` of training interactions (by time);
 models are fitted on the rest (the "inner" training data) and scored on the held-out positives with
-the hypothesis' primary metric.
+the hypothesis' primary metric, in the hypothesis' direction (:func:`validation_data`): per user
+over items (``unit="users"``), or per item over the candidate users (``unit="items"``, users seen
+with the item in the inner training masked, as :mod:`harness.item_eval`). Grids, optuna and
+learning curves all score through that one function, so an arm is tuned for the objective it is
+tested on.
 
 - One objective (:func:`validation_objective`): a parameter point -> the mean primary metric of a fit
-  on the inner data, over the validation users. Every search goes through it and returns one shape,
+  on the inner data, over the validation units (users or items). Every search goes through it and returns one shape,
   :class:`Tuned` (chosen parameters + trials in order); the best trial (ties: the first) is refitted
   on the whole training window.
 - Grids: ``Arm("als", "als", factors=64, grid={"regularization": [0.01, 0.1, 1.0]})``: an exhaustive
@@ -15,7 +19,7 @@ the hypothesis' primary metric.
   sampler proposes the points (:mod:`harness.optuna_tuning`); trials run one after another inside
   the task (the harness parallelises across tasks).
 - Learning curves (arms that train in epochs): the validation metric after each epoch of an inner
-  fit, over up to ``CURVE_USERS`` validation users. With ``epochs="auto"`` the inner fit stops after
+  fit, over up to ``CURVE_UNITS`` validation units. With ``epochs="auto"`` the inner fit stops after
   ``patience`` epochs without improvement (at most ``max_epochs``) and the best epoch is refitted on
   the whole training window. The chosen values are reported with the task.
 - Convergence guard (:func:`still_improving`): an arm whose mean validation curve still gains more
@@ -33,12 +37,13 @@ import scipy.sparse as sp
 
 from harness.arms.base import StopTraining, TrainData
 from harness.errors import HarnessError
-from harness.evaluate import evaluate
+from harness.item_eval import evaluate_data, prepare_items
+from harness.prepare import EvalData
 
 #: Share of each user's training interactions (latest by time, at least one) held out for validation.
 VALIDATION_SHARE = 0.2
-#: Validation users (evenly by index) scored after each epoch, to bound the cost of curves.
-CURVE_USERS = 2000
+#: Validation units (users or items, evenly by index) scored after each epoch, to bound the cost of curves.
+CURVE_UNITS = 2000
 #: ``epochs="auto"`` defaults.
 MAX_EPOCHS = 50
 PATIENCE = 3
@@ -93,6 +98,39 @@ def validation_split(train: TrainData) -> tuple[TrainData, sp.csr_matrix, np.nda
     return inner, val.astype(bool), users
 
 
+def validation_data(train: TrainData, unit: str = "users") -> EvalData:
+    """The validation window as prepared data in the hypothesis' direction.
+
+    Parameters
+    ----------
+    train : the training window (with its events).
+    unit : ``"users"`` (each validation user ranks items; :func:`validation_split`'s users) or
+        ``"items"`` (each item with a validation positive ranks the users with inner training
+        history: :func:`harness.item_eval.prepare_items` on the validation window).
+
+    Returns
+    -------
+    EvalData : ``train`` is the inner training data; score it with
+        :func:`harness.item_eval.evaluate_data`.
+    """
+    inner, val, users = validation_split(train)
+    d = EvalData("validation", inner, users, val, np.diff(inner.positives.indptr))
+    if unit == "users":
+        return d
+    if unit != "items":
+        raise HarnessError(f"unit {unit!r}: use 'users' or 'items'")
+    d = prepare_items(d)
+    if len(d.users) == 0:
+        raise HarnessError("tuning: no item has a validation positive from a user with earlier training "
+                           "interactions; drop the grid/tune/epochs='auto' or use more training data")
+    return d
+
+
+def _mean_metric(scorer, d: EvalData, metric: str) -> float:
+    """Mean ``metric`` of ``scorer`` over the units of ``d``, in its direction."""
+    return float(np.mean(evaluate_data(scorer, d, (metric,)).values[metric]))
+
+
 @dataclass(frozen=True)
 class Tuned:
     """The result of a search on the validation window (grid or optuna: one shape).
@@ -132,29 +170,29 @@ def best_trial(trials: list[tuple[dict, float]] | tuple) -> int:
 
 
 def validation_objective(fit: Callable, train: TrainData, seed: int, params: dict,
-                         metric: str) -> Callable[[dict], float]:
+                         metric: str, unit: str = "users") -> Callable[[dict], float]:
     """The one objective every search maximises: ``point -> validation score``.
 
-    The validation window is split once (:func:`validation_split`); a point is fitted on the inner
-    data with ``seed`` and ``{**params, **point}`` and scored by the mean ``metric`` over the
-    validation users. An epoch-trained arm with ``epochs="auto"`` is scored by the best value of its
-    early-stopped validation curve (over up to ``CURVE_USERS`` users), the epoch being chosen later.
+    The validation window is split once (:func:`validation_data`, in the direction ``unit``); a point
+    is fitted on the inner data with ``seed`` and ``{**params, **point}`` and scored by the mean
+    ``metric`` over the validation units (users or items). An epoch-trained arm with
+    ``epochs="auto"`` is scored by the best value of its early-stopped validation curve (over up to
+    ``CURVE_UNITS`` units), the epoch being chosen later.
     """
-    inner, val, users = validation_split(train)
+    d = validation_data(train, unit)
     auto = params.get("epochs") == "auto"
     if auto:
         params = dict(params)
         max_epochs = params.pop("max_epochs", MAX_EPOCHS)
         patience = params.pop("patience", PATIENCE)
         params.pop("epochs")
-        curve_users = _curve_users(users)
+        curve_d = _curve_units(d)
 
     def objective(point: dict) -> float:
         p = {**params, **point}
         if auto:
-            return float(np.max(_curve(fit, inner, val, curve_users, seed, p, metric, max_epochs, patience)))
-        scorer = fit(inner, seed, **p)
-        return float(np.mean(evaluate(scorer, users, inner.seen, val, (metric,)).values[metric]))
+            return float(np.max(_curve(fit, curve_d, seed, p, metric, max_epochs, patience)))
+        return _mean_metric(fit(d.train, seed, **p), d, metric)
 
     return objective
 
@@ -166,29 +204,30 @@ def grid_search(objective: Callable[[dict], float], params: dict, grid: dict, me
     return Tuned({**params, **chosen}, chosen, trials, "grid", "seed", metric)
 
 
-def select(fit: Callable, train: TrainData, seed: int, params: dict, grid: dict, metric: str) -> tuple[dict, list]:
+def select(fit: Callable, train: TrainData, seed: int, params: dict, grid: dict, metric: str,
+           unit: str = "users") -> tuple[dict, list]:
     """Best parameters for ``fit`` by ``metric`` on the validation window; returns (params, trials)."""
-    t = grid_search(validation_objective(fit, train, seed, params, metric), params, grid, metric)
+    t = grid_search(validation_objective(fit, train, seed, params, metric, unit), params, grid, metric)
     return t.params, list(t.trials)
 
 
-def search(fit: Callable, train: TrainData, seed: int, params: dict, metric: str) -> Tuned:
+def search(fit: Callable, train: TrainData, seed: int, params: dict, metric: str, unit: str = "users") -> Tuned:
     """Run the arm's ``grid`` or ``tune`` search (whichever ``params`` holds; it is removed from the
-    parameters of the result)."""
+    parameters of the result), scored per ``unit`` (``"users"`` or ``"items"``)."""
     params = dict(params)
     if "grid" in params:
         grid = params.pop("grid")
-        return grid_search(validation_objective(fit, train, seed, params, metric), params, grid, metric)
+        return grid_search(validation_objective(fit, train, seed, params, metric, unit), params, grid, metric)
     from harness import optuna_tuning
 
     tune = params.pop("tune")
     fit_seed = optuna_tuning.fit_seed(tune, seed)
-    return optuna_tuning.optuna_search(validation_objective(fit, train, fit_seed, params, metric), params, tune,
+    return optuna_tuning.optuna_search(validation_objective(fit, train, fit_seed, params, metric, unit), params, tune,
                                        seed, metric)
 
 
 def validation_curve(fit: Callable, train: TrainData, seed: int, params: dict, metric: str, epochs: int,
-                     patience: int | None = None) -> np.ndarray:
+                     patience: int | None = None, unit: str = "users") -> np.ndarray:
     """Mean ``metric`` on the validation window after each epoch of a fit on the inner training data.
 
     Parameters
@@ -198,31 +237,31 @@ def validation_curve(fit: Callable, train: TrainData, seed: int, params: dict, m
     epochs : epochs to train (the most, with ``patience``).
     patience : stop after this many epochs without a strict improvement on the best so far (None:
         train all ``epochs``).
+    unit : ``"users"`` or ``"items"``: the direction the metric is computed in (:func:`validation_data`).
 
     Returns
     -------
-    float64 (n_epochs_trained,).
+    float64 (n_epochs_trained,): the mean over up to ``CURVE_UNITS`` validation units.
     """
-    inner, val, users = validation_split(train)
-    return _curve(fit, inner, val, _curve_users(users), seed, params, metric, epochs, patience)
+    return _curve(fit, _curve_units(validation_data(train, unit)), seed, params, metric, epochs, patience)
 
 
-def _curve_users(users: np.ndarray) -> np.ndarray:
-    """Up to ``CURVE_USERS`` validation users, evenly by index."""
-    return users[np.linspace(0, len(users) - 1, min(CURVE_USERS, len(users))).astype(int)]
+def _curve_units(d: EvalData) -> EvalData:
+    """``d`` restricted to up to ``CURVE_UNITS`` of its units, evenly by index."""
+    return replace(d, users=d.users[np.linspace(0, len(d.users) - 1, min(CURVE_UNITS, len(d.users))).astype(int)])
 
 
-def _curve(fit: Callable, inner: TrainData, val: sp.csr_matrix, users: np.ndarray, seed: int, params: dict,
-           metric: str, epochs: int, patience: int | None) -> np.ndarray:
+def _curve(fit: Callable, d: EvalData, seed: int, params: dict, metric: str, epochs: int,
+           patience: int | None) -> np.ndarray:
     curve: list[float] = []
 
     def on_epoch(epoch: int, scorer) -> None:
-        curve.append(float(np.mean(evaluate(scorer, users, inner.seen, val, (metric,)).values[metric])))
+        curve.append(_mean_metric(scorer, d, metric))
         if patience is not None and len(curve) - 1 - int(np.argmax(curve)) >= patience:
             raise StopTraining
 
     try:
-        fit(inner, seed, **params, epochs=int(epochs), on_epoch=on_epoch)
+        fit(d.train, seed, **params, epochs=int(epochs), on_epoch=on_epoch)
     except StopTraining:
         pass
     return np.asarray(curve, dtype=np.float64)

@@ -114,12 +114,28 @@ def test_debug_shows_traceback(tmp_path):
 
 def test_new_scaffolds_a_loadable_file(tmp_path):
     hyps = tmp_path / "hyps"
-    out = cli("new", "H6", "--claim", "ALS beats popularity", "--hypotheses", str(hyps), cwd=tmp_path)
+    out = cli("new", "H99", "--claim", "ALS beats popularity", "--hypotheses", str(hyps), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     out = cli("list", "--hypotheses", str(hyps), cwd=tmp_path)
-    assert out.returncode == 0 and out.stdout.startswith("H6") and "ALS beats popularity" in out.stdout
-    again = cli("new", "H6", "--claim", "again", "--hypotheses", str(hyps), cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("H99") and "ALS beats popularity" in out.stdout
+    again = cli("new", "H99", "--claim", "again", "--hypotheses", str(hyps), cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_documented_new_examples_use_free_ids():
+    """`python -m harness new <id>` in the README and scaffold docs must not name a shipped hypothesis
+    (following it would fail with 'already exists')."""
+    import re
+    from pathlib import Path
+
+    from harness import registry
+
+    root = Path(__file__).resolve().parents[1]
+    taken = {e.hypothesis.id for e in registry.load_all(root / "hypotheses") if e.hypothesis is not None}
+    texts = [(root / "README.md").read_text(), (root / "harness" / "scaffold.py").read_text()]
+    ids = [m for t in texts for m in re.findall(r"python -m harness new (\S+)", t)]
+    assert ids and all(i.startswith("H") for i in ids)
+    assert not set(ids) & taken, f"examples {ids} clash with shipped hypotheses {sorted(taken)}"
 
 
 def test_rerank_without_lightgbm_says_how_to_install(tmp_path):

@@ -190,3 +190,12 @@ def test_holm_families_accuracy_and_descriptive_separately():
         desc = np.array([c.metric == "novelty@10" for c in cells])
         for fam in (desc, ~desc):
             np.testing.assert_allclose(adj[fam], multipletests(raw[fam], method="holm")[1], rtol=1e-12)
+
+
+def test_relative_ci_with_an_infinite_bound_renders():
+    """summary.json stores an infinite bound as null beside a finite one (relative_bootstrap's +inf)."""
+    from harness.report import _rel_ci
+
+    assert _rel_ci({"low": 200.0, "high": None}) == "[+200.00, +inf] %"
+    assert _rel_ci({"low": None, "high": None}) == "n/a" and _rel_ci(None) == "n/a"
+    assert _rel_ci({"low": -1.5, "high": 2.25}) == "[-1.50, +2.25] %"

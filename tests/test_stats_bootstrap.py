@@ -126,6 +126,45 @@ def test_relative_bootstrap_undefined_when_base_mean_is_zero():
     assert np.isnan(r.estimate) and np.isnan(r.ci.low) and "mean(base) is 0" in r.method
 
 
+def test_relative_bootstrap_with_zero_baseline_resamples_hand_cases():
+    """Resamples whose baseline mean is 0 (small segments with mostly-zero baselines, as H6's niche
+    items): no RuntimeWarning, +inf where the treatment mean is positive, 0/0 dropped."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # n = 2: resamples {0,0} -> +200 % (1/4), {0,1} -> +300 % (1/2), {1,1} -> base mean 0 -> +inf (1/4)
+        r = relative_bootstrap([1.0, 0.0], [3.0, 1.0], rng=np.random.default_rng(0))
+        assert (r.estimate, r.ci.low, r.ci.high, r.standard_error) == (300.0, 200.0, np.inf, np.inf)
+        assert "count as +-inf" in r.method and r.n_resamples == 2000
+        # relative change +100 % in every resample where it is defined; resamples of zeros only are 0/0
+        r = relative_bootstrap([0, 0, 0, 1.0], [0, 0, 0, 2.0], rng=np.random.default_rng(0), method="bca")
+        assert (r.estimate, r.ci.low, r.ci.high, r.standard_error) == (100.0, 100.0, 100.0, 0.0)
+        assert 400 < 2000 - r.n_resamples < 870 and "dropped" in r.method  # 2000 (3/4)^4 = 633 dropped
+
+
+def test_relative_bootstrap_with_rare_zero_baseline_resamples_equals_a_hand_computation():
+    """About 1 % of resamples have a zero baseline mean (some 0/0, some +inf): the interval is the
+    percentile interval of the defined resamples, +inf ranked on top; the bounds stay finite."""
+    import warnings
+
+    base = np.r_[np.zeros(16), [0.5, 1.0, 0.25, 0.75]]
+    treat = np.r_[[0.2, 0.1], np.zeros(14), [0.25, 1.0, 0.5, 0.5]]
+    n_res, seed = 4000, 3
+    idx = np.random.default_rng(seed).integers(0, 20, (n_res, 20))  # the index engine's draws
+    mb, mt = base[idx].mean(axis=1), treat[idx].mean(axis=1)
+    keep = (mb != 0) | (mt != 0)
+    theta = np.where(mb[keep] == 0, 1e300, 100 * (mt[keep] - mb[keep]) / np.where(mb[keep] == 0, 1, mb[keep]))
+    assert (mb == 0).sum() > (~keep).sum() > 0 and (theta == 1e300).mean() < 0.02  # both kinds present
+    want = np.quantile(theta, [0.025, 0.975])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = relative_bootstrap(base, treat, n_resamples=n_res, rng=np.random.default_rng(seed), resampling="index")
+    assert (r.ci.low, r.ci.high) == pytest.approx(tuple(want), abs=1e-9)
+    assert r.estimate == pytest.approx(100 * (treat.mean() - base.mean()) / base.mean())
+    assert r.n_resamples == keep.sum() and r.standard_error == np.inf
+
+
 def test_constant_deltas_give_degenerate_interval():
     r = paired_bootstrap(np.full(10, 0.25), rng=np.random.default_rng(0))
     assert (r.ci.low, r.ci.high, r.standard_error, r.n_resamples) == (0.25, 0.25, 0.0, 0)

@@ -102,6 +102,27 @@ def _percentile_of_score(theta_b: np.ndarray, score: float) -> float:
     return float((np.count_nonzero(theta_b < score) + np.count_nonzero(theta_b <= score)) / (2 * theta_b.size))
 
 
+def _quantiles(theta_b: np.ndarray, probs: list[float]) -> np.ndarray:
+    """``np.quantile`` (linear interpolation) on the extended reals: ``theta_b`` may hold +-inf (a
+    ratio whose resampled denominator is 0). Interpolating towards or between infinities gives the
+    infinity (its limit), where numpy's ``a + (b - a) t`` gives NaN and warns."""
+    if np.isfinite(theta_b).all():
+        return np.quantile(theta_b, probs)
+    x = np.sort(theta_b)
+    h = (x.size - 1) * np.asarray(probs, dtype=np.float64)
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, x.size - 1)
+    out = []
+    for a, b, t in zip(x[lo], x[hi], h - lo):
+        if t == 0 or a == b or np.isinf(a):
+            out.append(a)
+        elif np.isinf(b):
+            out.append(b)
+        else:  # two finite neighbours: numpy's own arithmetic
+            out.append(np.quantile(np.array([a, b]), t))
+    return np.asarray(out, dtype=np.float64)
+
+
 def _interval(theta_b: np.ndarray, theta_hat: float, accel: float, method: str,
               confidence_level: float) -> ConfidenceInterval:
     """Percentile or BCa interval from a bootstrap distribution ``theta_b`` of shape (B,)."""
@@ -115,7 +136,7 @@ def _interval(theta_b: np.ndarray, theta_hat: float, accel: float, method: str,
         probs = [ndtr(z0 + (z0 + z) / (1.0 - accel * (z0 + z))) for z in (za, -za)]
     else:
         probs = [alpha, 1.0 - alpha]
-    low, high = np.quantile(theta_b, probs)
+    low, high = _quantiles(theta_b, probs)
     return ConfidenceInterval(float(low), float(high))
 
 
@@ -123,7 +144,8 @@ def _result(theta_b: np.ndarray, theta_hat: float, accel: float, method: str,
             confidence_level: float, engine: str, what: str = "") -> IntervalResult:
     ci = _interval(theta_b, theta_hat, accel, method, confidence_level)
     label = "BCa" if method == "bca" else "percentile"
-    return IntervalResult(estimate=float(theta_hat), ci=ci, standard_error=float(np.std(theta_b, ddof=1)),
+    se = float(np.std(theta_b, ddof=1)) if np.isfinite(theta_b).all() else float("inf")  # unbounded resamples
+    return IntervalResult(estimate=float(theta_hat), ci=ci, standard_error=se,
                           method=f"{label} bootstrap{what}, {engine}", confidence_level=confidence_level,
                           n_resamples=int(theta_b.size))
 
@@ -179,8 +201,13 @@ def paired_bootstrap(delta: object, *, n_resamples: int = 2000, confidence_level
 
 
 def _relative_pct(mean_base: np.ndarray, mean_treat: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 100.0 * (mean_treat - mean_base) / mean_base
+    """``100 (treat - base) / base``; where ``base`` is 0: +-inf (the sign of ``treat``, the limit as
+    the baseline mean falls to 0), or NaN when ``treat`` is 0 too (no relative change is defined)."""
+    mb, mt = np.broadcast_arrays(np.asarray(mean_base, dtype=np.float64), np.asarray(mean_treat, dtype=np.float64))
+    diff = mt - mb
+    out = np.where(diff == 0, np.nan, np.copysign(np.inf, diff))
+    np.divide(100.0 * diff, mb, out=out, where=mb != 0)
+    return out
 
 
 def relative_bootstrap(base: object, treat: object, *, n_resamples: int = 2000,
@@ -189,7 +216,12 @@ def relative_bootstrap(base: object, treat: object, *, n_resamples: int = 2000,
                        resampling: str = "auto") -> IntervalResult:
     """Bootstrap interval of the relative change ``100 * (mean(treat) - mean(base)) / mean(base)`` in %.
 
-    Users are resampled as pairs (the same indices for both arms).
+    Users are resampled as pairs (the same indices for both arms). A resample whose baseline mean is
+    0 (likely in a small segment where most baseline values are 0) has an unbounded relative change:
+    it counts as +inf (-inf) when its treatment mean is above (below) 0, and is dropped when both
+    means are 0 (0/0: no relative change to measure); ``method`` says how many. With more than
+    ``(1 - confidence_level) / 2`` of the resamples at +-inf the bound is infinite, and the standard
+    error is inf whenever any is.
 
     Parameters
     ----------
@@ -217,11 +249,25 @@ def relative_bootstrap(base: object, treat: object, *, n_resamples: int = 2000,
                               "relative change undefined: mean(base) is 0 (use the absolute mean delta)", cl, 0)
     theta_hat = float(_relative_pct(b.mean(), t.mean()))
     means, engine = _resampled_means([b, t], n_resamples, rng, batch, resampling)
+    theta_b = _relative_pct(means[:, 0], means[:, 1])
+    defined = ~np.isnan(theta_b)
+    n_zero = int(np.count_nonzero(means[:, 0] == 0))
+    if n_zero:
+        engine += (f"; {n_zero} of {n_resamples} resamples had mean(base) = 0 ({int((~defined).sum())} with "
+                   "mean(treat) = 0 too, dropped; the rest count as +-inf)")
+    if not defined.any():
+        nan = float("nan")
+        return IntervalResult(theta_hat, ConfidenceInterval(nan, nan), nan,
+                              f"relative change undefined in every resample ({engine})", cl, 0)
     n = b.shape[0]
-    accel = (_acceleration(_relative_pct((b.sum() - b) / (n - 1), (t.sum() - t) / (n - 1)))
-             if method == "bca" else 0.0)
-    return _result(_relative_pct(means[:, 0], means[:, 1]), theta_hat, accel, method, cl, engine,
-                   what=" of relative change %")
+    accel = 0.0
+    if method == "bca":
+        loo = _relative_pct((b.sum() - b) / (n - 1), (t.sum() - t) / (n - 1))
+        if np.isfinite(loo).all():
+            accel = _acceleration(loo)
+        else:
+            engine += "; BCa acceleration 0 (a leave-one-out baseline mean is 0)"
+    return _result(theta_b[defined], theta_hat, accel, method, cl, engine, what=" of relative change %")
 
 
 def bootstrap_distribution(delta: object, *, n_resamples: int, rng: np.random.Generator,
