@@ -42,6 +42,8 @@ from harness.prepare import EvalData
 
 #: Share of each user's training interactions (latest by time, at least one) held out for validation.
 VALIDATION_SHARE = 0.2
+#: A curve best after epoch 1 is flagged only if a later epoch fell below (1 - this) of it (a dip, not noise).
+DIP_SHARE = 0.1
 #: Validation units (users or items, evenly by index) scored after each epoch, to bound the cost of curves.
 CURVE_UNITS = 2000
 #: ``epochs="auto"`` defaults.
@@ -284,8 +286,12 @@ def still_improving(curve: np.ndarray, tol: float = CONVERGENCE_TOL) -> float | 
     return gain if gain > tol * abs(c[-1]) else None
 
 
-def best_at_start(curve: np.ndarray) -> bool:
-    """True when a curve of several epochs was best after its first epoch: with early stopping, a curve
-    that dips before it rises (LightFM BPR on sparse positives does, for 10+ epochs) stops there."""
+def best_at_start(curve: np.ndarray, drop: float = DIP_SHARE) -> bool:
+    """True when a curve of several epochs was best after its first epoch and then fell by more than
+    ``drop`` of that value: with early stopping, a curve that dips before it rises (LightFM BPR on
+    sparse positives does, for 10+ epochs) stops there. A curve that is flat from the first epoch
+    (within ``drop``) converged early and is not flagged."""
     c = np.asarray(curve, dtype=np.float64)
-    return len(c) > 1 and not np.isnan(c).all() and best_epoch(np.nan_to_num(c, nan=-np.inf)) == 1
+    if len(c) < 2 or np.isnan(c).all() or best_epoch(np.nan_to_num(c, nan=-np.inf)) != 1:
+        return False
+    return bool(np.nanmin(c[1:]) < (1 - drop) * c[0])

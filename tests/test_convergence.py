@@ -72,6 +72,9 @@ def test_a_curve_that_dips_before_it_rises_is_flagged_when_patience_stops_it_at_
     assert len(stopped) == 4 and tuning.best_epoch(stopped) == 1 and tuning.best_at_start(stopped)
     assert tuning.best_at_start([0.3, 0.1, 0.2]) and not tuning.best_at_start([0.1, 0.3, 0.2])
     assert not tuning.best_at_start([0.3])  # one epoch is not a stopped curve
+    # H8's LightFM with features on synthetic-kion: flat from epoch 1 (converged), noise below 10 %: not a dip
+    assert not tuning.best_at_start([0.1028, 0.1014, 0.1005, 0.1005])
+    assert tuning.best_at_start([0.0097, 0.0063, 0.0026, 0.0034])  # H1's BPR curve before it climbed to 0.07
     doc = {"v": {"bpr": {"metric": "ndcg@10", "seeds": {"0": [0.3, 0.1, 0.1, 0.1], "1": [0.1, 0.2, 0.3, 0.3],
                                                       "2": [0.2, 0.1, 0.1, 0.1]}, "mean": [0.2, 0.13, 0.17, 0.17]}}}
     notes = [n for n in experiment.convergence_notes(doc) if "best after the first epoch" in n]
