@@ -42,11 +42,6 @@ HNSW_SEED_OFFSET = 100
 
 #: Candidate vectors gathered at once to re-score a block (float32: 16 MiB).
 RESCORE_ELEMS = 1 << 22
-#: faiss IVF training: k-means iterations and training points per inverted list (a seeded sample).
-#: The coarse quantizer only routes queries; ``nprobe`` recovers recall (benchmarks/ann.py).
-IVF_NITER = 10
-IVF_POINTS_PER_LIST = 64
-
 
 def source_hash() -> str:
     """sha256 (16 hex) of this module's source: part of an ANN arm's cache key."""
@@ -100,8 +95,9 @@ def _build(spec: AnnSpec, items: np.ndarray, seed: int) -> Any:
         quantizer = faiss.IndexFlatL2(d) if spec.space == "mips" else faiss.IndexFlatIP(d)
         index = faiss.IndexIVFFlat(quantizer, d, nlist, metric)
         index.cp.seed = int(seed)
-        index.cp.niter = IVF_NITER
-        index.cp.max_points_per_centroid = IVF_POINTS_PER_LIST  # faiss samples the training set with the seed
+        index.cp.niter = spec.niter
+        index.cp.max_points_per_centroid = spec.train_per_list  # faiss samples the training set with the seed
+        index.cp.min_points_per_centroid = 1  # no stderr warning below 39 points per list (results unchanged)
         index.train(data)
         index.nprobe = min(spec.nprobe, nlist)
     index.add(data)

@@ -21,7 +21,7 @@ SPACES = ("ip", "mips")
 #: Parameters each method takes (``sample`` = users of the quality check, see :mod:`.quality`).
 KEYS = {"hnsw": ("method", "M", "ef_construction", "ef", "space", "sample"),
         "faiss-hnsw": ("method", "M", "ef_construction", "ef", "space", "sample"),
-        "faiss-ivf": ("method", "nlist", "nprobe", "space", "sample")}
+        "faiss-ivf": ("method", "nlist", "nprobe", "niter", "train_per_list", "space", "sample")}
 #: Built-in arm kinds whose scorer is not a factor model (no ``ann=`` for them).
 NOT_FACTOR = ("popularity", "itemknn", "ease", "rerank", "random", "runs")
 
@@ -38,7 +38,12 @@ class AnnSpec:
     ef : beam width while searching (HNSW); must be >= the largest metric k. A user with ``s`` seen
         items is searched for ``k + s`` neighbours, and hnswlib searches with ``max(ef, k + s)``.
     space : one of :data:`SPACES`.
-    nlist, nprobe : inverted lists and lists probed per query (faiss IVF).
+    nlist, nprobe : inverted lists and lists probed per query (faiss IVF). Building assigns every
+        indexed vector to a list (cost ~ vectors x nlist) and a query scans ``nprobe / nlist`` of them,
+        so ``nlist ~ sqrt(queries x nprobe)`` balances the two (benchmarks/ann.py).
+    niter, train_per_list : the IVF coarse k-means: iterations, and training vectors per list (a sample
+        of ``train_per_list x nlist`` vectors drawn with the seed; all of them if fewer). Its cost is
+        ~ niter x train_per_list x nlist^2; fewer points give coarser lists (lower recall per probe).
     sample : evaluated users (drawn once per positives variant, seed 0) on which recall@k against
         exact search and the metric difference exact - ANN are measured.
     """
@@ -50,6 +55,8 @@ class AnnSpec:
     space: str = "ip"
     nlist: int = 1024
     nprobe: int = 32
+    niter: int = 10
+    train_per_list: int = 64
     sample: int = 1000
 
     def to_dict(self) -> dict:
@@ -87,7 +94,8 @@ def parse(value, arm_name: str, kmax: int | None = None) -> AnnSpec:
     kw = {k: v for k, v in value.items() if k != "method"}
     if kw.get("space", "ip") not in SPACES:
         raise HarnessError(f"{where}: ann['space']: " + suggest(str(kw["space"]), SPACES, "space"))
-    for name, low in (("M", 2), ("ef_construction", 1), ("ef", 1), ("nlist", 1), ("nprobe", 1), ("sample", 1)):
+    for name, low in (("M", 2), ("ef_construction", 1), ("ef", 1), ("nlist", 1), ("nprobe", 1), ("niter", 1),
+                      ("train_per_list", 1), ("sample", 1)):
         if name in kw:
             _positive(where, name, kw[name], low)
     spec = AnnSpec(method=method, **kw)
