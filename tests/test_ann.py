@@ -43,6 +43,13 @@ def seen_matrix(n_users, n_items, per_user=20, seed=1) -> sp.csr_matrix:
     ({"space": "cosine"}, r"Unknown space 'cosine'"),
     ({"method": "faiss-ivf", "nlist": 16, "nprobe": 32}, r"nprobe'\]=32 exceeds nlist=16"),
     ({"method": "faiss-ivf", "ef": 10}, r"Unknown faiss-ivf parameter 'ef'"),
+    ({"method": "faiss-ivf", "niter": 0}, r"ann\['niter'\]=0 must be an integer >= 1"),
+    ({"method": "faiss-ivf", "train_per_list": 2.5}, r"ann\['train_per_list'\]=2.5 must be an integer >= 1"),
+    ({"method": "faiss-ivf", "train_sample": 1000}, r"Unknown faiss-ivf parameter 'train_sample'"),
+    ({"niter": 5}, r"ann\['niter'\]: Unknown hnsw parameter 'niter'"),
+    ({"method": "faiss-ivf", "encoding": "pq"}, r"ann\['encoding'\]: Unknown encoding 'pq'.*Available: flat, fp16, sq8"),
+    ({"method": "faiss-ivf", "refine": 0}, r"ann\['refine'\]=0 must be an integer >= 1"),
+    ({"refine": 2}, r"ann\['refine'\]: Unknown hnsw parameter 'refine'"),
     ("hnsw", r"ann must be a dict"),
 ])
 def test_bad_ann_values_are_one_line_errors(value, pattern):
@@ -171,6 +178,70 @@ def test_faiss_ivf_probing_every_list_is_exact():
     users = np.arange(300)
     ann = build(f, parse({"method": "faiss-ivf", "nlist": 8, "nprobe": 8}, "x"), 0, "x")
     assert np.array_equal(ann.top_k(users, 10, seen)[0], generic_top(f, users, seen, 10)[0])
+
+
+def centroids(scorer: AnnScorer) -> np.ndarray:
+    return scorer.index.quantizer.reconstruct_n(0, scorer.index.nlist)
+
+
+def test_faiss_ivf_training_options_default_to_the_previous_fixed_values():
+    """Unset, niter / train_per_list train exactly as before they existed (10 iterations, 64 points
+    per list sampled by faiss with the seed); set, they change the lists; the seed still matters."""
+    faiss = pytest.importorskip("faiss")
+    f = factors(n_users=20, n_items=3000, d=8)
+    base = {"method": "faiss-ivf", "nlist": 16, "nprobe": 4}
+    default = build(f, parse(base, "x"), 3, "x")
+    assert default.spec.to_dict() == {**base, "niter": 10, "train_per_list": 64, "encoding": "flat", "refine": 1,
+                                      "space": "ip", "sample": 1000}
+    old = faiss.IndexIVFFlat(faiss.IndexFlatIP(8), 8, 16, faiss.METRIC_INNER_PRODUCT)
+    old.cp.seed, old.cp.niter, old.cp.max_points_per_centroid = 3, 10, 64  # the code before the options
+    old.train(f.item_vecs)
+    np.testing.assert_array_equal(centroids(default), old.quantizer.reconstruct_n(0, 16))
+    explicit = build(f, parse({**base, "niter": 10, "train_per_list": 64}, "x"), 3, "x")
+    np.testing.assert_array_equal(centroids(explicit), centroids(default))
+    for change in ({"niter": 2}, {"train_per_list": 8}):
+        assert not np.array_equal(centroids(build(f, parse({**base, **change}, "x"), 3, "x")), centroids(default))
+    small = parse({**base, "train_per_list": 8}, "x")  # 128 of the 3000 items, drawn with the seed
+    np.testing.assert_array_equal(centroids(build(f, small, 3, "x")), centroids(build(f, small, 3, "x")))
+    assert not np.array_equal(centroids(build(f, small, 4, "x")), centroids(build(f, small, 3, "x")))
+
+
+@pytest.mark.parametrize("extra", [{}, {"encoding": "fp16"}, {"encoding": "sq8", "refine": 2}])
+def test_faiss_ivf_results_do_not_depend_on_the_batch(extra):
+    pytest.importorskip("faiss")
+    f = factors(n_users=600, n_items=3000, d=16)
+    seen = seen_matrix(600, 3000, per_user=5, seed=2)
+    seen = sp.csr_matrix(seen.multiply(np.random.default_rng(3).random((600, 1)) < 0.7))
+    users = np.arange(600)
+    ann = build(f, parse({"method": "faiss-ivf", "nlist": 32, "nprobe": 3, "niter": 4, "train_per_list": 20,
+                          "space": "mips", **extra}, "x"), 0, "x")
+    full = top_items(ann, users, seen, 10)
+    assert (quality.overlap_at_k(full, generic_top(f, users, seen, 10)[0]) < 1).any()  # approximate
+    assert np.array_equal(full, top_items(ann, users, seen, 10, num_threads=2))
+    assert np.array_equal(full[::7], top_items(ann, users[::7], seen, 10))
+    assert np.array_equal(full[::-1], ann.top_k(users[::-1], 10, seen)[0])
+
+
+@pytest.mark.parametrize("space", ["ip", "mips"])
+def test_faiss_ivf_encodings_probing_every_list_are_exact_and_refine_widens_the_candidates(space):
+    """fp16 / sq8 codes only choose candidates; they are re-scored exactly. With every list probed,
+    fp16 (and sq8 with refine) give the exact ranking; refine=1 leaves results as before it existed."""
+    pytest.importorskip("faiss")
+    f = factors(n_users=300, n_items=2000, d=13)  # d % 8 != 0 (padded inside, also with mips' extra column)
+    seen = seen_matrix(300, 2000)
+    users = np.arange(300)
+    exact = generic_top(f, users, seen, 10)[0]
+    base = {"method": "faiss-ivf", "nlist": 8, "nprobe": 8, "space": space}
+    assert np.array_equal(build(f, parse({**base, "encoding": "fp16"}, "x"), 0, "x").top_k(users, 10, seen)[0], exact)
+    none = sp.csr_matrix((300, 2000), dtype=np.float32)  # k candidates exactly: no seen items to widen them
+    sq8 = [build(f, parse({**base, "encoding": "sq8", "refine": r}, "x"), 0, "x").top_k(users, 10, none)[0]
+           for r in (1, 4)]
+    exact_none = generic_top(f, users, none, 10)[0]
+    assert quality.overlap_at_k(sq8[0], exact_none).mean() < 0.995  # 8-bit codes miss some of the top 10
+    assert np.array_equal(sq8[1], exact_none)  # 4x candidates, re-scored exactly, recover them
+    weak = {"method": "faiss-ivf", "nlist": 32, "nprobe": 2, "space": space}
+    one = build(f, parse({**weak, "refine": 1}, "x"), 0, "x").top_k(users, 10, seen)[0]
+    assert np.array_equal(one, build(f, parse(weak, "x"), 0, "x").top_k(users, 10, seen)[0])
 
 
 # ---- the evaluator's top_k protocol ------------------------------------------------------------------

@@ -9,7 +9,8 @@ What is promised. The index is built single-threaded, inserting items in index o
 task's seed as hnswlib's ``random_seed`` (faiss: the IVF k-means seed; faiss' HNSW level generator
 has a fixed seed of its own), so the graph is a pure function of (factors, parameters, seed) on one
 machine and package version. A unit's result is a pure function of the index, its query vector and
-its number of excluded items ``s``: it is searched alone for ``k + s`` neighbours (queries never
+its number of excluded items ``s``: it is searched alone for ``k + s`` neighbours (``refine x (k + s)``
+with faiss IVF's ``refine``; queries never
 interact; rows are grouped by ``s`` inside every call), the excluded ones are dropped, and the rest
 are re-scored with our own float32 product (one row at a time: independent of batch size) and
 ranked by (score desc, item index asc). Hence byte-identical per-user results for any ``n_jobs``,
@@ -42,11 +43,6 @@ HNSW_SEED_OFFSET = 100
 
 #: Candidate vectors gathered at once to re-score a block (float32: 16 MiB).
 RESCORE_ELEMS = 1 << 22
-#: faiss IVF training: k-means iterations and training points per inverted list (a seeded sample).
-#: The coarse quantizer only routes queries; ``nprobe`` recovers recall (benchmarks/ann.py).
-IVF_NITER = 10
-IVF_POINTS_PER_LIST = 64
-
 
 def source_hash() -> str:
     """sha256 (16 hex) of this module's source: part of an ANN arm's cache key."""
@@ -74,6 +70,12 @@ def _mips(items: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([items, extra[:, None]]))
 
 
+def _pad8(x: np.ndarray) -> np.ndarray:
+    """``x`` with zero columns up to a multiple of 8 (distances and inner products unchanged)."""
+    pad = -x.shape[1] % 8
+    return np.ascontiguousarray(np.hstack([x, np.zeros((len(x), pad), np.float32)]) if pad else x)
+
+
 def _build(spec: AnnSpec, items: np.ndarray, seed: int) -> Any:
     data = _mips(items) if spec.space == "mips" else items
     n, d = data.shape
@@ -96,12 +98,20 @@ def _build(spec: AnnSpec, items: np.ndarray, seed: int) -> Any:
         index.hnsw.efConstruction = spec.ef_construction
         index.hnsw.efSearch = spec.ef
     else:
+        if spec.encoding != "flat":  # faiss' SIMD scalar-quantizer kernels need d % 8 == 0 (9x slower otherwise)
+            data = _pad8(data)
+            d = data.shape[1]
         nlist = min(spec.nlist, n)
         quantizer = faiss.IndexFlatL2(d) if spec.space == "mips" else faiss.IndexFlatIP(d)
-        index = faiss.IndexIVFFlat(quantizer, d, nlist, metric)
+        if spec.encoding == "flat":
+            index = faiss.IndexIVFFlat(quantizer, d, nlist, metric)
+        else:
+            qtype = faiss.ScalarQuantizer.QT_fp16 if spec.encoding == "fp16" else faiss.ScalarQuantizer.QT_8bit
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, qtype, metric)
         index.cp.seed = int(seed)
-        index.cp.niter = IVF_NITER
-        index.cp.max_points_per_centroid = IVF_POINTS_PER_LIST  # faiss samples the training set with the seed
+        index.cp.niter = spec.niter
+        index.cp.max_points_per_centroid = spec.train_per_list  # faiss samples the training set with the seed
+        index.cp.min_points_per_centroid = 1  # no stderr warning below 39 points per list (results unchanged)
         index.train(data)
         index.nprobe = min(spec.nprobe, nlist)
     index.add(data)
@@ -141,6 +151,8 @@ class AnnScorer:
         import faiss
 
         faiss.omp_set_num_threads(1)
+        if self.spec.method == "faiss-ivf" and self.spec.encoding != "flat":
+            q = _pad8(q)
         return self.index.search(q, kq)[1].astype(np.int64)
 
     def top_k(self, units: np.ndarray, k: int, exclude: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +166,7 @@ class AnnScorer:
         n_ex = np.diff(exclude.indptr)[units]
         for s in np.unique(n_ex):  # queries with the same k + s: one search call
             rows = np.flatnonzero(n_ex == s)
-            kq = int(min(k + s, v.shape[0]))
+            kq = int(min(self.spec.refine * (k + s), v.shape[0]))  # refine x (k + s) candidates, re-scored
             top[rows], vals[rows] = self._rank(units[rows], k, kq, exclude)
         return top, vals
 

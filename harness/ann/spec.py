@@ -21,7 +21,10 @@ SPACES = ("ip", "mips")
 #: Parameters each method takes (``sample`` = users of the quality check, see :mod:`.quality`).
 KEYS = {"hnsw": ("method", "M", "ef_construction", "ef", "space", "sample"),
         "faiss-hnsw": ("method", "M", "ef_construction", "ef", "space", "sample"),
-        "faiss-ivf": ("method", "nlist", "nprobe", "space", "sample")}
+        "faiss-ivf": ("method", "nlist", "nprobe", "niter", "train_per_list", "encoding", "refine", "space", "sample")}
+#: How faiss IVF stores the vectors it scans: ``flat`` float32, ``fp16`` half floats (faiss
+#: ``SQfp16``), ``sq8`` 8 bits per dimension (``SQ8``: each dimension's min-max range over the indexed vectors).
+ENCODINGS = ("flat", "fp16", "sq8")
 #: Built-in arm kinds whose scorer is not a factor model (no ``ann=`` for them).
 NOT_FACTOR = ("popularity", "itemknn", "ease", "rerank", "random", "runs")
 
@@ -38,7 +41,17 @@ class AnnSpec:
     ef : beam width while searching (HNSW); must be >= the largest metric k. A user with ``s`` seen
         items is searched for ``k + s`` neighbours, and hnswlib searches with ``max(ef, k + s)``.
     space : one of :data:`SPACES`.
-    nlist, nprobe : inverted lists and lists probed per query (faiss IVF).
+    nlist, nprobe : inverted lists and lists probed per query (faiss IVF). Building assigns every
+        indexed vector to a list (cost ~ vectors x nlist) and a query scans ``nprobe / nlist`` of them,
+        so ``nlist ~ sqrt(queries x nprobe)`` balances the two (benchmarks/ann.py).
+    niter, train_per_list : the IVF coarse k-means: iterations, and training vectors per list (a sample
+        of ``train_per_list x nlist`` vectors drawn with the seed; all of them if fewer). Its cost is
+        ~ niter x train_per_list x nlist^2; fewer points give coarser lists (lower recall per probe).
+    encoding : one of :data:`ENCODINGS` (faiss IVF). ``fp16`` halves the memory and scans faster
+        (benchmarks/ann.py); ``sq8`` quarters it but its approximate distances choose the
+        candidates, so give it ``refine`` >= 2. Every candidate is re-scored exactly.
+    refine : a unit with ``s`` excluded items asks the index for ``refine x (k + s)`` candidates,
+        re-scores them exactly and keeps the best ``k`` (faiss IVF; 1 = no extra candidates).
     sample : evaluated users (drawn once per positives variant, seed 0) on which recall@k against
         exact search and the metric difference exact - ANN are measured.
     """
@@ -50,6 +63,10 @@ class AnnSpec:
     space: str = "ip"
     nlist: int = 1024
     nprobe: int = 32
+    niter: int = 10
+    train_per_list: int = 64
+    encoding: str = "flat"
+    refine: int = 1
     sample: int = 1000
 
     def to_dict(self) -> dict:
@@ -87,7 +104,10 @@ def parse(value, arm_name: str, kmax: int | None = None) -> AnnSpec:
     kw = {k: v for k, v in value.items() if k != "method"}
     if kw.get("space", "ip") not in SPACES:
         raise HarnessError(f"{where}: ann['space']: " + suggest(str(kw["space"]), SPACES, "space"))
-    for name, low in (("M", 2), ("ef_construction", 1), ("ef", 1), ("nlist", 1), ("nprobe", 1), ("sample", 1)):
+    if kw.get("encoding", "flat") not in ENCODINGS:
+        raise HarnessError(f"{where}: ann['encoding']: " + suggest(str(kw["encoding"]), ENCODINGS, "encoding"))
+    for name, low in (("M", 2), ("ef_construction", 1), ("ef", 1), ("nlist", 1), ("nprobe", 1), ("niter", 1),
+                      ("train_per_list", 1), ("refine", 1), ("sample", 1)):
         if name in kw:
             _positive(where, name, kw[name], low)
     spec = AnnSpec(method=method, **kw)
