@@ -9,9 +9,9 @@ Layout read (exactly as published)::
     <root>/metadata/item_embeddings.npz        item_id (n,) u32, embedding (n, 64) float16
 
 Only ``user_id, item_id, timespent, like, dislike, share, bookmark`` (and ``click_on_author``,
-``open_comments`` when every file has them) are read from the weekly files, batch by batch (pyarrow.dataset column projection); the metadata tables are filtered to the
-users/items present (predicate pushdown) and the embedding matrix is streamed row-block by
-row-block out of the npz, so memory stays bounded by the interactions kept.
+``open_comments`` when every file has them) are read from the weekly files, batch by batch
+(pyarrow.dataset column projection); the metadata tables and the embedding npz are read for the
+users/items present by :mod:`harness.data.vk_metadata`, so memory stays bounded by the interactions kept.
 
 Semantics
 ---------
@@ -27,7 +27,6 @@ Semantics
 """
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,9 +34,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
-from harness.data.base import Interactions, encode_ids, fingerprint_files, lookup, require_columns, require_file
+from harness.data.base import Interactions, encode_ids, fingerprint_files, require_columns, require_file
+from harness.data.vk_metadata import parquet_dataset, read_embeddings, read_meta, short_error
 from harness.errors import HarnessError, suggest
 from harness.spec import Split
 
@@ -52,7 +51,6 @@ NEEDED = ("user_id", "item_id", "timespent") + FLAGS
 _TARGET = {"user_id": pa.uint32(), "item_id": pa.uint32(), "timespent": pa.int32(),
            **{f: pa.bool_() for f in FLAGS + OPTIONAL_FLAGS}}
 _BATCH_ROWS = 1 << 20
-_EMB_BLOCK_BYTES = 32 << 20
 _LAYOUT = ("place the files as <root>/subsamples/<name>/train/week_00..24.parquet, "
            "<root>/subsamples/<name>/validation/week_25.parquet and <root>/metadata/"
            "{items_metadata.parquet,users_metadata.parquet,item_embeddings.npz}")
@@ -141,19 +139,6 @@ _download = download  # ``load`` has a ``download`` flag that shadows the functi
 
 
 # ----------------------------------------------------------------------------- reading
-def _dataset(path: Path) -> ds.Dataset:
-    try:
-        return ds.dataset(str(path), format="parquet")
-    except (pa.ArrowException, OSError) as exc:
-        raise HarnessError(f"{path}: cannot read parquet file ({_short(exc)}); the file is corrupt or "
-                           "not parquet: re-download it") from None
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0][:160] if text else type(exc).__name__)
-
-
 def _cast(arr: pa.Array, col: str, target: pa.DataType, path: Path) -> pa.Array:
     if arr.null_count:
         raise HarnessError(f"{path}: column {col!r} has {arr.null_count} missing values; "
@@ -173,7 +158,7 @@ def _cast(arr: pa.Array, col: str, target: pa.DataType, path: Path) -> pa.Array:
         return pc.cast(arr, target, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise HarnessError(f"{path}: column {col!r} has type {arr.type} that cannot be read as {target} "
-                           f"({_short(exc)}); expected the VK-LSVD schema") from None
+                           f"({short_error(exc)}); expected the VK-LSVD schema") from None
 
 
 def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndarray]:
@@ -182,7 +167,7 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
     rows_per_file = []
     optional = set(OPTIONAL_FLAGS)
     for path, week in zip(paths, weeks, strict=True):
-        dset = _dataset(path)
+        dset = parquet_dataset(path)
         require_columns(dset.schema.names, NEEDED, path)
         extra = tuple(f for f in OPTIONAL_FLAGS if f in dset.schema.names)
         optional &= set(extra)
@@ -209,7 +194,7 @@ def _read_interactions(paths: list[Path], weeks: list[int]) -> dict[str, np.ndar
         except HarnessError:
             raise
         except (pa.ArrowException, OSError) as exc:
-            raise HarnessError(f"{path}: cannot read parquet file ({_short(exc)}); the file is corrupt: "
+            raise HarnessError(f"{path}: cannot read parquet file ({short_error(exc)}); the file is corrupt: "
                                "re-download it") from None
         rows_per_file.append(n_file)
     train_rows = sum(n for n, w in zip(rows_per_file, weeks, strict=True) if w != VALIDATION_WEEK)
@@ -273,106 +258,6 @@ def _dedup(user: np.ndarray, item: np.ndarray, week: np.ndarray, spent: np.ndarr
     return user_out, item_out, week_out, spent, flags, n_dup
 
 
-def _read_meta(path: Path, id_col: str, ids: np.ndarray, cols: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Rows of a metadata table whose ``id_col`` is in ``ids``: (dense index per row, columns as float)."""
-    dset = _dataset(path)
-    require_columns(dset.schema.names, [id_col] + cols, path)
-    id_type = dset.schema.field(id_col).type
-    if not pa.types.is_integer(id_type):
-        raise HarnessError(f"{path}: column {id_col!r} has type {id_type}; expected an unsigned integer id (uint32)")
-    for c in cols:
-        t = dset.schema.field(c).type
-        if not (pa.types.is_integer(t) or pa.types.is_floating(t)):
-            raise HarnessError(f"{path}: column {c!r} has type {t}; expected a number")
-    filt = pc.field(id_col).isin(pa.array(ids, type=pa.uint32())) if id_type == pa.uint32() else None
-    try:
-        table = dset.to_table(columns=[id_col] + cols, filter=filt)
-    except (pa.ArrowException, OSError) as exc:
-        raise HarnessError(f"{path}: cannot read parquet file ({_short(exc)}); re-download it") from None
-    raw = table.column(id_col).to_numpy(zero_copy_only=False)
-    pos = lookup(ids, raw) if raw.size else np.zeros(0, dtype=np.int64)
-    keep = pos >= 0
-    pos = pos[keep]
-    if pos.size and np.bincount(pos).max() > 1:
-        raise HarnessError(f"{path}: duplicate {id_col} values; each id must appear once")
-    values = {c: table.column(c).to_numpy(zero_copy_only=False).astype(np.float64)[keep] for c in cols}
-    return pos, values
-
-
-def _read_embeddings(path: Path, item_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Stream ``embedding`` rows of the items in ``item_ids`` out of the npz.
-
-    Returns (content float32 (n_items, d), has bool (n_items,), dim, n_nonfinite rows dropped).
-    """
-    fmt = np.lib.format
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise HarnessError(f"{path}: not a readable .npz ({_short(exc)}); re-download it") from None
-    with zf:
-        names = set(zf.namelist())
-        for key in ("item_id", "embedding"):
-            if f"{key}.npy" not in names:
-                raise HarnessError(f"{path}: array {key!r} missing (found: "
-                                   f"{', '.join(sorted(n.removesuffix('.npy') for n in names))}); "
-                                   "expected arrays item_id and embedding")
-        try:
-            with zf.open("item_id.npy") as f:
-                ids = fmt.read_array(f, allow_pickle=False)
-            with zf.open("embedding.npy") as f:
-                version = fmt.read_magic(f)
-                shape, fortran, dtype = (fmt.read_array_header_1_0(f) if version == (1, 0)
-                                         else fmt.read_array_header_2_0(f))
-                if dtype.hasobject:
-                    raise HarnessError(f"{path}: 'embedding' is an object array (rows of different dimensions?); "
-                                       "expected one float matrix (n_items, dim)")
-                if len(shape) != 2 or shape[1] == 0:
-                    raise HarnessError(f"{path}: 'embedding' has shape {shape}; expected (n_items, dim), "
-                                       "every row of the same dimension")
-                if dtype.kind != "f":
-                    raise HarnessError(f"{path}: 'embedding' has dtype {dtype}; expected float16/float32")
-                if ids.ndim != 1 or ids.dtype.kind not in "iu":
-                    raise HarnessError(f"{path}: 'item_id' has shape {ids.shape} dtype {ids.dtype}; "
-                                       "expected a 1-D integer array")
-                n, dim = shape
-                if len(ids) != n:
-                    raise HarnessError(f"{path}: 'item_id' has {len(ids)} entries but 'embedding' has {n} rows; "
-                                       "the arrays must match row for row")
-                pos = lookup(item_ids, ids)
-                if (pos >= 0).any() and np.bincount(pos[pos >= 0]).max() > 1:
-                    raise HarnessError(f"{path}: duplicate values in 'item_id'; each item must appear once")
-                content = np.zeros((len(item_ids), dim), dtype=np.float32)
-                has = np.zeros(len(item_ids), dtype=bool)
-                if fortran:
-                    f.seek(0)
-                    arr = fmt.read_array(f, allow_pickle=False)
-                    sel = pos >= 0
-                    content[pos[sel]] = arr[sel]
-                    has[pos[sel]] = True
-                else:
-                    row_bytes = dim * dtype.itemsize
-                    block = max(1, _EMB_BLOCK_BYTES // row_bytes)
-                    for lo in range(0, n, block):
-                        k = min(block, n - lo)
-                        buf = f.read(k * row_bytes)
-                        if len(buf) != k * row_bytes:
-                            raise HarnessError(f"{path}: 'embedding' is truncated; re-download the file")
-                        sel = np.flatnonzero(pos[lo:lo + k] >= 0)
-                        if sel.size:
-                            arr = np.frombuffer(buf, dtype=dtype).reshape(k, dim)
-                            content[pos[lo + sel]] = arr[sel]
-                            has[pos[lo + sel]] = True
-        except HarnessError:
-            raise
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            raise HarnessError(f"{path}: cannot read the npz arrays ({_short(exc)}); re-download it") from None
-    bad = has & ~np.isfinite(content).all(axis=1)
-    if bad.any():
-        content[bad] = 0.0
-        has[bad] = False
-    return content, has, int(dim), int(bad.sum())
-
-
 def load(root: Path, subsample: str, *, weeks: Iterable[int] | None = None, name: str | None = None,
          download: bool = False) -> Interactions:
     """Read one VK-LSVD subsample into :class:`~harness.data.base.Interactions`.
@@ -412,7 +297,7 @@ def load(root: Path, subsample: str, *, weeks: Iterable[int] | None = None, name
                                                    raw.pop("flags"), len(user_ids), len(item_ids))
     del ucodes, icodes
 
-    ipos, ivals = _read_meta(meta["items"], "item_id", item_ids, ["duration", "author_id"])
+    ipos, ivals = read_meta(meta["items"], "item_id", item_ids, ["duration", "author_id"])
     if (ivals["duration"] < 0).any():
         raise HarnessError(f"{meta['items']}: negative durations; duration must be seconds >= 0")
     item_dur = np.full(len(item_ids), np.nan, dtype=np.float32)
@@ -423,7 +308,7 @@ def load(root: Path, subsample: str, *, weeks: Iterable[int] | None = None, name
     with np.errstate(divide="ignore", invalid="ignore"):
         wr = np.where(duration > 0, np.clip(spent / duration, 0.0, 10.0), np.nan).astype(np.float32)
 
-    upos, uvals = _read_meta(meta["users"], "user_id", user_ids, ["age", "gender", "geo"])
+    upos, uvals = read_meta(meta["users"], "user_id", user_ids, ["age", "gender", "geo"])
     ucols = {}
     for c in ("age", "gender", "geo"):
         ucols[c] = np.full(len(user_ids), np.nan, dtype=np.float32)
@@ -431,7 +316,7 @@ def load(root: Path, subsample: str, *, weeks: Iterable[int] | None = None, name
     user_meta = pd.DataFrame(ucols)
     item_meta = pd.DataFrame({"duration": item_dur, "author_id": author})
 
-    content, has, dim, n_nonfinite = _read_embeddings(meta["embeddings"], item_ids)
+    content, has, dim, n_nonfinite = read_embeddings(meta["embeddings"], item_ids)
 
     events = pd.DataFrame({
         "user": user, "item": item, "time": time, "timespent": spent, "duration": duration, "watch_ratio": wr,
