@@ -6,6 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.tuning import CURVE_UNITS, VALIDATION_SHARE
+
+_SHARE = f"{100 * VALIDATION_SHARE:g} %"
+
 
 def _f(x, digits: int = 4, signed: bool = False) -> str:
     if x is None:
@@ -130,8 +134,8 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += _ann_section(summary)
     lines += _data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", f"per-{u} deltas"),
-                        ("curves", "learning curves on the validation window inside training (last 20 % of each user's "
-                                   f"training interactions; mean over up to 2000 {us}, per epoch)")):
+                        ("curves", f"learning curves on the validation window inside training (last {_SHARE} of each user's "
+                                   f"training interactions; mean over up to {CURVE_UNITS} {us}, per epoch)")):
         if name in figures:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += _provenance_section(summary)
@@ -259,7 +263,7 @@ def _tuning_section(summary: dict) -> list[str]:
     per_item = " per item (each item with a validation positive ranks the users with earlier training history)" \
         if units(summary)[1] == "items" else ""
     return ["## Tuning on the validation window", "",
-            "Parameters were chosen on each user's last 20 % of training interactions (never the test window) "
+            f"Parameters were chosen on each user's last {_SHARE} of training interactions (never the test window) "
             f"by the validation primary metric{per_item}, then the arm was refitted on the whole training window. "
             "`grid` is exhaustive; `tpe` / `random` are optuna samplers seeded from the seed, so a rerun "
             "picks the same parameters. Trials run one after another inside each (arm, seed) task. "
