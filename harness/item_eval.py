@@ -6,12 +6,16 @@ their test rows with ``i`` are positives (e.g. any engagement). Per-item metrics
 definitions as per-user ones (:mod:`harness.metrics`), so ``ndcg@100`` of an item is
 DCG / IDCG over its top-100 users, the ideal capped by the item's number of relevant users.
 
-Two paths, both ranking by (score desc, user position asc):
+Three paths, all ranking by (score desc, user position asc):
 
 - **factor** (a :class:`~harness.arms.base.FactorScorer`): the transpose is a factor model too
   (``item_vecs @ user_vecs.T``), so the item direction *is* the user direction on the transposed
   matrices and runs through :func:`harness.evaluate.evaluate` unchanged: same fixed partition, same
   engines, same reproducibility.
+- **top-k** (a scorer with ``unit == "items"`` and ``top_k``: an ANN index over the candidate users,
+  :func:`harness.ann.index.build` with ``item_to_users=True, candidates=...``): the evaluator's
+  ``top_k`` path with units = items, candidates = positions in ``candidates`` and ``exclude`` = the
+  candidate users seen with each item; ``-1`` (no user at a rank) counts as a miss.
 - **generic** (any scorer): candidate users are scored in fixed batches (by position, as
   :func:`harness.topk.generic_batch`), and each item's running top-k is merged with the batch's
   column. Ties keep the lower position because earlier batches hold lower positions. Memory: one
@@ -98,6 +102,9 @@ def evaluate_items(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, relev
         transposed, seen_t = _transposed(scorer, seen, candidates)
         return evaluate(transposed, items, seen_t, relevant, metric_names, batch_size,
                         num_threads=num_threads, method=method)
+    if ranks_items(scorer):
+        return evaluate(scorer, items, candidate_seen(seen, candidates), relevant, metric_names, batch_size,
+                        num_threads=num_threads, method=method)
     kmax = max(k for _, k in parsed)
     top, n_nan = _stream_top(scorer, items, seen, candidates, kmax, batch_size)
     hits = hit_matrix(top, relevant, items)
@@ -111,24 +118,38 @@ def evaluate_items(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, relev
     return PerUserScores(items, out, n_rel, n_nan, cov)
 
 
+def ranks_items(scorer: Scorer) -> bool:
+    """Whether ``scorer`` is already in the item direction: ``top_k(items, k, exclude)`` over candidate
+    positions (an :class:`~harness.ann.index.AnnScorer` built with ``item_to_users=True``)."""
+    return getattr(scorer, "unit", "users") == "items" and callable(getattr(scorer, "top_k", None))
+
+
+def candidate_seen(seen: sp.csr_matrix, candidates: np.ndarray) -> sp.csr_matrix:
+    """CSR (n_items, len(candidates)): the candidate positions of the users seen with each item."""
+    return seen[candidates].T.tocsr()
+
+
 def _transposed(scorer: FactorScorer, seen: sp.csr_matrix,
                 candidates: np.ndarray) -> tuple[FactorScorer, sp.csr_matrix]:
     """The item direction as a user direction: (items x candidates scorer, CSR (n_items, m) of the
     candidate users seen with each item)."""
     return (FactorScorer(scorer.item_vecs, np.ascontiguousarray(scorer.user_vecs[candidates])),
-            seen[candidates].T.tocsr())
+            candidate_seen(seen, candidates))
 
 
 def top_users(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, candidates: np.ndarray, k: int,
               batch_size: int = 2048) -> np.ndarray:
     """Dense user indices (len(items), min(k, len(candidates))) each item ranks first: the ranking
     :func:`evaluate_items` computes its metrics on (same paths, masking and tie-break; users seen
-    with the item are ranked last when fewer than k others remain)."""
+    with the item are ranked last when fewer than k others remain; -1: no user found, top-k path)."""
     items = np.asarray(items, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int64)
     if isinstance(scorer, FactorScorer):
         transposed, seen_t = _transposed(scorer, seen, candidates)
         pos = top_items(transposed, items, seen_t, k, batch_size)
+    elif ranks_items(scorer):
+        pos = top_items(scorer, items, candidate_seen(seen, candidates), k, batch_size)
+        return np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)  # -1: no user at this rank
     else:
         pos, _ = _stream_top(scorer, items, seen, candidates, k, batch_size)
     return candidates[pos]

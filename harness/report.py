@@ -275,10 +275,12 @@ def _tuning_section(summary: dict) -> list[str]:
 
 
 def _ann_section(summary: dict) -> list[str]:
-    """Approximate search: recall@k against exact search and exact - ANN per metric, on a user sample."""
+    """Approximate search: recall@k against exact search and exact - ANN per metric, on a sample of units."""
     ann = summary.get("ann")
     if not ann:
         return []
+    u, us = units(summary)
+    other = "users" if us == "items" else "items"
     rows = []
     for var, arms in ann.items():
         for arm, a in arms.items():
@@ -290,14 +292,15 @@ def _ann_section(summary: dict) -> list[str]:
     level = pct(next(iter(next(iter(ann.values())).values()))["delta"][summary["hypothesis"]["primary"]]["level"])
     twins = {(arm, a["exact_twin"]) for arms in ann.values() for arm, a in arms.items() if a.get("exact_twin")}
     twin_lines = [f"`{arm}` is `{exact}` with `ann=` (same model, same seeds): the hypothesis' own delta above "
-                  "compares them on every evaluated user; this table adds recall@k on the sample." for arm, exact in sorted(twins)]
+                  f"compares them on every evaluated {u}; this table adds recall@k on the sample." for arm, exact in sorted(twins)]
     return ["## Approximate search (ANN)", "",
             "Arms with `ann=` were ranked through an approximate index instead of exact scoring. On a sample of "
-            "evaluated users (drawn with seed 0, the same users under every seed), each seed's ANN top-k is "
-            "compared with exact search: recall@k = share of the exact top-k the ANN list holds (k = the largest "
-            f"metric k), and the metric difference exact - ANN with its {level} seed x user interval (positive: "
-            "the approximation loses that much). Seen items are excluded before ranking in both.", "",
-            _md_table(["positives", "arm", "index", "users", "seeds", "recall@k (mean)",
+            f"evaluated {us} (drawn with seed 0, the same {us} under every seed), each seed's ANN top-k {other} "
+            f"per {u} are compared with exact search: recall@k = share of the exact top-k the ANN list holds (k = the "
+            f"largest metric k), and the metric difference exact - ANN with its {level} seed x {u} interval (positive: "
+            f"the approximation loses that much). {other.capitalize()} seen with the {u} in training are excluded "
+            "before ranking in both.", "",
+            _md_table(["positives", "arm", "index", us, "seeds", "recall@k (mean)",
                        "exact - ANN [interval]"], rows), ""] + [x for t in twin_lines for x in (t, "")]
 
 

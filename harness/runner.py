@@ -25,7 +25,7 @@ from harness import __version__
 from harness.arms.registry import resolve
 from harness.errors import HarnessError
 from harness.evaluate import PerUserScores
-from harness.item_eval import evaluate_data, top_data
+from harness.item_eval import candidate_seen, evaluate_data, top_data
 from harness.listeval import cap_at_list_end
 from harness.prepare import EvalData
 from harness.spec import Arm
@@ -168,8 +168,8 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
 
     An arm with ``ann=`` is fitted (and tuned) exactly, then served through an approximate index
-    built with the task's seed (:mod:`harness.ann`); its quality against exact search is measured on
-    a sample of users.
+    built with the task's seed (:mod:`harness.ann`; for ``unit="items"`` over the candidate users,
+    queried by items); its quality against exact search is measured on a sample of evaluated units.
     """
     from threadpoolctl import threadpool_limits
 
@@ -202,19 +202,21 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                     tuned = {**(tuned or {}), "epochs": chosen}
                     log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
             scorer = fit(data.train, task.seed, **params)
-            if ann_spec is not None:
+            if ann_spec is not None:  # items -> users: an index over the candidate users, queried by items
                 from harness.ann import index, spec
 
-                scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.seed, task.arm.name)
+                scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.seed, task.arm.name,
+                                     item_to_users=data.unit == "items", candidates=data.candidates)
         except HarnessError:
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         scores = evaluate_data(scorer, data, metrics)  # users -> items, or items -> users
-        if ann_spec is not None:  # users -> items only (spec.Hypothesis refuses ann= with items -> users)
+        if ann_spec is not None:
             from harness.ann.quality import measure
 
-            ann_doc = measure(scorer, data.users, data.train.seen, data.relevant, metrics, scores)
+            seen = candidate_seen(data.train.seen, data.candidates) if data.unit == "items" else data.train.seen
+            ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores)
         notes: tuple[str, ...] = ()
         if data.unit == "items" and hasattr(scorer, "list_lengths"):
             raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "

@@ -513,11 +513,6 @@ class Hypothesis:
             if "ann" in dict(arm.params):  # ef >= k needs the metrics (harness.ann.spec)
                 from harness.ann.spec import parse as parse_ann
 
-                if self.direction == "item_to_users":
-                    raise HarnessError(f"{where}: arm {arm.name!r}: ann= is not supported with "
-                                       "direction='item_to_users' yet (items are scored against all users "
-                                       "exactly); drop ann= from the arm")
-
                 parse_ann(arm.kwargs["ann"], arm.name, kmax=max(parse_metric(m)[1] for m in self.metrics))
         if not self.seeds:
             raise HarnessError(f"{where}: field 'seeds' is empty; give at least one seed, e.g. range(5)")

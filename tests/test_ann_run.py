@@ -6,8 +6,11 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from _tiny import tiny_vk
 
@@ -59,6 +62,34 @@ def test_ann_arm_is_deterministic_for_n_jobs_and_cache_and_reported(inter, tmp_p
     cell = next(c for c in doc["cells"] if c["metric"] == "ndcg@10")
     if abs(cell["delta"]["estimate"]) > 1e-3:
         assert cell["delta"]["estimate"] * a["delta"]["ndcg@10"]["estimate"] < 0
+
+
+def test_ann_arm_in_the_item_direction_is_deterministic_and_reports_items(inter, tmp_path):
+    hyp = replace(hypothesis({"M": 4, "ef_construction": 20, "ef": 20, "sample": 150}), id="HAI",
+                  direction="item_to_users")
+    runs = {}
+    for tag, kw in (("seq", dict(n_jobs=1, cache_dir=tmp_path / "cache")),
+                    ("loky2", dict(n_jobs=2, cache_dir=None)),
+                    ("cached", dict(n_jobs=2, cache_dir=tmp_path / "cache"))):
+        runs[tag] = experiment.run(hyp, inter=inter, results_dir=tmp_path / tag, quiet=True, **kw)
+    assert runs["cached"].fitted == 0
+    ref = runs["seq"].run_dir
+    for tag, out in runs.items():
+        assert (out.run_dir / "per_user.parquet").read_bytes() == (ref / "per_user.parquet").read_bytes(), tag
+        assert (out.run_dir / "summary.json").read_text() == (ref / "summary.json").read_text(), tag
+    doc = json.loads((ref / "summary.json").read_text())
+    assert doc["hypothesis"]["unit"] == "items"
+    a = doc["ann"]["watch_ratio>=0.5"]["hnsw"]
+    assert a["unit"] == "items" and a["k"] == 20 and a["n_users"] == 150 and a["exact_twin"] == "exact"
+    assert 0.5 < a["recall"]["mean"] < 1.0  # a weak index over the users: approximate, not broken
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    text = (ref / "report.md").read_text()
+    assert "## Approximate search (ANN)" in text and "On a sample of evaluated items" in text
+    assert "seed x item interval" in text and "| items | seeds |" in text
+    table = pd.read_parquet(ref / "per_user.parquet")
+    exact, ann = (table[table.arm == arm].sort_values(["seed", "user_index"]) for arm in ("exact", "hnsw"))
+    assert not np.array_equal(exact["ndcg@10"].to_numpy(), ann["ndcg@10"].to_numpy())  # ANN lists were evaluated
 
 
 HYP_FILE = """from harness.spec import Arm, Decision, Hypothesis, Segment

@@ -47,8 +47,8 @@ def hyp(**kw) -> Hypothesis:
     (dict(metrics=("ndcg@100", "novelty@100")), r"novelty/avgpop are catalogue metrics .* use accuracy metrics"),
     (dict(cold_users=True), r"cold_users=True evaluates users without training history, but "
                             r"direction='item_to_users'"),
-    (dict(treatment=Arm("als", "als", ann={"method": "hnsw", "ef": 200})),
-     r"arm 'als': ann= is not supported with direction='item_to_users' yet"),
+    (dict(treatment=Arm("als", "als", ann={"method": "hnsw", "ef": 50})),
+     r"Arm 'als': ann\['ef'\]=50 is below k=100 of the metrics; .* use ef >= 100"),
 ])
 def test_direction_and_segments_are_checked(kw, pattern):
     with pytest.raises(HarnessError, match=pattern):

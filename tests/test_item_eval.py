@@ -107,3 +107,52 @@ def test_popularity_metrics_refused():
     u, v, seen, cand, relevant, _, items = _case()
     with pytest.raises(HarnessError, match="novelty/avgpop are not defined"):
         evaluate_items(FactorScorer(u, v), items, seen, relevant, cand, ("novelty@10",))
+
+
+# ----------------------------------------------------------------------------- ANN (top_k) path
+@pytest.mark.parametrize("ann", [{"M": 32, "ef_construction": 400, "ef": 400},
+                                 {"method": "faiss-ivf", "nlist": 8, "nprobe": 8}])  # every list probed
+def test_ann_path_with_a_wide_search_equals_the_exact_item_path(ann):
+    pytest.importorskip("hnswlib" if "method" not in ann else "faiss")
+    from harness.ann.index import build
+    from harness.ann.spec import parse
+    from harness.item_eval import top_users
+
+    u, v, seen, cand, relevant, rel_users, items = _case(2, n_users=300, n_items=80, d=8)
+    f = FactorScorer(u, v)
+    a = build(f, parse(ann, "x"), 0, "x", item_to_users=True, candidates=cand)
+    metrics = ("ndcg@10", "recall@20", "mrr@5")
+    got, want = evaluate_items(a, items, seen, relevant, cand, metrics), evaluate_items(f, items, seen, relevant,
+                                                                                        cand, metrics)
+    for m in metrics:
+        np.testing.assert_array_equal(got.values[m], want.values[m])
+    assert got.coverage == want.coverage
+    top = top_users(a, items, seen, cand, 20)
+    assert np.array_equal(top, top_users(f, items, seen, cand, 20))
+    assert 7 not in top and not seen[top.ravel(), np.repeat(items, 20)].any()  # candidates only, seen masked
+    np.testing.assert_allclose(got.values["ndcg@10"], notebook_ndcg(u @ v.T, seen, rel_users, items, cand, 10),
+                               rtol=1e-12)
+
+
+class _Padded:
+    """An item-direction top-k scorer that finds one user per item (ranks 2.. are -1)."""
+
+    unit = "items"
+
+    def top_k(self, units, k, exclude):
+        top = np.full((len(units), k), -1, np.int64)
+        top[:, 0] = 1  # candidate position 1
+        return top, np.zeros(top.shape, np.float32)
+
+
+def test_ann_padding_counts_as_a_miss_and_positions_map_to_candidates():
+    from harness.item_eval import top_users
+
+    seen = sp.csr_matrix(np.array([[0, 1], [1, 0], [1, 1]], dtype=np.float32))  # all 3 users are candidates
+    cand = np.array([0, 2])  # user 1 left out: position 1 is user 2
+    relevant = sp.csr_matrix(np.array([[True, True], [False, True]]))  # (items x candidate positions)
+    s = evaluate_items(_Padded(), np.array([0, 1]), seen, relevant, cand, ("recall@2", "ndcg@2"))
+    np.testing.assert_allclose(s.values["recall@2"], [0.5, 1.0])  # item 0: user 0 (relevant) never found
+    np.testing.assert_allclose(s.values["ndcg@2"], [1 / (1 + 1 / np.log2(3)), 1.0])
+    assert s.coverage["coverage@2"] == 0.5
+    assert top_users(_Padded(), np.array([0, 1]), seen, cand, 2).tolist() == [[2, -1], [2, -1]]

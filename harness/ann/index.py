@@ -127,11 +127,14 @@ class AnnScorer:
     exact : the arm's :class:`FactorScorer` (query vectors ``user_vecs``, candidate vectors ``item_vecs``).
     spec : the validated ``ann=`` option.
     index : the hnswlib / faiss index over ``exact.item_vecs``.
+    unit : what ``top_k`` ranks for: ``"users"`` (items per user), or ``"items"`` (candidate users per
+        item: ``exact`` is the transposed model, see :func:`build`).
     """
 
     exact: FactorScorer
     spec: AnnSpec
     index: Any
+    unit: str = "users"
 
     def score(self, users: np.ndarray) -> np.ndarray:
         """Exact dense scores (what the approximation is measured against)."""
@@ -196,11 +199,14 @@ class AnnScorer:
         return top, vals
 
 
-def build(scorer: Any, spec: AnnSpec, seed: int, arm_name: str, *, item_to_users: bool = False) -> AnnScorer:
+def build(scorer: Any, spec: AnnSpec, seed: int, arm_name: str, *, item_to_users: bool = False,
+          candidates: np.ndarray | None = None) -> AnnScorer:
     """Wrap a fitted arm's :class:`FactorScorer` in an :class:`AnnScorer` (index built with ``seed``).
 
     ``item_to_users``: index the user vectors and query with item vectors (units = items,
-    candidates = users; pass ``exclude = seen.T.tocsr()`` to ``top_k``).
+    candidates = users; pass ``exclude = seen.T.tocsr()`` to ``top_k``). ``candidates``: int (m,),
+    sorted user indices to index instead of all users; ``top_k`` then returns positions in
+    ``candidates`` (pass ``exclude = seen[candidates].T.tocsr()``, as :mod:`harness.item_eval` does).
     """
     if not isinstance(scorer, FactorScorer):
         raise HarnessError(f"Arm {arm_name!r}: ann= needs a factor model, but its fit returned a "
@@ -209,9 +215,9 @@ def build(scorer: Any, spec: AnnSpec, seed: int, arm_name: str, *, item_to_users
     u = np.ascontiguousarray(scorer.user_vecs, dtype=np.float32)
     v = np.ascontiguousarray(scorer.item_vecs, dtype=np.float32)
     if item_to_users:
-        u, v = v, u
+        u, v = v, (u if candidates is None else np.ascontiguousarray(u[np.asarray(candidates, dtype=np.int64)]))
     if not (np.isfinite(u).all() and np.isfinite(v).all()):
         raise HarnessError(f"Arm {arm_name!r}: its factors contain NaN or inf (the model diverged), which an ANN "
                            "index cannot hold; lower the learning rate or remove ann")
     exact = FactorScorer(u, v)
-    return AnnScorer(exact, spec, _build(spec, v, seed))
+    return AnnScorer(exact, spec, _build(spec, v, seed), "items" if item_to_users else "users")

@@ -1,8 +1,9 @@
 """What the approximation costs: recall@k against exact search and the metric difference exact - ANN.
 
-Measured inside each (variant, arm, seed) task on a sample of the evaluated users drawn with a fixed
-seed (0), so the same users are measured under every seed and the differences form a (seeds, users)
-matrix: its interval is the seed x user interval the verdicts use (:func:`harness.stats.seed_user_interval`).
+Measured inside each (variant, arm, seed) task on a sample of the evaluated units (users, or items in
+the item -> users direction) drawn with a fixed seed (0), so the same units are measured under every
+seed and the differences form a (seeds, units) matrix: its interval is the seed x unit interval the
+verdicts use (:func:`harness.stats.seed_user_interval`).
 """
 from __future__ import annotations
 
@@ -36,9 +37,12 @@ def overlap_at_k(approx: np.ndarray, exact: np.ndarray) -> np.ndarray:
 
 def measure(scorer: AnnScorer, users: np.ndarray, seen: sp.csr_matrix, relevant: sp.csr_matrix,
             metrics: tuple[str, ...], evaluated: PerUserScores) -> dict:
-    """The quality record of one task: sample users, per-user recall@k and per-user metric values of
+    """The quality record of one task: sample units, per-unit recall@k and per-unit metric values of
     exact search and of the ANN lists that were evaluated (``evaluated``), JSON-ready.
 
+    Direction-free: ``users`` are the evaluated units and ``seen``, ``relevant`` are (units x
+    candidates) in the scorer's own terms (items x candidate users for ``scorer.unit == "items"``:
+    :func:`harness.item_eval.candidate_seen`); the record's ``unit`` says which.
     ``k`` is the largest metric k. The ANN lists are recomputed for the sample; a unit's ANN result
     does not depend on the other units (see :mod:`harness.ann.index`), so they are the evaluated ones.
     """
@@ -49,7 +53,7 @@ def measure(scorer: AnnScorer, users: np.ndarray, seen: sp.csr_matrix, relevant:
     ann_top = top_items(scorer, su, seen, kmax)
     recall = overlap_at_k(ann_top, exact_top)
     exact = evaluate(scorer.exact, su, seen, relevant, metrics)
-    return {"method": scorer.spec.method, "params": scorer.spec.to_dict(), "k": kmax,
+    return {"method": scorer.spec.method, "params": scorer.spec.to_dict(), "k": kmax, "unit": scorer.unit,
             "users": su.tolist(), "recall": recall.tolist(),
             "exact": {m: exact.values[m].tolist() for m in metrics},
             "ann": {m: np.asarray(evaluated.values[m])[pos].tolist() for m in metrics}}
@@ -61,8 +65,8 @@ def _num(x) -> float | None:
 
 
 def summarize(records: list[tuple[str, str, int, dict]], level: float) -> dict:
-    """variant -> arm -> {method, params, k, n_users, seeds, recall {mean, seed_means}, delta {metric:
-    interval of exact - ANN}} from the tasks' records ``(variant, arm, seed, record)``."""
+    """variant -> arm -> {method, params, k, unit, n_users (sampled units), seeds, recall {mean, seed_means,
+    min_user}, delta {metric: interval of exact - ANN}} from the tasks' records ``(variant, arm, seed, record)``."""
     from harness import stats as S
 
     groups: dict = {}
@@ -84,6 +88,7 @@ def summarize(records: list[tuple[str, str, int, dict]], level: float) -> dict:
                         "method": iv.method, "level": _num(iv.confidence_level)}
         out.setdefault(variant, {})[arm] = {
             "method": recs[0]["method"], "params": recs[0]["params"], "k": int(recs[0]["k"]),
+            "unit": recs[0].get("unit", "users"),
             "n_users": len(recs[0]["users"]), "seeds": [int(s) for s, _ in items],
             "recall": {"mean": _num(recall.mean()), "seed_means": [_num(x) for x in recall.mean(axis=1)],
                        "min_user": _num(recall.min())},

@@ -18,7 +18,7 @@ METHODS = ("hnsw", "faiss-hnsw", "faiss-ivf")
 #: ``mips``: the exact MIPS -> L2 reduction (Bachrach et al. 2014): items get one extra coordinate
 #: ``sqrt(max|v|^2 - |v|^2)``, queries a 0, so L2 order = inner-product order.
 SPACES = ("ip", "mips")
-#: Parameters each method takes (``sample`` = users of the quality check, see :mod:`.quality`).
+#: Parameters each method takes (``sample`` = units (users or items) of the quality check, see :mod:`.quality`).
 KEYS = {"hnsw": ("method", "M", "ef_construction", "ef", "space", "sample"),
         "faiss-hnsw": ("method", "M", "ef_construction", "ef", "space", "sample"),
         "faiss-ivf": ("method", "nlist", "nprobe", "niter", "train_per_list", "encoding", "refine", "space", "sample")}
@@ -52,8 +52,8 @@ class AnnSpec:
         candidates, so give it ``refine`` >= 2. Every candidate is re-scored exactly.
     refine : a unit with ``s`` excluded items asks the index for ``refine x (k + s)`` candidates,
         re-scores them exactly and keeps the best ``k`` (faiss IVF; 1 = no extra candidates).
-    sample : evaluated users (drawn once per positives variant, seed 0) on which recall@k against
-        exact search and the metric difference exact - ANN are measured.
+    sample : evaluated units, users or items (drawn once per positives variant, seed 0), on which
+        recall@k against exact search and the metric difference exact - ANN are measured.
     """
 
     method: str = "hnsw"
