@@ -18,7 +18,7 @@ import math
 from typing import Any, Callable
 
 from harness.errors import HarnessError, suggest
-from harness.tuning import Tuned, best_trial
+from harness.trials import Tuned, best_trial
 
 #: Keys of a ``tune`` spec, and their defaults (``space`` is required).
 DEFAULTS = {"sampler": "tpe", "n_trials": 30, "per": "seed", "space": None}

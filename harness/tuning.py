@@ -29,7 +29,7 @@ tested on.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -39,6 +39,7 @@ from harness.arms.base import StopTraining, TrainData
 from harness.errors import HarnessError
 from harness.item_eval import evaluate_data, prepare_items
 from harness.prepare import EvalData
+from harness.trials import Tuned, best_trial  # noqa: F401 (Tuned is part of this module's API)
 
 #: Share of each user's training interactions (latest by time, at least one) held out for validation.
 VALIDATION_SHARE = 0.2
@@ -131,44 +132,6 @@ def validation_data(train: TrainData, unit: str = "users") -> EvalData:
 def _mean_metric(scorer, d: EvalData, metric: str) -> float:
     """Mean ``metric`` of ``scorer`` over the units of ``d``, in its direction."""
     return float(np.mean(evaluate_data(scorer, d, (metric,)).values[metric]))
-
-
-@dataclass(frozen=True)
-class Tuned:
-    """The result of a search on the validation window (grid or optuna: one shape).
-
-    Attributes
-    ----------
-    params : the arm's parameters for the final fit (the best trial's point merged in).
-    chosen : the best trial's point (only the searched parameters).
-    trials : ``(point, validation score)`` per trial, in the order they ran.
-    sampler : ``"grid"`` (exhaustive), ``"tpe"`` or ``"random"`` (optuna).
-    per : ``"seed"`` (searched in every task with its seed) or ``"once"`` (seed 0's search, reused).
-    metric : the validation metric (the hypothesis' primary metric).
-    """
-
-    params: dict
-    chosen: dict
-    trials: tuple[tuple[dict, float], ...]
-    sampler: str = "grid"
-    per: str = "seed"
-    metric: str = ""
-
-    @property
-    def best_so_far(self) -> list[float]:
-        """The tuning curve: the best validation score after each trial."""
-        return [float(x) for x in np.fmax.accumulate([s for _, s in self.trials])]
-
-    def to_dict(self) -> dict:
-        """JSON form (cached with the task, summarised in summary.json)."""
-        return {"sampler": self.sampler, "per": self.per, "metric": self.metric, "params": self.chosen,
-                "trials": [{"params": p, "score": s} for p, s in self.trials], "best_so_far": self.best_so_far}
-
-
-def best_trial(trials: list[tuple[dict, float]] | tuple) -> int:
-    """Index of the trial with the highest score (ties, and NaN scores, go to the first / lose)."""
-    keyed = [(-np.inf if np.isnan(s) else s, -i) for i, (_, s) in enumerate(trials)]
-    return max(range(len(trials)), key=lambda i: keyed[i])
 
 
 def validation_objective(fit: Callable, train: TrainData, seed: int, params: dict,
