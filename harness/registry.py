@@ -5,6 +5,8 @@ and ``get`` raises it.
 """
 from __future__ import annotations
 
+import re
+
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,11 +109,19 @@ def load_all(directory: Path | None = None) -> list[Entry]:
     return out
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def get(hid: str, directory: Path | None = None) -> Hypothesis:
     """The hypothesis with id ``hid`` (case-insensitive); errors name the broken file or suggest ids."""
     entries = load_all(directory)
-    for e in entries:
-        if e.error and hid.lower() in e.path.stem.lower().split("_")[0:1]:
+    declares = re.compile(rf"""\bid\s*=\s*["']{re.escape(hid)}["']""", re.IGNORECASE)
+    for e in entries:  # a broken file named like the id (h1_*.py) or declaring it (id="H1")
+        if e.error and (hid.lower() in e.path.stem.lower().split("_")[0:1] or declares.search(_text(e.path))):
             raise HarnessError(e.error)
     for e in entries:
         if e.hypothesis is not None and e.hypothesis.id.lower() == hid.lower():

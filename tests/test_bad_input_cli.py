@@ -68,6 +68,19 @@ def test_duplicate_ids_across_files(tmp_path):
     assert out.returncode == 2 and "duplicate hypothesis id 'H1'" in out.stderr
 
 
+def test_a_broken_file_is_named_by_the_id_it_declares(tmp_path):
+    """A file not named like its id (mine.py declaring id="HX") fails to load: `run HX` prints that file's
+    error, not "unknown hypothesis"."""
+    hyps = tmp_path / "hyps"
+    write_hyp(hyps, name="mine.py", id="HX", metric="ndgc@10")
+    write_hyp(hyps, name="h2_ok.py", id="H2")
+    out = cli("run", "HX", "--hypotheses", str(hyps), "--results-dir", str(tmp_path / "results"), cwd=tmp_path)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert "mine.py" in out.stderr and "Unknown metric 'ndgc'" in out.stderr, out.stderr
+    out = cli("run", "HY", "--hypotheses", str(hyps), cwd=tmp_path)  # an id nobody declares: suggestions
+    assert out.returncode == 2 and "Unknown hypothesis 'HY'" in out.stderr and "mine.py" not in out.stderr
+
+
 def test_unknown_hypothesis_suggests_close_ids(tmp_path):
     hyps = tmp_path / "hyps"
     write_hyp(hyps, id="H12")
