@@ -35,8 +35,9 @@ def hypothesis(ann: dict) -> Hypothesis:
                       seeds=(0, 1), decision=Decision.not_worse(0.01), n_boot=200)
 
 
-def test_ann_arm_is_deterministic_for_n_jobs_and_cache_and_reported(inter, tmp_path):
-    hyp = hypothesis({"M": 4, "ef_construction": 20, "ef": 20, "sample": 200})
+def identical_runs(hyp: Hypothesis, inter, tmp_path: Path) -> Path:
+    """Run ``hyp`` with n_jobs 1 (caching), n_jobs 2 (loky, no cache) and from the cache; assert the
+    per-unit results and summaries are byte-identical; return the first run's folder."""
     runs = {}
     for tag, kw in (("seq", dict(n_jobs=1, cache_dir=tmp_path / "cache")),
                     ("loky2", dict(n_jobs=2, cache_dir=None)),
@@ -47,6 +48,12 @@ def test_ann_arm_is_deterministic_for_n_jobs_and_cache_and_reported(inter, tmp_p
     for tag, out in runs.items():
         assert (out.run_dir / "per_user.parquet").read_bytes() == (ref / "per_user.parquet").read_bytes(), tag
         assert (out.run_dir / "summary.json").read_text() == (ref / "summary.json").read_text(), tag
+    return ref
+
+
+def test_ann_arm_is_deterministic_for_n_jobs_and_cache_and_reported(inter, tmp_path):
+    hyp = hypothesis({"M": 4, "ef_construction": 20, "ef": 20, "sample": 200})
+    ref = identical_runs(hyp, inter, tmp_path)
     doc = json.loads((ref / "summary.json").read_text())
     a = doc["ann"]["watch_ratio>=0.5"]["hnsw"]
     assert a["k"] == 20 and a["n_users"] == 200 and a["seeds"] == [0, 1] and a["exact_twin"] == "exact"
@@ -67,16 +74,7 @@ def test_ann_arm_is_deterministic_for_n_jobs_and_cache_and_reported(inter, tmp_p
 def test_ann_arm_in_the_item_direction_is_deterministic_and_reports_items(inter, tmp_path):
     hyp = replace(hypothesis({"M": 4, "ef_construction": 20, "ef": 20, "sample": 150}), id="HAI",
                   direction="item_to_users")
-    runs = {}
-    for tag, kw in (("seq", dict(n_jobs=1, cache_dir=tmp_path / "cache")),
-                    ("loky2", dict(n_jobs=2, cache_dir=None)),
-                    ("cached", dict(n_jobs=2, cache_dir=tmp_path / "cache"))):
-        runs[tag] = experiment.run(hyp, inter=inter, results_dir=tmp_path / tag, quiet=True, **kw)
-    assert runs["cached"].fitted == 0
-    ref = runs["seq"].run_dir
-    for tag, out in runs.items():
-        assert (out.run_dir / "per_user.parquet").read_bytes() == (ref / "per_user.parquet").read_bytes(), tag
-        assert (out.run_dir / "summary.json").read_text() == (ref / "summary.json").read_text(), tag
+    ref = identical_runs(hyp, inter, tmp_path)
     doc = json.loads((ref / "summary.json").read_text())
     assert doc["hypothesis"]["unit"] == "items"
     a = doc["ann"]["watch_ratio>=0.5"]["hnsw"]
