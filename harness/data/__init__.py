@@ -56,22 +56,15 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     if base == "synthetic-kion":
         from harness.data import kion, synthetic_kion
 
-        scale = 1
-        if arg:
-            if not (arg.startswith("x") and arg[1:].isdigit() and int(arg[1:]) > 0):
-                raise HarnessError(f"dataset {name!r}: write the size as synthetic-kion:x4 (a positive multiple)")
-            scale = int(arg[1:])
+        scale = _scale(name, arg, "write the size as synthetic-kion:x4 (a positive multiple)")
         return kion.load(synthetic_kion.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale), name=name)
     if base == "synthetic-vk":
         from harness.data import synthetic, vk_lsvd
 
-        scale, cold = 1, arg.endswith("cold")
-        arg = arg[:-len("cold")].rstrip("+") if cold else arg
-        if arg:
-            if not (arg.startswith("x") and arg[1:].isdigit() and int(arg[1:]) > 0):
-                raise HarnessError(f"dataset {name!r}: write the size as synthetic-vk:x4 (a positive multiple), "
-                                   "cold items as synthetic-vk:cold or synthetic-vk:x4+cold")
-            scale = int(arg[1:])
+        cold = arg.endswith("cold")
+        scale = _scale(name, arg[:-len("cold")].rstrip("+") if cold else arg,
+                       "write the size as synthetic-vk:x4 (a positive multiple), cold items as "
+                       "synthetic-vk:cold or synthetic-vk:x4+cold")
         root = synthetic.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale,
                                 cold_items=synthetic.DEFAULT_COLD_ITEMS if cold else 0)
         return vk_lsvd.load(root, "synthetic", name=name)
@@ -127,3 +120,12 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
 
         inter = features.attach(inter, Path(item_features), mapping.get("item", "item_id"))
     return inter
+
+
+def _scale(name: str, arg: str, fix: str) -> int:
+    """The size multiple of a generated dataset: ``""`` -> 1, ``"x4"`` -> 4; else a one-line error."""
+    if not arg:
+        return 1
+    if not (arg.startswith("x") and arg[1:].isdigit() and int(arg[1:]) > 0):
+        raise HarnessError(f"dataset {name!r}: {fix}")
+    return int(arg[1:])
