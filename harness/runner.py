@@ -211,6 +211,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             raise
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
+        if data.unit == "items" and hasattr(scorer, "list_lengths"):
+            raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "
+                               "direction='item_to_users' yet; use a model arm")
         scores = evaluate_data(scorer, data, metrics)  # users -> items, or items -> users
         if ann_spec is not None:
             from harness.ann.quality import measure
@@ -218,9 +221,6 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             seen = candidate_seen(data.train.seen, data.candidates) if data.unit == "items" else data.train.seen
             ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores)
         notes: tuple[str, ...] = ()
-        if data.unit == "items" and hasattr(scorer, "list_lengths"):
-            raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "
-                               "direction='item_to_users' yet; use a model arm")
         if hasattr(scorer, "list_lengths"):
             lengths = scorer.list_lengths(data.users, data.train.seen)
             scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)
