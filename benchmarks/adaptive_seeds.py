@@ -21,7 +21,7 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness import experiment, registry  # noqa: E402
+from harness.runner import experiment, discover as registry  # noqa: E402
 from harness.spec import Seeds  # noqa: E402
 
 

@@ -9,8 +9,8 @@ Usage::
 
 An index over ``--users`` user vectors (``--dim`` float32) answers ``--items`` item queries for
 their top ``--k`` users, through the harness' own code: exact = the fused ``tiled`` engine
-(:func:`harness.evaluate.top_items` on ``FactorScorer(items, users)``), ANN =
-:func:`harness.ann.index.build` + ``AnnScorer.top_k`` (the evaluator's ``topk`` path), both with
+(:func:`harness.evaluation.users.top_items` on ``FactorScorer(items, users)``), ANN =
+:func:`harness.evaluation.ann.index.build` + ``AnnScorer.top_k`` (the evaluator's ``topk`` path), both with
 ``--threads`` threads (default 1: the harness' deterministic setting; hnswlib's build is always
 single-threaded there). For each index (method; for faiss IVF each nlist x encoding x niter) the
 search depth (hnswlib ``ef``, faiss ``nprobe``) is swept; recall@k is measured on all queries against the exact lists. The ratio
@@ -44,11 +44,11 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness.ann.index import build  # noqa: E402
-from harness.ann.quality import overlap_at_k  # noqa: E402
-from harness.ann.spec import parse  # noqa: E402
-from harness.arms.base import FactorScorer  # noqa: E402
-from harness.evaluate import top_items  # noqa: E402
+from harness.evaluation.ann.index import build  # noqa: E402
+from harness.evaluation.ann.quality import overlap_at_k  # noqa: E402
+from harness.spec.ann import parse  # noqa: E402
+from harness.arms.scorer import FactorScorer  # noqa: E402
+from harness.evaluation.users import top_items  # noqa: E402
 
 SWEEP = {"hnsw": ("ef", (100, 150, 200, 300, 400)), "faiss-hnsw": ("ef", (100, 150, 200, 300, 400)),
          "faiss-ivf": ("nprobe", (4, 8, 16, 32, 64))}

@@ -1,4 +1,4 @@
-"""Throughput of harness.evaluate (scores, masking, top-k, all six metrics), with ratios from one run.
+"""Throughput of harness.evaluation.users (scores, masking, top-k, all six metrics), with ratios from one run.
 
 Usage::
 
@@ -36,9 +36,9 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness.arms.base import FactorScorer  # noqa: E402
-from harness.evaluate import evaluate  # noqa: E402
-from harness.reference import factor_loop_ndcg, predict_loop_ndcg  # noqa: E402
+from harness.arms.scorer import FactorScorer  # noqa: E402
+from harness.evaluation.users import evaluate  # noqa: E402
+from harness.evaluation.naive import factor_loop_ndcg, predict_loop_ndcg  # noqa: E402
 
 ML100K = Path("/work/shared/data/ml-100k")
 METRICS = ("ndcg@10", "recall@10", "precision@10", "map@10", "mrr@10", "hitrate@10")
@@ -71,8 +71,8 @@ def matmul_peak(repeat: int) -> float:
 def bench_ml100k(repeat: int) -> None:
     from harness.arms import lightfm as lfm
     from harness.data.movielens import load_100k
-    from harness.prepare import prepare
-    from harness.split import split
+    from harness.design.prepare import prepare
+    from harness.design.split import split
 
     if not (ML100K / "ml-100k.inter").is_file():
         print(f"ML-100K: skipped ({ML100K} not found)")

@@ -7,8 +7,8 @@ Usage::
 A random factor model (``--users`` x ``--items`` x ``--dim`` float32), ~20 seen items per user and
 ~3 relevant (user, item) test pairs per user (the same pairs seen from either side). Measured:
 
-1. ``harness.evaluate.evaluate`` over every user (users -> items, ndcg@k + recall@k) vs
-   ``harness.item_eval.evaluate_items`` over every item with a relevant user (items -> users, the
+1. ``harness.evaluation.users.evaluate`` over every user (users -> items, ndcg@k + recall@k) vs
+   ``harness.evaluation.items.evaluate_items`` over every item with a relevant user (items -> users, the
    transposed factor path). Both compute the full users x items product once; target: the item
    direction within 2x of the user direction (ratio printed as item time / user time).
 2. The item direction's generic path (any scorer: candidate users in fixed batches, running top-k
@@ -36,9 +36,9 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness.arms.base import FactorScorer  # noqa: E402
-from harness.evaluate import evaluate  # noqa: E402
-from harness.item_eval import evaluate_items  # noqa: E402
+from harness.arms.scorer import FactorScorer  # noqa: E402
+from harness.evaluation.users import evaluate  # noqa: E402
+from harness.evaluation.items import evaluate_items  # noqa: E402
 
 
 class Opaque:

@@ -1,12 +1,12 @@
-"""Per-user NDCG@10 throughput of harness.metrics vs a plain per-user Python loop (users/s, one run).
+"""Per-user NDCG@10 throughput of harness.evaluation.metrics vs a plain per-user Python loop (users/s, one run).
 
 Usage::
 
     python benchmarks/metrics.py [--users 200000] [--ref-users 20000] [--items 10000]
 
 Input for both: each user's top-10 ranked items (int, distinct) and a CSR of relevant items
-(~6 per user, some planted in the top 10). ``harness.metrics`` builds the hit matrix with
-``harness.evaluate.hit_matrix`` (vectorised) and computes NDCG@10 with array operations; the
+(~6 per user, some planted in the top 10). ``harness.evaluation.metrics`` builds the hit matrix with
+``harness.evaluation.users.hit_matrix`` (vectorised) and computes NDCG@10 with array operations; the
 reference walks users one by one with a Python set per user. Also reported: NDCG@10 from a ready
 hit matrix, and all six metrics @10 from one hit matrix (what evaluate does per batch). One thread;
 no asserts.
@@ -28,8 +28,8 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from harness import metrics as M  # noqa: E402
-from harness.evaluate import hit_matrix  # noqa: E402
+from harness.evaluation import metrics as M  # noqa: E402
+from harness.evaluation.users import hit_matrix  # noqa: E402
 
 K = 10
 

@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 
 def _prepare(name: str, cache_dir: Path, split=None, positives: str | None = None, cold_users: bool = False):
     from harness.data import load_dataset
-    from harness.prepare import prepare
-    from harness.split import split as do_split
+    from harness.design.prepare import prepare
+    from harness.design.split import split as do_split
 
     inter = load_dataset(name, cache_dir=cache_dir)
     sp = do_split(inter, split or inter.default_split)
@@ -43,7 +43,7 @@ def two_tower(scales: list[int], epochs: int, cache_dir: Path) -> None:
     import numpy as np
 
     from harness.arms import two_tower as tt
-    from harness.registry import load_all
+    from harness.runner.discover import load_all
 
     h8 = next(e.hypothesis for e in load_all(REPO / "hypotheses") if e.hypothesis and e.hypothesis.id == "H8")
     params = {k: v for k, v in h8.treatment.kwargs.items() if k not in ("epochs", "max_epochs", "patience")}
@@ -70,9 +70,9 @@ def two_tower(scales: list[int], epochs: int, cache_dir: Path) -> None:
 
 
 def tuning_cost(trials: int, seeds: int, cache_dir: Path) -> None:
-    from harness import tuning
-    from harness.arms.base import get_fit
-    from harness.registry import load_all
+    from harness.runner.tuning import window as tuning
+    from harness.arms.registry import get_fit
+    from harness.runner.discover import load_all
 
     h9 = next(e.hypothesis for e in load_all(REPO / "hypotheses") if e.hypothesis and e.hypothesis.id == "H9")
     d = _prepare("synthetic-vk", cache_dir, split=h9.split)

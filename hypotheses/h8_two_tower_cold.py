@@ -4,7 +4,7 @@ Our user's KION notebook (rectools): LightFM (WARP) with user features (age, inc
 item features (genres, countries, content type, release year, ...) against a two-tower model in torch:
 an item tower (MLP over the item features) and a user tower (MLP over the user metadata and MLP over
 the user's interaction vector, concatenated), L2-normalised outputs, trained with a sampled softmax
-over uniformly drawn negatives. Both read their features through :mod:`harness.features` and both
+over uniformly drawn negatives. Both read their features through :mod:`harness.design.features` and both
 train until the validation window inside training stops improving (``epochs="auto"``; the two-tower's
 validation curve rises slowly and noisily, so it gets patience 5 and at most 30 epochs).
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from harness.data import synthetic, vk_lsvd
 from harness.data.base import Interactions
-from harness.prepare import EvalData, prepare
-from harness.split import split
+from harness.design.prepare import EvalData, prepare
+from harness.design.split import split
 
 
 def tiny_vk(directory: Path, name: str, **generate) -> Interactions:

@@ -9,7 +9,8 @@ import pytest
 from _tiny import tiny_vk
 from scipy import stats as sps
 
-from harness import adaptive, experiment
+from harness.decision import adaptive
+from harness.runner import experiment
 from harness import stats as S
 from harness.errors import HarnessError
 from harness.spec import Arm, Decision, Hypothesis, Seeds, Segment

@@ -1,4 +1,4 @@
-"""ANN retrieval (harness.ann): the ``top_k`` protocol in the evaluator, the ``ann=`` option, its
+"""ANN retrieval (harness.evaluation.ann): the ``top_k`` protocol in the evaluator, the ``ann=`` option, its
 determinism promise, its quality record, and one-line errors for bad parameters."""
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from harness.ann import quality
-from harness.ann.index import AnnScorer, build
-from harness.ann.spec import parse
-from harness.arms.base import FactorScorer, ItemScorer
+from harness.evaluation.ann import quality
+from harness.evaluation.ann.index import AnnScorer, build
+from harness.spec.ann import parse
+from harness.arms.scorer import FactorScorer, ItemScorer
 from harness.errors import HarnessError
-from harness.evaluate import evaluate, top_items
+from harness.evaluation.users import evaluate, top_items
 from harness.spec import Arm, Decision, Hypothesis, Segment
-from harness.topk import generic_top, hit_matrix
+from harness.evaluation.topk import generic_top, hit_matrix
 
 hnswlib = pytest.importorskip("hnswlib")
 
@@ -315,12 +315,12 @@ def test_summarize_pairs_seeds_on_one_user_sample():
 
 
 def test_an_ann_task_cache_key_follows_the_index_code(monkeypatch):
-    from harness import runner
-    from harness.ann import index
+    from harness.runner import tasks as runner
+    from harness.evaluation.ann import index
 
     task = runner.Task("v", Arm("a", "als", ann={"ef": 20}), 0)
     exact = runner.Task("v", Arm("a", "als"), 0)
     key, exact_key = runner.task_key(task, "ctx"), runner.task_key(exact, "ctx")
     monkeypatch.setattr(index, "source_hash", lambda: "edited")
-    assert runner.task_key(task, "ctx") != key  # editing harness/ann/index.py refits ANN arms
+    assert runner.task_key(task, "ctx") != key  # editing harness/evaluation/ann/index.py refits ANN arms
     assert runner.task_key(exact, "ctx") == exact_key  # and nothing else

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from _tiny import tiny_vk
 
-from harness import experiment
+from harness.runner import experiment
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
 pytest.importorskip("hnswlib")

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from harness.arms.base import TrainData, get_fit
+from harness.arms.scorer import TrainData
+from harness.arms.registry import get_fit
 
 K = 10
 SEED = 7

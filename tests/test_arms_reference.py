@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from harness.arms import als, bpr, content, ease, itemknn, popularity
 from harness.arms import random as random_arm
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.errors import HarnessError
 
 

@@ -141,11 +141,11 @@ def test_documented_new_examples_use_free_ids():
     import re
     from pathlib import Path
 
-    from harness import registry
+    from harness.runner import discover as registry
 
     root = Path(__file__).resolve().parents[1]
     taken = {e.hypothesis.id for e in registry.load_all(root / "hypotheses") if e.hypothesis is not None}
-    texts = [(root / "README.md").read_text(), (root / "harness" / "scaffold.py").read_text()]
+    texts = [(root / "README.md").read_text(), (root / "harness" / "cli" / "scaffold.py").read_text()]
     ids = [m for t in texts for m in re.findall(r"python -m harness new (\S+)", t)]
     assert ids and all(i.startswith("H") for i in ids)
     assert not set(ids) & taken, f"examples {ids} clash with shipped hypotheses {sorted(taken)}"

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from _near_ties import exact_scores, float32_tolerance, near_tie_users
 
-from harness.arms.base import FactorScorer
-from harness.evaluate import evaluate, top_items
+from harness.arms.scorer import FactorScorer
+from harness.evaluation.users import evaluate, top_items
 
 CORES = ("Haswell", "SkylakeX", "Zen", "Sandybridge", "Prescott")
 HERE = Path(__file__).resolve().parent

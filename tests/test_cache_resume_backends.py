@@ -84,10 +84,10 @@ def test_every_arm_in_workers_with_memory_mapped_inputs_matches_sequential(ml100
     libraries that write to their buffers (LightFM) must still work, and results equal n_jobs=1."""
     import numpy as np
 
-    from harness import runner
-    from harness.prepare import prepare
+    from harness.runner import tasks as runner
+    from harness.design.prepare import prepare
     from harness.spec import Arm
-    from harness.split import split
+    from harness.design.split import split
 
     data = prepare(ml100k, split(ml100k, ml100k.default_split), "rating>=4")
     arms = [("lightfm", dict(epochs=1, no_components=4)), ("als", dict(factors=8, iterations=2)),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from harness import calibrate as C
+from harness.runner import calibrate as C
 from harness import stats as S
 
 HYP = """from harness.spec import Arm, Decision, Hypothesis, Segment

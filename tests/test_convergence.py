@@ -9,11 +9,13 @@ import pytest
 from _tiny import prepared, tiny_vk
 import scipy.sparse as sp
 
-from harness import experiment, runner, tuning
+from harness.runner import experiment, tasks as runner
+from harness.runner.tuning import window as tuning
 from harness.arms import lightfm as lfm
-from harness.arms.base import FactorScorer, check_params
+from harness.arms.scorer import FactorScorer
+from harness.arms.registry import check_params
 from harness.errors import HarnessError
-from harness.evaluate import evaluate
+from harness.evaluation.users import evaluate
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
 

@@ -3,7 +3,7 @@ results and summaries for n_jobs 1 and 2 (loky), a Dask LocalCluster and the tas
 catalogue large enough that factor arms take the fused ``tiled`` path and item-kNN the generic one.
 
 Run under several OpenBLAS kernels by ``.ci/run`` (``OPENBLAS_CORETYPE``): the promise is byte
-equality on one machine and kernel, never across kernels (see ``harness/evaluate.py``).
+equality on one machine and kernel, never across kernels (see ``harness/evaluation/users.py``).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import json
 import pytest
 from _tiny import tiny_vk
 
-from harness import experiment
-from harness import fused_topk as F
+from harness.runner import experiment
+from harness.evaluation import fused as F
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
 

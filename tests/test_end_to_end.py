@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import experiment, registry
+from harness.runner import experiment, discover as registry
 from harness.spec import Arm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,10 +118,10 @@ def test_learning_curves_for_epoch_arms(run_twice, ml100k):
         assert c["metric"] == "ndcg@10" and set(c["seeds"]) == {"0", "1", "2"}
         assert all(len(s) == 3 for s in c["seeds"].values())  # 3 epochs
     # the curve is the validation window inside training (never the test window): recomputed here
-    from harness import tuning
+    from harness.runner.tuning import window as tuning
     from harness.arms import lightfm as lfm
-    from harness.prepare import prepare
-    from harness.split import split
+    from harness.design.prepare import prepare
+    from harness.design.split import split
 
     data = prepare(ml100k, split(ml100k, ml100k.default_split), "rating>=4")
     params = {k: v for k, v in small_h1().baseline.kwargs.items() if k != "epochs"}

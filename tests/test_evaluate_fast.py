@@ -19,9 +19,9 @@ import scipy.sparse as sp
 from _near_ties import exact_scores, float32_tolerance, near_tie_users
 from threadpoolctl import threadpool_limits
 
-from harness import fused_topk as F
-from harness.arms.base import FactorScorer, ItemScorer
-from harness.evaluate import evaluate, top_items, top_k
+from harness.evaluation import fused as F
+from harness.arms.scorer import FactorScorer, ItemScorer
+from harness.evaluation.users import evaluate, top_items, top_k
 
 METRICS = ("ndcg@10", "recall@5", "precision@10", "map@10", "mrr@3", "hitrate@10")
 FUSED = ("tiled", "implicit")

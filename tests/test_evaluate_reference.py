@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from harness.arms import lightfm as lfm
-from harness.evaluate import evaluate
-from harness.prepare import prepare
-from harness.reference import predict_loop_ndcg
-from harness.split import split
+from harness.evaluation.users import evaluate
+from harness.design.prepare import prepare
+from harness.evaluation.naive import predict_loop_ndcg
+from harness.design.split import split
 
 
 def _ours_and_reference(inter, item_features):

@@ -1,4 +1,4 @@
-"""harness.features: hand-computed encodings, statistics from the fitting rows only, LightFM's conventions,
+"""harness.design.features: hand-computed encodings, statistics from the fitting rows only, LightFM's conventions,
 and every arm that reads side features building them through it."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from harness import features
+from harness.design import features
 from harness.arms import lightfm as lfm
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.errors import HarnessError
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import cli, experiment, index, reference_runs
+from harness import cli
+from harness.runner import discover, experiment
+from harness.outputs import index, reference_runs
 from harness.data import synthetic, vk_lsvd
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
@@ -260,7 +262,7 @@ def test_reference_finish_keeps_one_run_and_drops_big_tables(results):
                      f"left out {ref / 'HT' / rid_b / 'per_user.parquet'} ({size / 1e6:.1f} MB > 0.0001 MB)"]
     assert [p.name for p in (ref / "HT").iterdir()] == [rid_b]
     assert (ref / "HT" / rid_b / "summary.json").is_file()
-    idx = reference_runs.reindex(res, None)
+    idx = reference_runs.reindex(res, lambda: discover.registered_ids(None))
     text = (ref / "README.md").read_text()
     assert idx[1].n_runs == 1 and "python -m harness run --all --reference" in text
     assert "Per-user tables above 1 MB are not committed (left out: HT)" in text

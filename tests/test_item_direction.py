@@ -11,13 +11,15 @@ import pytest
 import scipy.sparse as sp
 from _tiny import tiny_vk
 
-from harness import experiment, item_eval, segments
+from harness.runner import experiment
+from harness.evaluation import items as item_eval
+from harness.design import segments
 from harness.arms import gmm_profile, profile
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.errors import HarnessError
-from harness.prepare import prepare
+from harness.design.prepare import prepare
 from harness.spec import Arm, Decision, Hypothesis, Segment, Split
-from harness.split import split
+from harness.design.split import split
 
 ENGAGED = "like|dislike|share|bookmark|click_on_author|open_comments"
 
@@ -176,7 +178,7 @@ def test_run_same_results_for_n_jobs(inter, tmp_path):
     assert a.summary["hypothesis"]["unit"] == "items"
     report = (a.run_dir / "report.md").read_text()
     assert "| segment | metric | items |" in report and "seed x item interval" in report
-    from harness import report as R
+    from harness.outputs import report as R
 
     assert "segment  metric      items" in R.terminal(a.summary)
     n = a.summary["data"]["split_counts"]["cold_items_sampled"]

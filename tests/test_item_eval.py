@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from harness.arms.base import FactorScorer, ItemScorer
+from harness.arms.scorer import FactorScorer, ItemScorer
 from harness.errors import HarnessError
-from harness.item_eval import evaluate_items
+from harness.evaluation.items import evaluate_items
 
 
 def notebook_ndcg(scores: np.ndarray, seen: sp.csr_matrix, relevant_users: dict, items, candidates, k: int):
@@ -114,9 +114,9 @@ def test_popularity_metrics_refused():
                                  {"method": "faiss-ivf", "nlist": 8, "nprobe": 8}])  # every list probed
 def test_ann_path_with_a_wide_search_equals_the_exact_item_path(ann):
     pytest.importorskip("hnswlib" if "method" not in ann else "faiss")
-    from harness.ann.index import build
-    from harness.ann.spec import parse
-    from harness.item_eval import top_users
+    from harness.evaluation.ann.index import build
+    from harness.spec.ann import parse
+    from harness.evaluation.items import top_users
 
     u, v, seen, cand, relevant, rel_users, items = _case(2, n_users=300, n_items=80, d=8)
     f = FactorScorer(u, v)
@@ -146,7 +146,7 @@ class _Padded:
 
 
 def test_ann_padding_counts_as_a_miss_and_positions_map_to_candidates():
-    from harness.item_eval import top_users
+    from harness.evaluation.items import top_users
 
     seen = sp.csr_matrix(np.array([[0, 1], [1, 0], [1, 1]], dtype=np.float32))  # all 3 users are candidates
     cand = np.array([0, 2])  # user 1 left out: position 1 is user 2

@@ -8,11 +8,11 @@ import pytest
 from _tiny import tiny_vk
 from test_item_eval import _case, _Dense
 
-from harness import experiment
-from harness.arms.base import FactorScorer
+from harness.runner import experiment
+from harness.arms.scorer import FactorScorer
 from harness.errors import HarnessError
-from harness.item_eval import top_users
-from harness.runfiles import read_run
+from harness.evaluation.items import top_users
+from harness.data.runfiles import read_run
 from harness.spec import Arm, Decision, Hypothesis, Segment, Split
 
 ENGAGED = "like|dislike|share|bookmark|click_on_author|open_comments"

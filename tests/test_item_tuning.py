@@ -7,12 +7,14 @@ import pytest
 from _tiny import tiny_vk
 from test_item_eval import notebook_ndcg
 
-from harness import experiment, item_eval, runner, tuning
+from harness.runner import experiment, tasks as runner
+from harness.evaluation import items as item_eval
+from harness.runner.tuning import window as tuning
 from harness.arms import lightfm, profile
-from harness.arms.base import check_params
-from harness.prepare import prepare
+from harness.arms.registry import check_params
+from harness.design.prepare import prepare
 from harness.spec import Arm, Decision, Hypothesis, Segment, Split
-from harness.split import split
+from harness.design.split import split
 
 ENGAGED = "like|dislike|share|bookmark|click_on_author|open_comments"
 SPLIT = Split.cold_items(25, sample=0.3, seed=1)

@@ -8,7 +8,8 @@ import sys
 import pytest
 from _tiny import tiny_vk
 
-from harness import calibrate, experiment, index, report
+from harness.runner import calibrate, experiment
+from harness.outputs import index, report
 from harness.spec import Arm, Decision, Hypothesis, Segment, Split
 
 ENGAGED = "like|dislike|share|bookmark|click_on_author|open_comments"
@@ -100,7 +101,7 @@ def test_calibrate_runs_over_items(inter):
 
 
 def test_diff_says_items(run):
-    from harness import diff
+    from harness.outputs import diff
 
     doc, pu = diff.load(run.run_dir)
     text = diff.render(diff.compare(doc, pu, doc, pu, top=2))

@@ -1,4 +1,4 @@
-"""harness.metrics: hand-computed cases, a plain per-user reference on random data, catalogue metrics."""
+"""harness.evaluation.metrics: hand-computed cases, a plain per-user reference on random data, catalogue metrics."""
 from __future__ import annotations
 
 import math
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from harness import metrics as M
-from harness.evaluate import hit_matrix
+from harness.evaluation import metrics as M
+from harness.evaluation.users import hit_matrix
 
 # hit matrix at k = 5 (rank 1 first) and the number of relevant items per user
 HITS = np.array([
@@ -142,8 +142,8 @@ def test_evaluate_novelty_avgpop_and_coverage_by_hand():
     """3 users x 5 items; popularity from the seen matrix; a constant ranking [0, 1, 2, 3, 4]."""
     import scipy.sparse as sp
 
-    from harness.arms.base import ConstantScorer
-    from harness.evaluate import evaluate
+    from harness.arms.scorer import ConstantScorer
+    from harness.evaluation.users import evaluate
 
     seen = sp.csr_matrix(np.array([[0, 0, 0, 1, 0],
                                    [0, 0, 0, 1, 1],

@@ -14,10 +14,11 @@ from _tiny import prepared, tiny_vk
 
 pytest.importorskip("optuna")
 
-from harness import experiment, optuna_tuning, tuning  # noqa: E402
-from harness.arms.base import check_params, get_fit  # noqa: E402
+from harness.runner import experiment  # noqa: E402
+from harness.runner.tuning import optuna_search as optuna_tuning, window as tuning
+from harness.arms.registry import check_params, get_fit  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
-from harness.evaluate import evaluate  # noqa: E402
+from harness.evaluation.users import evaluate  # noqa: E402
 from harness.spec import Arm, Decision, Hypothesis, Segment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,7 +209,7 @@ def test_run_reports_the_tuning_curve(inter, tmp_path):
 def test_tune_with_epochs_auto_scores_the_early_stopped_curve(data):
     """With epochs="auto" a trial's score is the best value of its early-stopped validation curve;
     the epochs are then chosen for the tuned parameters."""
-    from harness import runner
+    from harness.runner import tasks as runner
 
     arm = Arm("l", "lightfm", epochs="auto", max_epochs=4, patience=2,
               tune={"sampler": "random", "n_trials": 2, "space": {"no_components": [4, 8]}})

@@ -17,7 +17,7 @@ from harness.cli import build_parser
 from harness.data import load_dataset
 from harness.errors import HarnessError
 from harness.spec import Split
-from harness.split import split
+from harness.design.split import split
 
 ROOT = Path(__file__).resolve().parents[1]
 GENRES = ("Action", "Comedy", "Drama", "Horror", "Romance", "Sci-Fi")
@@ -163,7 +163,7 @@ def test_new_error_paths_are_one_line_exit_2_nothing_written(tmp_path, treatment
 
 
 def test_positives_without_a_default_names_the_flag():
-    from harness.feedback import resolve
+    from harness.design.feedback import resolve
 
     ev = pd.DataFrame({"user": [0], "item": [0], "time": [0], "plays": [3]})
     with pytest.raises(HarnessError, match=r"read column\(s\) like, which the data lacks, and it has no default .*"

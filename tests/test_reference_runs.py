@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import index, reference_runs
+from harness.outputs import index, reference_runs
+from harness.runner import discover
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "results" / "reference"
@@ -51,7 +52,7 @@ def test_reference_files_are_small_and_figures_relative(run):
 
 def test_committed_reference_index_is_current():
     text = (REF / "README.md").read_text()
-    registered = reference_runs.registered_ids(ROOT / "hypotheses")
+    registered = discover.registered_ids(ROOT / "hypotheses")
     idx = index.scan(REF)
     rebuilt = index.render_root(idx, "Reference runs", reference_runs.intro(REF, idx, registered))
     assert text == rebuilt, "results/reference/README.md is stale: run python -m harness index"

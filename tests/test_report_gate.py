@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import experiment, report
+from harness.runner import experiment
+from harness.outputs import report
 from harness.data import synthetic, vk_lsvd
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
@@ -166,7 +167,7 @@ def test_holm_families_accuracy_and_descriptive_separately():
     import numpy as np
     from statsmodels.stats.multitest import multipletests
 
-    from harness import analysis
+    from harness.decision import analysis
 
     rng = np.random.default_rng(1)
     hyp = Hypothesis(id="HA", claim="c", dataset="x", positives=("rating>=4",), baseline=Arm("a", "popularity"),
@@ -194,7 +195,7 @@ def test_holm_families_accuracy_and_descriptive_separately():
 
 def test_relative_ci_with_an_infinite_bound_renders():
     """summary.json stores an infinite bound as null beside a finite one (relative_bootstrap's +inf)."""
-    from harness.report import _rel_ci
+    from harness.outputs.report import _rel_ci
 
     assert _rel_ci({"low": 200.0, "high": None}) == "[+200.00, +inf] %"
     assert _rel_ci({"low": None, "high": None}) == "n/a" and _rel_ci(None) == "n/a"

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.errors import HarnessError
-from harness.prepare import EvalData
-from harness.runfiles import read_run, write_run
-from harness.runner import Task, run_task
+from harness.design.prepare import EvalData
+from harness.data.runfiles import read_run, write_run
+from harness.runner.tasks import Task, run_task
 from harness.spec import Arm
 
 USERS = np.array([10, 20, 30])

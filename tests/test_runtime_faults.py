@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import experiment, runner
-from harness.arms.base import FactorScorer
+from harness.runner import experiment, tasks as runner
+from harness.arms.scorer import FactorScorer
 from harness.errors import HarnessError
-from harness.evaluate import evaluate
-from harness.prepare import prepare
+from harness.evaluation.users import evaluate
+from harness.design.prepare import prepare
 from harness.spec import Arm, Decision, Hypothesis, Segment
-from harness.split import split
+from harness.design.split import split
 
 
 def hyp(**kw) -> Hypothesis:

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from harness import experiment, segments
-from harness.arms.base import TrainData
+from harness.runner import experiment
+from harness.design import segments
+from harness.arms.scorer import TrainData
 from harness.data import load_dataset
 from harness.errors import HarnessError
-from harness.prepare import EvalData
+from harness.design.prepare import EvalData
 from harness.spec import Arm, Decision, Hypothesis, Segment
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from harness.data import kion, load_dataset, synthetic_kion
 from harness.errors import HarnessError
-from harness.prepare import prepare
-from harness.split import split
+from harness.design.prepare import prepare
+from harness.design.split import split
 
 FILES = ("interactions.csv", "users.csv", "items.csv", "SYNTHETIC.json")
 

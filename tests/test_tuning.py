@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import experiment, tuning
-from harness.arms.base import get_fit
+from harness.runner import experiment
+from harness.runner.tuning import window as tuning
+from harness.arms.registry import get_fit
 from harness.errors import HarnessError
-from harness.prepare import prepare
+from harness.design.prepare import prepare
 from harness.spec import Arm, Decision, Hypothesis, Segment
-from harness.split import split
+from harness.design.split import split
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,11 @@ def test_select_picks_the_best_grid_point_by_validation_score(data):
 
 def test_bad_grid_is_one_line_error():
     with pytest.raises(HarnessError, match=r"Unknown parameter 'regularisation'. Did you mean: regularization"):
-        from harness.arms.base import check_params
+        from harness.arms.registry import check_params
 
         check_params("als", {"grid": {"regularisation": [0.1]}}, "als")
     with pytest.raises(HarnessError, match="non-empty list"):
-        from harness.arms.base import check_params
+        from harness.arms.registry import check_params
 
         check_params("als", {"grid": {"regularization": []}}, "als")
 

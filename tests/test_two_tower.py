@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import experiment, tuning
+from harness.runner import experiment
+from harness.runner.tuning import window as tuning
 from harness.arms import two_tower
 from harness.data import kion, synthetic_kion
 from harness.errors import HarnessError
-from harness.prepare import prepare
+from harness.design.prepare import prepare
 from harness.spec import Arm, Decision, Hypothesis, Segment
-from harness.split import split
+from harness.design.split import split
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(n_factors=8, hidden=16, batch_size=128)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import registry
+from harness.runner import discover as registry
 from harness.arms import registry as arms
 from harness.arms.check import check_arm, toy_train
 from harness.errors import HarnessError
@@ -258,7 +258,7 @@ def test_lightfm_values_of_the_wrong_type_inside_params_are_one_line(tmp_path):
 
 CURVED = '''import numpy as np
 
-from harness.arms.base import ConstantScorer
+from harness.arms.scorer import ConstantScorer
 
 
 def fit(train, seed, epochs: int = 3, on_epoch=None):
@@ -278,8 +278,8 @@ def test_a_user_arm_with_on_epoch_gets_a_learning_curve(tmp_path):
     inner training data scored on the validation users."""
     import scipy.sparse as sp
 
-    from harness.prepare import EvalData
-    from harness.runner import Task, run_task
+    from harness.design.prepare import EvalData
+    from harness.runner.tasks import Task, run_task
     from harness.spec import Arm
 
     p = tmp_path / "curved.py"
@@ -292,9 +292,9 @@ def test_a_user_arm_with_on_epoch_gets_a_learning_curve(tmp_path):
     res = run_task(Task("v", Arm("c", f"{p}:fit"), 0), data, ("ndcg@5",), None, "k")
     assert res.curve is not None and len(res.curve) == 3
     assert res.curve[0] < res.curve[1] == res.curve[2]
-    from harness.arms.base import ConstantScorer
-    from harness.evaluate import evaluate
-    from harness.tuning import validation_split
+    from harness.arms.scorer import ConstantScorer
+    from harness.evaluation.users import evaluate
+    from harness.runner.tuning.window import validation_split
 
     inner, val, vusers = validation_split(train)
     pop = ConstantScorer(np.asarray(inner.positives.sum(axis=0)).ravel().astype(np.float32))

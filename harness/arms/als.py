@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from harness.arms._blas import single_blas_thread
-from harness.arms.base import FactorScorer, TrainData
+from harness.arms.scorer import FactorScorer, TrainData
 from harness.errors import HarnessError
 
 

@@ -12,7 +12,7 @@ score matrix is caught), the arm must:
 6. score a user the same in any batch (relative tolerance 1e-5);
 7. leave the training data untouched (compared with a hash after ``fit``).
 
-The arm never sees test data: ``fit`` gets :class:`~harness.arms.base.TrainData` (training window
+The arm never sees test data: ``fit`` gets :class:`~harness.arms.scorer.TrainData` (training window
 only) and the evaluation ranks its scores itself.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.arms.registry import check_params
 from harness.errors import HarnessError
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from harness.arms.base import FactorScorer, TrainData
+from harness.arms.scorer import FactorScorer, TrainData
 from harness.arms.itemknn import binarize
 from harness.errors import HarnessError
 

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.linalg
 from threadpoolctl import threadpool_limits
 
-from harness.arms.base import ItemScorer, TrainData
+from harness.arms.scorer import ItemScorer, TrainData
 from harness.arms.itemknn import binarize
 from harness.errors import HarnessError
 

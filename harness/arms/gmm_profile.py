@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.arms.base import FactorScorer, TrainData
+from harness.arms.scorer import FactorScorer, TrainData
 from harness.arms.content import normalised_content
 from harness.arms.profile import require_content, scorer, unit_rows, user_profiles
 from harness.arms.profile import validate as validate_weights

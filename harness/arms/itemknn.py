@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from harness.arms.base import ItemScorer, TrainData
+from harness.arms.scorer import ItemScorer, TrainData
 from harness.errors import HarnessError
 
 _CHUNK_ENTRIES = 1 << 24  # at most ~16M similarity entries materialised per chunk

@@ -9,16 +9,16 @@ the first n columns of the dataset's item content (VK-LSVD embeddings; MovieLens
 user's mean content embedding of watched items, :mod:`harness.arms.profile`) or ``"gmm_profile:K"`` (the
 mean posterior of watched items under a K-component mixture fitted with the task's seed,
 :mod:`harness.arms.gmm_profile`; K defaults to 128); metadata is encoded by
-:func:`harness.features.meta_table` (one-hot / multi-hot / standardised numbers, the statistics from rows
+:func:`harness.design.features.meta_table` (one-hot / multi-hot / standardised numbers, the statistics from rows
 seen in training), the same encoding the two-tower arm uses; for both feature matrices
 ``identity`` (True: an indicator column per user/item is kept beside the features, the hybrid model;
 False: features only, as in a content-only notebook) and ``normalize`` (None: raw values; ``"rows"``:
 each row divided by its L1 norm, as LightFM's own ``Dataset`` does by default).
 ``epochs`` may be ``"auto"`` (with ``max_epochs``, ``patience``): the runner stops on the validation
-window inside training (see :mod:`harness.tuning`).
+window inside training (see :mod:`harness.runner.tuning.window`).
 
 The arm supports learning curves (``SUPPORTS_CURVES``): the runner passes ``on_epoch``, which may
-raise :class:`~harness.arms.base.StopTraining` to end training early.
+raise :class:`~harness.arms.scorer.StopTraining` to end training early.
 
 Always ``num_threads=1``: LightFM with more threads is not reproducible for a seed; the runner
 parallelises across (arm, seed) tasks instead.
@@ -31,8 +31,8 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from harness import features
-from harness.arms.base import FactorScorer, TrainData, fold_biases
+from harness.design import features
+from harness.arms.scorer import FactorScorer, TrainData, fold_biases
 from harness.errors import HarnessError
 
 SUPPORTS_CURVES = True
@@ -65,9 +65,9 @@ def validate(params: dict) -> None:
 
 def item_feature_matrix(train: TrainData, spec: str | None, identity: bool = True,
                         normalize: str | None = None) -> sp.csr_matrix | None:
-    """Item features, CSR float32 (:func:`harness.features.lightfm_matrix`): ``[identity | F]`` or ``F``
+    """Item features, CSR float32 (:func:`harness.design.features.lightfm_matrix`): ``[identity | F]`` or ``F``
     alone with ``identity=False``, where F is the first content columns (``"embedding[:32]"``,
-    ``"content"``) or the encoded item metadata (``"meta"``, :func:`harness.features.meta_table`);
+    ``"content"``) or the encoded item metadata (``"meta"``, :func:`harness.design.features.meta_table`);
     None for CF-only."""
     if spec is None:
         if not identity:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.arms.base import ConstantScorer, TrainData
+from harness.arms.scorer import ConstantScorer, TrainData
 from harness.errors import HarnessError
 
 

@@ -10,8 +10,8 @@ over the user's training items in set ``S`` that have content (0 when there are 
 where watched = every training interaction, engaged = the variant's training positives, disliked =
 training rows with ``dislike`` (VK-LSVD). A negative ``disliked`` weight pushes the profile away
 from what the user disliked. Items without content score ``NO_CONTENT``; users with a zero profile
-score 0 on the others. One matrix product (:class:`~harness.arms.base.FactorScorer`), so the item
-direction (:mod:`harness.item_eval`) uses the transposed fast path. Deterministic (``seed`` unused).
+score 0 on the others. One matrix product (:class:`~harness.arms.scorer.FactorScorer`), so the item
+direction (:mod:`harness.evaluation.items`) uses the transposed fast path. Deterministic (``seed`` unused).
 
 :func:`user_profiles` is shared with :mod:`harness.arms.gmm_profile` (same weights over another item
 representation) and usable as user features elsewhere.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from harness.arms.base import FactorScorer, TrainData
+from harness.arms.scorer import FactorScorer, TrainData
 from harness.arms.content import NO_CONTENT, normalised_content
 from harness.arms.itemknn import binarize
 from harness.errors import HarnessError

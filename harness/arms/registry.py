@@ -266,13 +266,13 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
         raise HarnessError(f"Arm {arm_name!r}: {e}") from None
     if preflight and hasattr(src.module, "preflight"):
         src.module.preflight()
-    if "ann" in params:  # the ANN option of a factor arm (harness.ann), not an arm parameter
-        from harness.ann import spec as ann
+    if "ann" in params:  # the ANN option of a factor arm (harness.evaluation.ann), not an arm parameter
+        from harness.spec import ann
 
         ann.check_kind(kind, arm_name)
         method = ann.parse(params["ann"], arm_name).method
         if preflight:
-            from harness.ann.index import require
+            from harness.spec.ann import require
 
             require(method)
         params = {k: v for k, v in params.items() if k != "ann"}
@@ -283,7 +283,7 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     accepted = src.accepted
     plain = {k: v for k, v in params.items() if k not in ("grid", "tune")}
     if src.supports_curves:  # the runner's epoch plan: epochs="auto", max_epochs, patience
-        from harness.arms.base import EPOCH_PARAMS, check_epochs
+        from harness.arms.scorer import EPOCH_PARAMS, check_epochs
 
         check_epochs(params, arm_name)
         if accepted is not None:
@@ -299,7 +299,7 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     types = _expected_types(src)
     points = [plain] + [{**plain, name: v} for name, values in grid.items() for v in values]
     if space:
-        from harness.optuna_tuning import bounds_points
+        from harness.spec.tune import bounds_points
 
         points += [{**plain, **p} for p in bounds_points(space)]
     for point in points:
@@ -324,7 +324,7 @@ def _tune_space(params: dict, arm_name: str) -> dict:
     """The validated ``tune`` space of ``params`` ({} without ``tune``); optuna must be installed."""
     if "tune" not in params:
         return {}
-    from harness.optuna_tuning import check, require_optuna
+    from harness.spec.tune import check, require_optuna
 
     space = check(params["tune"], arm_name)
     if "grid" in params:

@@ -18,7 +18,7 @@ window only.
    index) so the order is deterministic; every other item gets :data:`LOW`.
 
 Features of a (user, item) pair: ALS score and rank; user history size (positives, seen); numeric
-user/item metadata columns (other columns as sorted category codes: :func:`harness.features.ordinal_table`); for each non-numeric item
+user/item metadata columns (other columns as sorted category codes: :func:`harness.design.features.ordinal_table`); for each non-numeric item
 column the popularity of the item's category (e.g. author popularity); item popularity (log1p of
 the item's positives in the window relative to the mean item, so the two windows are comparable); cosine of the item's content vector to the user's mean content vector;
 the first ``emb_dims`` content dimensions.
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from harness import features
+from harness.design import features
 from harness.arms.als import fit_factors
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.arms.content import normalised_content
 from harness.arms.itemknn import binarize
 from harness.errors import HarnessError

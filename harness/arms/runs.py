@@ -2,7 +2,7 @@
 
 ``Arm("prod", "runs", path="runs/prod_seed{seed}.parquet")`` reads one run file per seed (``{seed}``
 is replaced; a path without it serves every seed; relative paths are relative to the hypothesis
-file). Formats and ordering: :mod:`harness.runfiles`. The cache key holds the file's hash.
+file). Formats and ordering: :mod:`harness.data.runfiles`. The cache key holds the file's hash.
 
 The lists are evaluated through exactly the path of a trained arm: :class:`RunScorer` gives each
 user's listed items dense float32 scores falling strictly with rank and every other item ``-inf``,
@@ -11,7 +11,7 @@ then the evaluation masks seen (training) items and takes the top-k. So:
 - a user's **seen items in the list are removed** (as for every arm) and the items after them move
   up; the list is not refilled;
 - a list shorter than k (after that removal) ends early: the positions past its end are empty and
-  never hits (:func:`harness.listeval.cap_at_list_end`); an evaluated user missing from the file
+  never hits (:func:`harness.evaluation.lists.cap_at_list_end`); an evaluated user missing from the file
   gets an empty list (all metrics 0);
 - both counts, and the file's users the dataset does not know, are reported in the notes.
 """
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from harness.arms.base import TrainData
+from harness.arms.scorer import TrainData
 from harness.errors import HarnessError
-from harness.runfiles import FORMATS, read_run
+from harness.data.runfiles import FORMATS, read_run
 
 PARAMS = ("path", "format")
 #: Parameters holding paths relative to the hypothesis file.
@@ -71,7 +71,7 @@ class RunScorer:
 
     Attributes
     ----------
-    listed : CSR float32 (n_users, n_items), see :class:`harness.runfiles.RunLists`.
+    listed : CSR float32 (n_users, n_items), see :class:`harness.data.runfiles.RunLists`.
     n_rows, unknown_users, path : what was read, for the notes.
     """
 

@@ -1,7 +1,7 @@
 """Two-tower (DSSM) arm (``kind="two_tower"``, optional extra ``[torch]``): a user tower and an item
 tower trained so that the dot product of their L2-normalised outputs ranks a user's positives first.
 
-Towers (inputs built by :mod:`harness.features`, statistics from the training window only)
+Towers (inputs built by :mod:`harness.design.features`, statistics from the training window only)
 -----------------------------------------------------------------------------------------
 - item tower: ``MLP(x_i)`` with ``x_i`` = the encoded item metadata (one-hot categoricals, multi-hot
   lists such as genres, standardised numbers; ``item_features="meta"``) and/or the standardised item
@@ -13,7 +13,7 @@ Towers (inputs built by :mod:`harness.features`, statistics from the training wi
   A user without training interactions (a cold user) is scored from metadata alone.
 - each MLP: ``Linear -> ReLU -> Dropout``; the tower heads are ``Linear(hidden, n_factors)``; both
   outputs are L2-normalised, so a score is a cosine in [-1, 1] and the arm returns a
-  :class:`~harness.arms.base.FactorScorer` (the evaluator's fast matrix-product path).
+  :class:`~harness.arms.scorer.FactorScorer` (the evaluator's fast matrix-product path).
 
 Training
 --------
@@ -37,8 +37,8 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from harness import features
-from harness.arms.base import FactorScorer, TrainData
+from harness.design import features
+from harness.arms.scorer import FactorScorer, TrainData
 from harness.errors import HarnessError
 
 SUPPORTS_CURVES = True
@@ -90,7 +90,7 @@ def validate(params: dict) -> None:
 def tower_inputs(train: TrainData, user_features: str | None = "meta",
                  item_features: str = "all") -> tuple[np.ndarray, np.ndarray]:
     """(user metadata float32 (n_users, a), item features float32 (n_items, b)) through
-    :mod:`harness.features`; means / deviations / vocabularies from rows seen in training."""
+    :mod:`harness.design.features`; means / deviations / vocabularies from rows seen in training."""
     users_in = np.flatnonzero(train.seen.getnnz(axis=1) > 0)
     items_in = np.flatnonzero(train.seen.getnnz(axis=0) > 0)
     user_x = np.zeros((train.n_users, 0), np.float32)

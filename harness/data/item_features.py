@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import features
 from harness.data.base import Interactions
 from harness.data.delimited import read_csv_checked
+from harness.data.tokens import multi_hot
 from harness.errors import HarnessError
 
 
@@ -49,7 +49,7 @@ def read(path: Path, key: str, item_ids: np.ndarray) -> tuple[np.ndarray, np.nda
             parts.append(values.to_numpy(dtype=np.float64, na_value=0.0)[:, None])
             desc.append(str(col))
         elif values.astype(str).str.contains("|", regex=False).any():
-            block, vocab = features.multi_hot(values, "|")
+            block, vocab = multi_hot(values, "|")
             parts.append(block.astype(np.float64))
             desc.append(f"{col} ({len(vocab)} tokens, multi-hot)")
     if not parts:

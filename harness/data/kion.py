@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness import features
 from harness.data.base import (Interactions, encode_ids, fingerprint_files, keep_last_by_time, lookup,
                                 require_file)
 from harness.data.delimited import header_columns, read_delimited
+from harness.data.tokens import multi_hot
 from harness.errors import HarnessError
 from harness.spec import Split
 
@@ -64,8 +64,8 @@ def _days(raw: pd.Series, path: Path, lines: np.ndarray) -> np.ndarray:
 
 def genre_multi_hot(genres: pd.Series) -> tuple[np.ndarray, tuple[str, ...]]:
     """Multi-hot float32 (len(genres), V) from comma-separated genre strings; V = sorted vocabulary
-    (:func:`harness.features.multi_hot`)."""
-    return features.multi_hot(genres, ",")
+    (:func:`harness.data.tokens.multi_hot`)."""
+    return multi_hot(genres, ",")
 
 
 def load(data_dir: Path, name: str = "kion") -> Interactions:

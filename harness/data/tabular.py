@@ -141,7 +141,7 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
         not need real times (``Split.file_order`` / ``Split.random``).
     extra : further columns copied into ``events`` under their own names (e.g. ``("rating",)``).
         Columns read by ``positives`` are copied too.
-    positives : the default positive definitions (see :mod:`harness.feedback`), e.g. ``("rating>=4",)``
+    positives : the default positive definitions (see :mod:`harness.design.feedback`), e.g. ``("rating>=4",)``
         or ``("clicked",)``; ``None``: ``rating>=4`` when the file has a ``rating`` column, else none.
     sep : field separator of a text file (default: tab for .tsv/.tab, else comma); ``"whitespace"``
         for any run of spaces/tabs, ``"tab"``; any suffix is accepted when it is given.

@@ -2,7 +2,7 @@
 
 Everything here is pure: no printing, no environment, randomness only through an explicit
 ``rng: numpy.random.Generator``. Functions return p-values and intervals, never decisions (alpha
-and margins live in :mod:`harness.verdict`). Bad input raises :class:`harness.errors.HarnessError`.
+and margins live in :mod:`harness.decision.verdict`). Bad input raises :class:`harness.errors.HarnessError`.
 
 Modules: :mod:`.bootstrap` (paired percentile/BCa bootstrap, exact multinomial engine),
 :mod:`.seeds` (seed x user intervals), :mod:`.paired_tests` (Wilcoxon, t, sign, TOST, seed-level),

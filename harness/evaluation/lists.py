@@ -1,0 +1,60 @@
+"""Ranked lists that end before k (a precomputed run): positions past a list's end are empty.
+
+:func:`harness.evaluation.users.evaluate` always fills k positions (items scored ``-inf`` are ranked by index
+after the rest), which is right for a model that scores every item but would hand a short exported
+list (or a missing user's empty one) free items. :func:`cap_at_list_end` re-computes, for the users
+whose list holds fewer than k unseen items, every metric with those padding positions counted as
+misses, through the same top-k (:func:`harness.evaluation.users.top_items`) and metric functions
+(:mod:`harness.evaluation.metrics`). Novelty and average popularity average over the listed items (0 for an
+empty list); coverage counts listed items only.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from harness.evaluation import metrics as M
+from harness.evaluation.users import PerUserScores, hit_matrix, top_items
+from harness.spec import parse_metric
+
+
+def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: np.ndarray,
+                    seen: sp.csr_matrix, relevant: sp.csr_matrix) -> PerUserScores:
+    """``scores`` with the metrics of users whose list is shorter than k recomputed (see module docstring).
+
+    Parameters
+    ----------
+    scores : what :func:`harness.evaluation.users.evaluate` returned for ``users``.
+    lengths : int (len(users),), unseen listed items per user (the list's real length).
+    scorer, users, seen, relevant : as given to ``evaluate``.
+    """
+    users = np.asarray(users, dtype=np.int64)
+    parsed = {m: parse_metric(m) for m in scores.values}
+    kmax = max(k for _, k in parsed.values())
+    if not (lengths < kmax).any():
+        return scores
+    top = top_items(scorer, users, seen, kmax)
+    valid = np.arange(top.shape[1])[None, :] < lengths[:, None]
+    short = np.flatnonzero(lengths < kmax)
+    hits = hit_matrix(top[short], relevant, users[short]) & valid[short]
+    n_rel = scores.n_relevant[short]
+    values = {m: v.copy() for m, v in scores.values.items()}
+    item_users = np.bincount(seen.indices, minlength=seen.shape[1])
+    n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
+    for m, (name, k) in parsed.items():
+        if name in ("novelty", "avgpop"):
+            t, ok = top[short, :k], valid[short, :k]
+            per_item = -np.log2(np.maximum(item_users[t], 1) / n_train_users) if name == "novelty" \
+                else item_users[t].astype(np.float64)
+            values[m][short] = np.where(ok.any(axis=1), (per_item * ok).sum(axis=1) / np.maximum(ok.sum(axis=1), 1),
+                                        0.0)
+        else:
+            values[m][short] = M.compute(name, k, hits, n_rel)
+    coverage = {}
+    for name in scores.coverage:
+        k = int(name.split("@")[1])
+        listed = top[:, :k][valid[:, :k]]
+        coverage[name] = float(len(np.unique(listed)) / seen.shape[1])
+    return replace(scores, values=values, coverage=coverage)

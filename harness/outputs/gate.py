@@ -1,0 +1,102 @@
+"""CI regression gate: is a new run non-inferior to a stored baseline run?
+
+The gate pairs the two runs' per-user values (same variant, seed and user) for one arm and metric,
+and passes when, in every variant, the lower bound of the seed x user ``1 - alpha`` interval of
+(new - baseline) is above ``-margin`` (asv's rule: a regression must be statistically different
+AND larger than the tolerated amount). Exit codes: 0 pass, 1 regression, 2 bad input.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness import stats as S
+from harness.errors import HarnessError
+from harness.spec import parse_metric
+from harness.outputs.summary import migrate
+
+GATE_SEED = 7
+
+
+@dataclass(frozen=True)
+class GateCell:
+    """One variant's comparison: the interval of (new - baseline) and whether it passes."""
+
+    variant: str
+    n_users: int
+    n_seeds: int
+    interval: S.IntervalResult
+    passed: bool
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    message: str
+    cells: tuple[GateCell, ...]
+
+
+def load_run(path: Path) -> tuple[dict, pd.DataFrame]:
+    """summary.json and per_user.parquet of a run (``path``: the folder or its summary.json)."""
+    path = Path(path)
+    folder = path.parent if path.suffix == ".json" else path
+    sj, pq = folder / "summary.json", folder / "per_user.parquet"
+    for f in (sj, pq):
+        if not f.is_file():
+            raise HarnessError(f"{f}: not found; --baseline must be a run folder (or its summary.json) with "
+                               "per_user.parquet beside it")
+    try:
+        doc = migrate(json.loads(sj.read_text()))
+    except json.JSONDecodeError as e:
+        raise HarnessError(f"{sj}: not valid JSON ({e.msg} at line {e.lineno}); use a summary.json written by "
+                           "python -m harness run") from None
+    return doc, pd.read_parquet(pq)
+
+
+def compare_runs(base_doc: dict, base: pd.DataFrame, new_doc: dict, new: pd.DataFrame, *, metric: str,
+                 margin: float, arm: str | None = None, segment: str | None = None, alpha: float = 0.05) -> GateResult:
+    """Gate ``new`` against ``base`` for ``arm`` (default: the hypothesis' treatment) on ``metric``."""
+    parse_metric(metric, where="--metric")
+    if margin < 0:
+        raise HarnessError(f"--margin {margin} is negative; give the tolerated drop as a positive number, e.g. 0.002")
+    bfp, nfp = base_doc["provenance"].get("data_fingerprint"), new_doc["provenance"].get("data_fingerprint")
+    if bfp != nfp:
+        raise HarnessError(f"the baseline run used other data (fingerprint {bfp}) than this run ({nfp}); "
+                           "gate runs on the same dataset and split")
+    arm = arm or new_doc["hypothesis"]["treatment"]
+    segment = segment or new_doc["hypothesis"]["target"]
+    for name, df in (("baseline", base), ("new", new)):
+        if metric not in df.columns:
+            raise HarnessError(f"{name} run has no metric {metric!r} (has: "
+                               f"{', '.join(c for c in df.columns if '@' in c)}); pick one with --metric")
+        if arm not in set(df["arm"]):
+            raise HarnessError(f"{name} run has no arm {arm!r} (has: {', '.join(sorted(set(df['arm'])))}); use --arm")
+        if f"seg_{segment}" not in df.columns:
+            raise HarnessError(f"{name} run has no segment {segment!r}; use --segment")
+    cells = []
+    rng = np.random.default_rng(GATE_SEED)
+    for variant in sorted(set(new["variant"]) & set(base["variant"])):
+        mats = []
+        for df in (base, new):
+            d = df[(df["variant"] == variant) & (df["arm"] == arm) & df[f"seg_{segment}"]]
+            mats.append(d.pivot(index="seed", columns="user_index", values=metric))
+        b, n = mats
+        seeds = b.index.intersection(n.index)
+        users = b.columns.intersection(n.columns)
+        if len(seeds) == 0 or len(users) == 0:
+            raise HarnessError(f"variant {variant!r}: the runs share no seeds/users; run the same hypothesis")
+        delta = n.loc[seeds, users].to_numpy() - b.loc[seeds, users].to_numpy()
+        iv = S.seed_user_interval(delta, confidence_level=1 - alpha, rng=rng)
+        cells.append(GateCell(variant, len(users), len(seeds), iv, bool(iv.ci.low > -margin)))
+    if not cells:
+        raise HarnessError("the runs share no positive-definition variant; run the same hypothesis")
+    passed = all(c.passed for c in cells)
+    worst = min(cells, key=lambda c: c.interval.ci.low)
+    msg = (f"{'PASS' if passed else 'FAIL'}: {arm} {metric} in {segment!r}, new - baseline = "
+           f"{worst.interval.estimate:+.4f} [{worst.interval.ci.low:+.4f}, {worst.interval.ci.high:+.4f}] "
+           f"({worst.variant}); {'lower bound above' if passed else 'lower bound not above'} -{margin:g}")
+    return GateResult(passed, msg, tuple(cells))

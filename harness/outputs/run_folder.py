@@ -1,0 +1,110 @@
+"""Run folders: ids, provenance, and atomic writes (a complete folder or none)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from harness.version import __version__
+
+PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "lightfm-next", "implicit", "joblib", "pyarrow", "matplotlib")
+
+
+def run_id(hyp_id: str, dataset: str, spec: dict, fingerprint: str) -> str:
+    """``<H>-<dataset>-<hash>``: the hash covers the resolved spec, the data and the code version."""
+    blob = json.dumps({"spec": spec, "data": fingerprint, "harness": __version__}, sort_keys=True, default=str)
+    slug = "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in dataset)
+    return f"{hyp_id}-{slug}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
+
+
+def git_commit() -> str | None:
+    """The harness checkout's commit (with ``+dirty`` when modified), or None outside git."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def blas() -> list[dict]:
+    """The BLAS libraries loaded in this process, as threadpoolctl reports them: library
+    (``internal_api``), version, core type (``architecture``: the kernel set OpenBLAS chose at run
+    time, or forced with ``OPENBLAS_CORETYPE``) and threading layer. float32 scores can differ in
+    the last bits between core types (see :mod:`harness.evaluation.users`), so a run records them."""
+    from threadpoolctl import threadpool_info
+
+    keep = ("internal_api", "version", "architecture", "threading_layer", "prefix")
+    return [{k: str(i[k]) for k in keep if i.get(k) is not None}
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
+def provenance(spec: dict, fingerprint: str, dataset: str, extra: dict | None = None) -> dict:
+    """Everything needed to reproduce a run."""
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE",) if k in os.environ}
+    return {"harness": __version__, "git_commit": git_commit(), "versions": versions(), "dataset": dataset,
+            "data_fingerprint": fingerprint, "spec": spec, "blas": blas(), "blas_env": env, **(extra or {})}
+
+
+def write_run(final: Path, fill: Callable[[Path], None]) -> Path:
+    """Create run folder ``final`` atomically: ``fill(tmp)`` writes into a temp folder beside it,
+    which then replaces ``final`` by rename. On any error nothing is left behind."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    try:
+        fill(tmp)
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".old-{final.name}-", dir=final.parent))
+            os.replace(final, old / "run")
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not any(final.parent.iterdir()):
+            final.parent.rmdir()
+        raise
+    return final
+
+
+def write_json(path: Path, doc: dict) -> None:
+    path.write_text(json.dumps(doc, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Deterministic parquet (no pandas index metadata, fixed row order)."""
+    frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
+
+
+def latest(results_dir: Path, hyp_id: str | None = None) -> Path | None:
+    """The most recently written run folder (optionally of one hypothesis)."""
+    root = Path(results_dir)
+    pattern = f"{hyp_id}/*/summary.json" if hyp_id else "*/*/summary.json"
+    runs = [p.parent for p in root.glob(pattern) if not p.parent.name.startswith(".")]
+    return max(runs, key=lambda p: (p / "summary.json").stat().st_mtime) if runs else None

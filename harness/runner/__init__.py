@@ -1,0 +1,8 @@
+"""Orchestration: hypothesis discovery (:mod:`.discover`), (arm, seed) tasks and their cache
+(:mod:`.tasks`), backends (:mod:`.backends`: loky, Dask), tuning on the validation window
+(:mod:`.tuning`), the experiment flow (:mod:`.experiment`) and seed calibration (:mod:`.calibrate`).
+
+Named ``runner``, not ``run``: a subpackage ``harness.run`` would shadow the API function once imported.
+May import every stage below it (outputs, decision, evaluation, arms, design, data, spec, stats, errors);
+only :mod:`harness.cli` imports it.
+"""

@@ -1,0 +1,373 @@
+"""Expand a hypothesis into (variant, arm, seed) tasks; run them with joblib; cache each result.
+
+Each task fits one arm on one variant's training data with one seed and evaluates it on every
+evaluable user. A finished task is written atomically to the cache by the worker itself, so a run
+that is killed resumes from the tasks it finished. Results do not depend on ``n_jobs``: every task
+is a pure function of (data, variant, arm, seed).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from harness.version import __version__
+from harness.arms.registry import resolve
+from harness.errors import HarnessError
+from harness.evaluation.users import PerUserScores
+from harness.evaluation.items import candidate_seen, evaluate_data, top_data
+from harness.evaluation.lists import cap_at_list_end
+from harness.design.prepare import EvalData
+from harness.spec import Arm
+
+log = logging.getLogger("harness.runner.tasks")
+
+#: Bump when a change alters per-user results (invalidates cached tasks).
+CACHE_VERSION = f"{__version__}-8"  # -8: item-direction tuning/curves scored per item
+#: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
+_NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: fit ``arm`` on ``variant`` with ``seed`` and evaluate it."""
+
+    variant: str
+    arm: Arm
+    seed: int
+
+    def label(self) -> str:
+        return f"{self.variant} / {self.arm.name} / seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """A finished task: per-user scores, fit and evaluation seconds, whether it came from the cache,
+    and (arms that train in epochs) the learning curve: mean curve metric after each epoch; ``top``:
+    the evaluated top-k items (int64 (n_users, k), dense indices; for ``unit="items"`` each evaluated
+    item's top-k users) when asked for (``--save-runs``);
+    ``notes``: the arm's own notes for the report (e.g. a run file's missing users); ``tuned``: the
+    parameters chosen on the validation window and ``tuning`` the search behind them
+    (:meth:`harness.runner.tuning.window.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
+    arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`)."""
+
+    task: Task
+    scores: PerUserScores | None
+    seconds: float
+    cached: bool
+    error: str | None = None
+    curve: np.ndarray | None = None
+    tuned: dict | None = None
+    top: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    tuning: dict | None = None
+    ann: dict | None = None
+
+
+def task_key(task: Task, context: str) -> str:
+    """Cache key: the task, the data/split/metric context, the code version and the arm's source (the
+    hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
+    invalidates its cached results."""
+    source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
+    if "ann" in task.arm.kwargs:  # an ANN arm's results also depend on the index code
+        from harness.evaluation.ann import index
+
+        source += f"|ann:{index.source_hash()}"
+    blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
+                       "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class TaskCache:
+    """Per-task results as ``<dir>/<key>.npz``, written atomically (temp file + rename)."""
+
+    def __init__(self, directory: Path | None):
+        self.dir = None if directory is None else Path(directory)
+
+    def path(self, key: str) -> Path | None:
+        return None if self.dir is None else self.dir / f"{key}.npz"
+
+    def get(self, key: str, need_top: int = 0, need_tuning: bool = False) -> TaskResult | None:
+        """The cached result of ``key`` (task left None), or None; an entry without the top-``need_top``
+        lists (or, ``need_tuning``, without its tuning record) counts as missing when they are needed."""
+        p = self.path(key)
+        if p is None or not p.exists():
+            return None
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                names = [str(x) for x in z["metric_names"]]
+                curve = z["curve"] if "curve" in z.files else None
+                tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
+                top = z["top"] if "top" in z.files else None
+                notes = tuple(json.loads(str(z["notes"]))) if "notes" in z.files else ()
+                tuning = json.loads(str(z["tuning"])) if "tuning" in z.files else None
+                ann = json.loads(str(z["ann"])) if "ann" in z.files else None
+                if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
+                    return None
+                cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
+                scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
+                                       z["n_relevant"], int(z["nan_scores"]), cov)
+                return TaskResult(None, scores, 0.0, True, curve=curve, tuned=tuned, top=top, notes=notes,
+                                  tuning=tuning, ann=ann)
+        except Exception:  # a corrupt cache entry is recomputed, never trusted
+            return None
+
+    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
+            top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None,
+            ann: dict | None = None) -> None:
+        p = self.path(key)
+        if p is None:
+            return
+        p.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
+        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")  # not *.npz until complete
+        if curve is not None:
+            arrays["curve"] = curve
+        if tuned is not None:
+            arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
+        if top is not None:
+            arrays["top"] = top
+        if notes:
+            arrays["notes"] = np.array(json.dumps(list(notes)))
+        if tuning is not None:
+            arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
+        if ann is not None:
+            arrays["ann"] = np.array(json.dumps(ann))  # key order kept: the summary shows it
+        with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
+            np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
+                     cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
+                     metric_names=np.array(list(s.values.keys())), **arrays)
+        os.replace(tmp, p)
+
+
+def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
+             save_top: int = 0) -> TaskResult:
+    """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
+
+    With ``save_top`` > 0 the evaluated top-``save_top`` items of every evaluated user (users of every
+    evaluated item, for ``unit="items"``) are returned too (:func:`harness.evaluation.items.top_data`: the
+    ranking the metrics were computed on). A scorer
+    with ``list_lengths`` (a precomputed run) has positions past each list's end counted as misses
+    (:func:`harness.evaluation.lists.cap_at_list_end`).
+
+    An arm with ``grid=`` or ``tune=`` is first tuned on the validation window inside training
+    (:func:`harness.runner.tuning.window.search`; optuna trials run sequentially here, tasks run in parallel),
+    scored in the data's direction (per user, or per item for ``unit="items"``).
+    For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
+    validation window inside training is recorded (:func:`harness.runner.tuning.window.validation_curve`); with
+    ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
+
+    An arm with ``ann=`` is fitted (and tuned) exactly, then served through an approximate index
+    built with the task's seed (:mod:`harness.evaluation.ann`; for ``unit="items"`` over the candidate users,
+    queried by items); its quality against exact search is measured on a sample of evaluated units.
+    """
+    from threadpoolctl import threadpool_limits
+
+    cache = TaskCache(Path(cache_dir) if cache_dir else None)
+    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs)
+    if hit is not None:
+        return replace(hit, task=task)
+    t0 = time.perf_counter()
+    with threadpool_limits(1):
+        src = resolve(task.arm.kind)
+        fit = src.fit
+        params = task.arm.kwargs
+        ann_spec = params.pop("ann", None)
+        tuned, curve, tuning_doc, ann_doc = None, None, None, None
+        try:
+            if "grid" in params or "tune" in params:
+                from harness.runner.tuning.window import search
+
+                result = search(fit, data.train, task.seed, params, metrics[0], data.unit)
+                # key order as the cache stores them (sorted), so a fresh and a cached task report alike
+                tuned = dict(sorted(result.chosen.items()))
+                tuning_doc = json.loads(json.dumps(result.to_dict(), sort_keys=True, default=str))
+                params = result.params
+                log.info("task %s: tuned %s on the validation window (%s, %d trials: %s)", task.label(), tuned,
+                         result.sampler, len(result.trials),
+                         ", ".join(f"{p}: {s:.4f}" for p, s in result.trials))
+            if src.supports_curves:
+                params, curve, chosen = _epochs(fit, data, task.seed, params, metrics[0])
+                if chosen is not None:
+                    tuned = {**(tuned or {}), "epochs": chosen}
+                    log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
+            scorer = fit(data.train, task.seed, **params)
+            if ann_spec is not None:  # items -> users: an index over the candidate users, queried by items
+                from harness.evaluation.ann import index
+                from harness.spec import ann as spec
+
+                scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.seed, task.arm.name,
+                                     item_to_users=data.unit == "items", candidates=data.candidates)
+        except HarnessError:
+            raise
+        except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
+            raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
+        if data.unit == "items" and hasattr(scorer, "list_lengths"):
+            raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "
+                               "direction='item_to_users' yet; use a model arm")
+        scores = evaluate_data(scorer, data, metrics)  # users -> items, or items -> users
+        if ann_spec is not None:
+            from harness.evaluation.ann.quality import measure
+
+            seen = candidate_seen(data.train.seen, data.candidates) if data.unit == "items" else data.train.seen
+            ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores)
+        notes: tuple[str, ...] = ()
+        if hasattr(scorer, "list_lengths"):
+            lengths = scorer.list_lengths(data.users, data.train.seen)
+            scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)
+            kmax = max(int(m.split("@")[1]) for m in metrics)
+            notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
+        top = top_data(scorer, data, save_top) if save_top else None
+    cache.put(key, scores, curve, tuned, top, notes, tuning_doc, ann_doc)
+    return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
+                      notes=notes, tuning=tuning_doc, ann=ann_doc)
+
+
+def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
+            metric: str) -> tuple[dict, np.ndarray | None, int | None]:
+    """(params for the final fit, validation curve, epochs chosen by ``epochs="auto"`` or None)."""
+    import inspect
+
+    from harness.runner.tuning import window as tuning
+
+    params = dict(params)
+    auto = params.get("epochs") == "auto"
+    max_epochs = params.pop("max_epochs", tuning.MAX_EPOCHS)
+    patience = params.pop("patience", tuning.PATIENCE)
+    default = inspect.signature(fit).parameters.get("epochs")
+    default = None if default is None or default.default is inspect.Parameter.empty else default.default
+    epochs = params.pop("epochs", default)
+    epochs = max_epochs if auto else epochs
+    if epochs is None:  # an epoch arm without an ``epochs`` parameter: no curve to record
+        return params, None, None
+    try:
+        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None,
+                                        data.unit)
+    except HarnessError:
+        if auto:
+            raise
+        return {**params, "epochs": epochs}, None, None  # no validation window on this data: no curve
+    chosen = tuning.best_epoch(curve) if auto else None
+    return {**params, "epochs": chosen if auto else epochs}, curve, chosen
+
+
+def _trains_in_epochs(kind: str) -> bool:
+    """Arms with learning curves read the training events (for the validation window)."""
+    return resolve(kind).supports_curves
+
+
+class ArmFailure(Exception):
+    """An arm's model library raised while fitting; carries the worker's traceback for the log."""
+
+    def __init__(self, message: str, tb: str):
+        super().__init__(message)
+        self.tb = tb
+
+
+def _safe_run_task(*args) -> TaskResult:
+    try:
+        return run_task(*args)
+    except HarnessError as e:
+        return TaskResult(args[0], None, 0.0, False, str(e))
+    except ArmFailure as e:
+        return TaskResult(args[0], None, 0.0, False, f"{e} (traceback in the log)\n{e.tb}")
+
+
+def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
+            n_jobs: int = 1, cache_dir: Path | None = None, backend: str = "loky",
+            progress: Callable | None = None, max_nbytes: str | int | None = "1M",
+            save_top: int = 0) -> list[TaskResult]:
+    """Run ``tasks`` (cached ones are read, not refit) and return results in task order.
+
+    Parameters
+    ----------
+    tasks : the (variant, arm, seed) tasks.
+    data : variant -> prepared data.
+    metrics : metric names evaluated per user.
+    context : text describing the data/split (hashed into each task's cache key).
+    n_jobs : joblib workers; results are identical for any value.
+    cache_dir : where finished tasks are stored (None: no cache).
+    backend : joblib backend ("loky", or "dask" inside a ``parallel_config``).
+    progress : called once per finished task with its TaskResult.
+    max_nbytes : arrays larger than this are shared with loky workers as copy-on-write memory maps
+        (``mmap_mode="c"``: model libraries such as LightFM need writable buffers).
+    save_top : > 0: also return each task's evaluated top-``save_top`` lists (``--save-runs``).
+    """
+    from joblib import Parallel, delayed
+
+    keys = [task_key(t, context) for t in tasks]
+    log.info("%d tasks, metrics %s", len(tasks), ", ".join(metrics))
+    cdir = None if cache_dir is None else str(cache_dir)
+
+    def payload(t: Task) -> EvalData:
+        d = data[t.variant]
+        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or "tune" in t.arm.kwargs \
+                or _trains_in_epochs(t.arm.kind):
+            return d
+        return replace(d, train=replace(d.train, events=None))
+
+    jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k, save_top) for t, k in zip(tasks, keys))
+    if backend == "dask":  # inside harness.runner.backends.backend("dask"): joblib's active backend is the cluster
+        gen = Parallel(n_jobs=-1)(jobs)
+    elif n_jobs == 1:
+        gen = (_safe_run_task(t, payload(t), metrics, cdir, k, save_top) for t, k in zip(tasks, keys))
+    else:
+        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", max_nbytes=max_nbytes,
+                       mmap_mode="c")(jobs)
+    results = []
+    try:
+        for r in gen:
+            log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
+                     ("cached" if r.cached else f"{r.seconds:.1f} s"))
+            if progress is not None:
+                progress(r)
+            results.append(r)
+    except Exception as e:  # a worker process died (killed, out of memory, segfault in a model library)
+        if type(e).__name__ not in ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"):
+            raise
+        log.error("worker died: %s", e)
+        done = len(results)
+        raise HarnessError(f"a worker process died while running tasks ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:160]}); {done} of {len(tasks)} tasks finished and are cached, "
+                           "rerun the same command to resume (fewer --n-jobs if memory ran out)") from None
+    failed = [r for r in results if r.error]
+    if failed:
+        lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])
+        raise HarnessError(f"{len(failed)} task(s) failed ({lines}); finished tasks are cached, rerun to resume")
+    return results
+
+
+def per_user_table(results: list[TaskResult], data: dict[str, EvalData], user_ids: np.ndarray,
+                   segment_masks: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """Long table: one row per (variant, arm, seed, user) with every metric and segment flags.
+
+    Columns: variant, arm, seed, user_id (raw), user_index (dense), n_relevant, n_train_pos,
+    seg_<name> (bool) for each segment, then one float64 column per metric.
+    """
+    frames = []
+    seg_names = sorted({s for (_, s) in segment_masks}, key=lambda s: list(segment_masks).index(
+        next(k for k in segment_masks if k[1] == s)))
+    for r in results:
+        d = data[r.task.variant]
+        s = r.scores
+        if not np.array_equal(s.users, d.users):
+            raise RuntimeError(f"task {r.task.label()} evaluated a different user set")
+        cols = {"variant": r.task.variant, "arm": r.task.arm.name, "seed": np.int64(r.task.seed),
+                "user_id": user_ids[s.users], "user_index": s.users.astype(np.int64),
+                "n_relevant": s.n_relevant.astype(np.int64), "n_train_pos": d.n_train_pos[s.users].astype(np.int64)}
+        for seg in seg_names:
+            cols[f"seg_{seg}"] = segment_masks[(r.task.variant, seg)]
+        for m, v in s.values.items():
+            cols[m] = v
+        frames.append(pd.DataFrame(cols))
+    return pd.concat(frames, ignore_index=True)
