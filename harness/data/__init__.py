@@ -8,6 +8,8 @@ Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users, ``synthetic-vk:co
 ``--data-dir``), ``tabular:<file>`` (your own CSV/parquet with columns user_id, item_id, timestamp[, rating]).
 Without ``data_dir``, the public datasets are read from the data cache when ``python -m harness data
 fetch NAME`` (or a run's automatic fetch) has put them there (:mod:`harness.data.fetch`).
+
+May import: :mod:`harness.spec`, :mod:`harness.stats`, :mod:`harness.errors` only.
 """
 from __future__ import annotations
 

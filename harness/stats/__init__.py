@@ -7,6 +7,8 @@ and margins live in :mod:`harness.decision.verdict`). Bad input raises :class:`h
 Modules: :mod:`.bootstrap` (paired percentile/BCa bootstrap, exact multinomial engine),
 :mod:`.seeds` (seed x user intervals), :mod:`.paired_tests` (Wilcoxon, t, sign, TOST, seed-level),
 :mod:`.randomization`, :mod:`.effects`, :mod:`.multiple`, :mod:`.power`, :mod:`.calibration`.
+
+May import: :mod:`harness.errors` only (a leaf, below every other stage).
 """
 from harness.stats._results import ConfidenceInterval, EffectSizes, IntervalResult, TestResult
 from harness.stats.bootstrap import bootstrap_distribution, paired_bootstrap, relative_bootstrap
