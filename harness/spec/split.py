@@ -1,0 +1,83 @@
+"""How interactions are divided into train and test (:class:`Split`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.errors import HarnessError, suggest
+
+SPLIT_KINDS = ("global_time", "leave_last", "order", "random", "cold_items")
+
+
+@dataclass(frozen=True)
+class Split:
+    """How interactions are divided into train and test.
+
+    ``global_time``: train = ``time < test_from``, test = ``time >= test_from`` (VK-LSVD weeks, KION days).
+    ``leave_last``: per user, the last ``n`` interactions by time are test; users need ``min_train``
+    training interactions.
+    ``order``: the same by file order, for data without a time column (the loader's ``time`` is then
+    the row number; ``--split order``).
+    ``random``: per user, ``n`` interactions drawn with ``seed`` are test (no time order; ``--split random``).
+    ``cold_items``: ``global_time`` where items first seen at ``time >= test_from`` are cold, plus a
+    seeded share ``sample`` of the test window's other items whose training rows are removed
+    (:meth:`cold_items`), so only content can score them.
+    """
+
+    kind: str
+    test_from: float | None = None
+    n: int | None = None
+    min_train: int = 1
+    seed: int = 0
+    sample: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SPLIT_KINDS:
+            raise HarnessError("split: " + suggest(self.kind, SPLIT_KINDS, "split kind"))
+        timed = self.kind in ("global_time", "cold_items")
+        if not timed and (self.n is None or self.n <= 0):
+            raise HarnessError(f"split: {self.kind} needs n > 0, got {self.n}")
+        if timed and self.test_from is None:
+            raise HarnessError(f"split: {self.kind} needs test_from")
+        if not 0.0 <= float(self.sample) < 1.0 or (self.sample and self.kind != "cold_items"):
+            raise HarnessError(f"split: sample={self.sample} must be in [0, 1) and only goes with "
+                               "Split.cold_items(test_from, sample=0.2)")
+
+    @classmethod
+    def global_time(cls, test_from: float) -> "Split":
+        return cls("global_time", test_from=test_from)
+
+    @classmethod
+    def leave_last(cls, n: int, min_train: int = 1) -> "Split":
+        return cls("leave_last", n=n, min_train=min_train)
+
+    @classmethod
+    def file_order(cls, n: int, min_train: int = 1) -> "Split":
+        """Per user, the last ``n`` interactions in file order are test (data without times)."""
+        return cls("order", n=n, min_train=min_train)
+
+    @classmethod
+    def random(cls, n: int, seed: int = 0, min_train: int = 1) -> "Split":
+        """Per user, ``n`` interactions drawn with ``seed`` are test."""
+        return cls("random", n=n, min_train=min_train, seed=int(seed))
+
+    @classmethod
+    def cold_items(cls, test_from: float, sample: float = 0.0, seed: int = 0) -> "Split":
+        """A global time split whose cold items are those first seen at ``time >= test_from`` plus a
+        share ``sample`` (seeded) of the other items with test rows, whose training rows are dropped."""
+        return cls("cold_items", test_from=test_from, sample=float(sample), seed=int(seed))
+
+    def describe(self) -> str:
+        if self.kind == "cold_items":
+            extra = f"; {100 * self.sample:g} % of the test window's warm items (seed {self.seed}) made cold by " \
+                    "dropping their training rows" if self.sample else ""
+            return f"cold-item time split: train time < {self.test_from:g}, test time >= {self.test_from:g}; " \
+                   f"items first seen in the test window are cold{extra}"
+        if self.kind == "global_time":
+            return f"global time split: train time < {self.test_from:g}, test time >= {self.test_from:g}"
+        if self.kind == "order":
+            return f"per-user leave-last-{self.n} by file order (no time column; min {self.min_train} training " \
+                   "interactions)"
+        if self.kind == "random":
+            return f"per-user random holdout of {self.n} (seed {self.seed}; no time order; min {self.min_train} " \
+                   "training interactions)"
+        return f"per-user leave-last-{self.n} by time (min {self.min_train} training interactions)"
