@@ -1,5 +1,5 @@
-"""Orchestration: hypothesis discovery (:mod:`.discover`), (arm, seed) tasks and their cache
-(:mod:`.tasks`), backends (:mod:`.backends`: loky, Dask), tuning on the validation window
+"""Orchestration: hypothesis discovery (:mod:`.discover`), (arm, seed) tasks (:mod:`.tasks`)
+and their cache (:mod:`.cache`), backends (:mod:`.backends`: loky, Dask), tuning on the validation window
 (:mod:`.tuning`), the experiment flow (:mod:`.experiment`) and seed calibration (:mod:`.calibrate`).
 
 Named ``runner``, not ``run``: a subpackage ``harness.run`` would shadow the API function once imported.

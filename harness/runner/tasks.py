@@ -1,17 +1,14 @@
 """Expand a hypothesis into (variant, arm, seed) tasks; run them with joblib; cache each result.
 
 Each task fits one arm on one variant's training data with one seed and evaluates it on every
-evaluable user. A finished task is written atomically to the cache by the worker itself, so a run
-that is killed resumes from the tasks it finished. Results do not depend on ``n_jobs``: every task
-is a pure function of (data, variant, arm, seed).
+evaluable user. A finished task is written atomically to the cache (:mod:`harness.runner.cache`:
+keys and entries) by the worker itself, so a run that is killed resumes from the tasks it finished.
+Results do not depend on ``n_jobs``: every task is a pure function of (data, variant, arm, seed).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -21,7 +18,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from harness.version import __version__
 from harness.arms.registry import resolve
 from harness.errors import HarnessError
 from harness.evaluation.users import PerUserScores
@@ -29,11 +25,10 @@ from harness.evaluation.items import candidate_seen, evaluate_data, top_data
 from harness.evaluation.lists import cap_at_list_end
 from harness.design.prepare import EvalData
 from harness.spec import Arm
+from harness.runner.cache import CACHE_VERSION, TaskCache, task_key  # noqa: F401 (CACHE_VERSION re-exported)
 
 log = logging.getLogger("harness.runner.tasks")
 
-#: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-8"  # -8: item-direction tuning/curves scored per item
 #: Arms that read the raw training events (others get ``events=None``: less to ship to workers).
 _NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
 
@@ -74,82 +69,6 @@ class TaskResult:
     ann: dict | None = None
 
 
-def task_key(task: Task, context: str) -> str:
-    """Cache key: the task, the data/split/metric context, the code version and the arm's source (the
-    hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
-    invalidates its cached results."""
-    source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
-    if "ann" in task.arm.kwargs:  # an ANN arm's results also depend on the index code
-        from harness.evaluation.ann import index
-
-        source += f"|ann:{index.source_hash()}"
-    blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
-                       "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-class TaskCache:
-    """Per-task results as ``<dir>/<key>.npz``, written atomically (temp file + rename)."""
-
-    def __init__(self, directory: Path | None):
-        self.dir = None if directory is None else Path(directory)
-
-    def path(self, key: str) -> Path | None:
-        return None if self.dir is None else self.dir / f"{key}.npz"
-
-    def get(self, key: str, need_top: int = 0, need_tuning: bool = False) -> TaskResult | None:
-        """The cached result of ``key`` (task left None), or None; an entry without the top-``need_top``
-        lists (or, ``need_tuning``, without its tuning record) counts as missing when they are needed."""
-        p = self.path(key)
-        if p is None or not p.exists():
-            return None
-        try:
-            with np.load(p, allow_pickle=False) as z:
-                names = [str(x) for x in z["metric_names"]]
-                curve = z["curve"] if "curve" in z.files else None
-                tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
-                top = z["top"] if "top" in z.files else None
-                notes = tuple(json.loads(str(z["notes"]))) if "notes" in z.files else ()
-                tuning = json.loads(str(z["tuning"])) if "tuning" in z.files else None
-                ann = json.loads(str(z["ann"])) if "ann" in z.files else None
-                if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
-                    return None
-                cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
-                scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                       z["n_relevant"], int(z["nan_scores"]), cov)
-                return TaskResult(None, scores, 0.0, True, curve=curve, tuned=tuned, top=top, notes=notes,
-                                  tuning=tuning, ann=ann)
-        except Exception:  # a corrupt cache entry is recomputed, never trusted
-            return None
-
-    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
-            top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None,
-            ann: dict | None = None) -> None:
-        p = self.path(key)
-        if p is None:
-            return
-        p.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")  # not *.npz until complete
-        if curve is not None:
-            arrays["curve"] = curve
-        if tuned is not None:
-            arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
-        if top is not None:
-            arrays["top"] = top
-        if notes:
-            arrays["notes"] = np.array(json.dumps(list(notes)))
-        if tuning is not None:
-            arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
-        if ann is not None:
-            arrays["ann"] = np.array(json.dumps(ann))  # key order kept: the summary shows it
-        with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
-            np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
-                     cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
-                     metric_names=np.array(list(s.values.keys())), **arrays)
-        os.replace(tmp, p)
-
-
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
              save_top: int = 0) -> TaskResult:
     """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
@@ -176,7 +95,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
     hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs)
     if hit is not None:
-        return replace(hit, task=task)
+        return TaskResult(task, seconds=0.0, cached=True, **hit)
     t0 = time.perf_counter()
     with threadpool_limits(1):
         src = resolve(task.arm.kind)

@@ -1,0 +1,110 @@
+"""The task cache: each finished (variant, arm, seed) task as ``<dir>/<key>.npz``.
+
+:func:`task_key` hashes a task with its data/split/metric context, :data:`CACHE_VERSION` and the arm's
+source; :class:`TaskCache` reads (and validates) and atomically writes the entries. Tasks and their
+execution are in :mod:`harness.runner.tasks`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from harness.version import __version__
+from harness.arms.registry import resolve
+from harness.evaluation.users import PerUserScores
+from harness.spec import Arm
+
+#: Bump when a change alters per-user results (invalidates cached tasks).
+CACHE_VERSION = f"{__version__}-8"  # -8: item-direction tuning/curves scored per item
+
+
+class _Task(Protocol):
+    """What a cache key reads of a :class:`harness.runner.tasks.Task`."""
+
+    variant: str
+    arm: Arm
+    seed: int
+
+
+def task_key(task: _Task, context: str) -> str:
+    """Cache key: the task, the data/split/metric context, the code version and the arm's source (the
+    hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
+    invalidates its cached results."""
+    source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
+    if "ann" in task.arm.kwargs:  # an ANN arm's results also depend on the index code
+        from harness.evaluation.ann import index
+
+        source += f"|ann:{index.source_hash()}"
+    blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
+                       "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+class TaskCache:
+    """Per-task results as ``<dir>/<key>.npz``, written atomically (temp file + rename)."""
+
+    def __init__(self, directory: Path | None):
+        self.dir = None if directory is None else Path(directory)
+
+    def path(self, key: str) -> Path | None:
+        return None if self.dir is None else self.dir / f"{key}.npz"
+
+    def get(self, key: str, need_top: int = 0, need_tuning: bool = False) -> dict | None:
+        """The cached result of ``key`` as the fields of a :class:`harness.runner.tasks.TaskResult` (``scores``,
+        ``curve``, ``tuned``, ``top``, ``notes``, ``tuning``, ``ann``), or None; an entry without the
+        top-``need_top`` lists (or, ``need_tuning``, without its tuning record) counts as missing when they
+        are needed."""
+        p = self.path(key)
+        if p is None or not p.exists():
+            return None
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                names = [str(x) for x in z["metric_names"]]
+                curve = z["curve"] if "curve" in z.files else None
+                tuned = json.loads(str(z["tuned"])) if "tuned" in z.files else None
+                top = z["top"] if "top" in z.files else None
+                notes = tuple(json.loads(str(z["notes"]))) if "notes" in z.files else ()
+                tuning = json.loads(str(z["tuning"])) if "tuning" in z.files else None
+                ann = json.loads(str(z["ann"])) if "ann" in z.files else None
+                if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
+                    return None
+                cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
+                scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
+                                       z["n_relevant"], int(z["nan_scores"]), cov)
+                return {"scores": scores, "curve": curve, "tuned": tuned, "top": top, "notes": notes,
+                        "tuning": tuning, "ann": ann}
+        except Exception:  # a corrupt cache entry is recomputed, never trusted
+            return None
+
+    def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
+            top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None,
+            ann: dict | None = None) -> None:
+        p = self.path(key)
+        if p is None:
+            return
+        p.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
+        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")  # not *.npz until complete
+        if curve is not None:
+            arrays["curve"] = curve
+        if tuned is not None:
+            arrays["tuned"] = np.array(json.dumps(tuned, sort_keys=True, default=str))
+        if top is not None:
+            arrays["top"] = top
+        if notes:
+            arrays["notes"] = np.array(json.dumps(list(notes)))
+        if tuning is not None:
+            arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
+        if ann is not None:
+            arrays["ann"] = np.array(json.dumps(ann))  # key order kept: the summary shows it
+        with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
+            np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
+                     cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
+                     metric_names=np.array(list(s.values.keys())), **arrays)
+        os.replace(tmp, p)
