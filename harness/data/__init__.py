@@ -13,9 +13,11 @@ May import: :mod:`harness.spec`, :mod:`harness.stats`, :mod:`harness.errors` onl
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from harness.data.base import Interactions
+from harness.data.identity import fingerprint_files, identity
 from harness.errors import HarnessError, suggest
 
 DATASETS = ("synthetic-vk", "synthetic-kion", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
@@ -32,7 +34,23 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     and ``names`` (no header row) describe a text file; ``split`` ``"order"`` takes the file order as
     time (any time column ignored), ``"random"`` needs no time column; ``item_features`` is a side
     file of item content (:mod:`harness.data.item_features`).
+
+    The returned ``fingerprint`` is the data's identity (:mod:`harness.data.identity`): the full contents
+    of every file read plus every option here that shapes the data, so a changed file, flag or feature
+    file never hits a cache entry or a run id made from other data.
     """
+    inter = _load(name, data_dir, cache_dir, columns, positives, sep=sep, names=names, split=split,
+                  item_features=item_features)
+    options = {"dataset": str(name), "columns": sorted((columns or {}).items()), "positives": positives,
+               "sep": sep, "names": names, "split": split,
+               "item_features": None if item_features is None else fingerprint_files([Path(item_features)])}
+    return replace(inter, fingerprint=identity(inter.fingerprint, options))
+
+
+def _load(name: str, data_dir: Path | None, cache_dir: Path | None, columns: dict[str, str] | None,
+          positives: tuple[str, ...] | None, *, sep: str | None, names: tuple[str, ...] | None,
+          split: str | None, item_features: Path | None) -> Interactions:
+    """:func:`load_dataset` without the identity (each loader fingerprints the files it read)."""
     base0 = str(name).partition(":")[0]
     if base0 != "tabular":
         for flag, value in (("--sep", sep), ("--names", names), ("--column", columns or None),

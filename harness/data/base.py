@@ -1,7 +1,6 @@
 """The one container every loader returns: :class:`Interactions`."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -92,23 +91,6 @@ def lookup(uniques: np.ndarray, raw: np.ndarray) -> np.ndarray:
     pos = np.searchsorted(uniques, raw)
     pos_c = np.minimum(pos, len(uniques) - 1)
     return np.where(uniques[pos_c] == raw, pos_c, -1).astype(np.int64)
-
-
-def fingerprint_files(paths: Iterable[Path], full_hash_below: int = 64 << 20) -> str:
-    """Hash of file names, sizes and contents (files over ``full_hash_below`` bytes: first+last MiB)."""
-    h = hashlib.sha256()
-    for p in sorted(Path(x) for x in paths):
-        size = p.stat().st_size
-        h.update(f"{p.name}:{size}\n".encode())
-        with open(p, "rb") as f:
-            if size <= full_hash_below:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            else:
-                h.update(f.read(1 << 20))
-                f.seek(size - (1 << 20))
-                h.update(f.read(1 << 20))
-    return h.hexdigest()[:16]
 
 
 def require_file(path: Path, what: str, fix: str) -> Path:

@@ -36,10 +36,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data.base import (Interactions, encode_ids, fingerprint_files, keep_last_by_time, lookup,
+from harness.data.base import (Interactions, encode_ids, keep_last_by_time, lookup,
                                 require_file)
 from harness.data.delimited import header_columns, read_delimited
 from harness.data.tokens import multi_hot
+from harness.data.identity import fingerprint_files
 from harness.errors import HarnessError
 from harness.spec import Split
 

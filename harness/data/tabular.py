@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.data.base import Interactions, encode_ids, fingerprint_files, keep_last_by_time
+from harness.data.base import Interactions, encode_ids, keep_last_by_time
 from harness.data.delimited import header_columns, read_csv_checked, read_delimited  # noqa: F401 (re-exported)
+from harness.data.identity import fingerprint_files
 from harness.errors import HarnessError
 from harness.spec import Split
 

@@ -35,7 +35,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from harness.data.base import Interactions, encode_ids, fingerprint_files, require_columns, require_file
+from harness.data.base import Interactions, encode_ids, require_columns, require_file
+from harness.data.identity import fingerprint_files
 from harness.data.vk_metadata import parquet_dataset, read_embeddings, read_meta, short_error
 from harness.errors import HarnessError, suggest
 from harness.spec import Split
