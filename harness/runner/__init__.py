@@ -1,6 +1,8 @@
-"""Orchestration: hypothesis discovery (:mod:`.discover`), (arm, seed) tasks (:mod:`.tasks`)
-and their cache (:mod:`.cache`), backends (:mod:`.backends`: loky, Dask), tuning on the validation window
-(:mod:`.tuning`), the experiment flow (:mod:`.experiment`) and seed calibration (:mod:`.calibrate`).
+"""Orchestration: hypothesis discovery (:mod:`.discover`), (arm, seed) tasks (:mod:`.tasks`) and their
+cache (:mod:`.cache`), backends (:mod:`.backends`: loky, Dask), tuning on the validation window
+(:mod:`.tuning`), the experiment flow (:mod:`.experiment`, with its steps' helpers in :mod:`.prepared`,
+:mod:`.monitor`, :mod:`.collect`, :mod:`.notes`, :mod:`.floor`, :mod:`.run_spec` and :mod:`.saved_runs`)
+and seed calibration (:mod:`.calibrate`).
 
 Named ``runner``, not ``run``: a subpackage ``harness.run`` would shadow the API function once imported.
 May import every stage below it (outputs, decision, evaluation, arms, design, data, spec, stats, errors);

@@ -34,7 +34,8 @@ from scipy import stats as sps
 from harness.runner import backends, tasks as runner
 from harness import stats as S
 from harness.errors import HarnessError
-from harness.runner.experiment import Prepared, prepare_hypothesis, progress_bar
+from harness.runner.monitor import progress_bar
+from harness.runner.prepared import Prepared, prepare_hypothesis
 from harness.spec import Hypothesis
 
 CAL_SEED = 99

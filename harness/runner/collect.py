@@ -1,0 +1,71 @@
+"""summary.json's blocks gathered from the task results: catalogue coverage, learning curves, the
+searches on the validation window and approximate-search quality."""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.runner import tasks as runner
+from harness.spec import Hypothesis
+
+
+def coverage(res: list[runner.TaskResult]) -> dict:
+    """Catalogue coverage: variant -> arm -> coverage@k -> mean over seeds."""
+    acc: dict = {}
+    for r in res:
+        for name, v in r.scores.coverage.items():
+            acc.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {}).setdefault(name, []).append(v)
+    return {v: {a: {k: float(np.mean(x)) for k, x in d.items()} for a, d in arms.items()} for v, arms in acc.items()}
+
+
+def curves(res: list[runner.TaskResult], metric: str) -> dict:
+    """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds} (epoch-trained arms)."""
+    out: dict = {}
+    for r in res:
+        if r.curve is None:
+            continue
+        arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {"metric": metric, "seeds": {}})
+        arm["seeds"][str(r.task.seed)] = [float(x) for x in r.curve]
+    for arms in out.values():
+        for a in arms.values():  # epochs="auto" stops seeds at different epochs: mean over those still running
+            runs = list(a["seeds"].values())
+            grid = np.full((len(runs), max(len(c) for c in runs)), np.nan)
+            for i, c in enumerate(runs):
+                grid[i, :len(c)] = c
+            a["mean"] = [float(x) for x in np.nanmean(grid, axis=0)]
+    return out
+
+
+def tuning_summary(res: list[runner.TaskResult]) -> dict:
+    """Searches on the validation window: variant -> arm -> {sampler, per, metric, n_trials, seeds: seed ->
+    {params (chosen), scores (per trial), best_so_far (the tuning curve), test (the refitted arm's mean of
+    the same metric on the test window, for comparison with the best validation score)}}."""
+    out: dict = {}
+    for r in res:
+        t = r.tuning
+        if t is None:
+            continue
+        arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {
+            "sampler": t["sampler"], "per": t["per"], "metric": t["metric"], "n_trials": len(t["trials"]),
+            "seeds": {}})
+        test = r.scores.values.get(t["metric"]) if r.scores is not None else None
+        arm["seeds"][str(r.task.seed)] = {"params": t["params"], "scores": [x["score"] for x in t["trials"]],
+                                          "best_so_far": t["best_so_far"],
+                                          "test": None if test is None or not len(test) else float(np.nanmean(test))}
+    return out
+
+
+def ann_summary(res: list[runner.TaskResult], hyp: Hypothesis) -> dict | None:
+    """ANN arms' quality against exact search (:func:`harness.evaluation.ann.quality.summarize`), or None."""
+    records = [(r.task.variant, r.task.arm.name, r.task.seed, r.ann) for r in res if r.ann]
+    if not records:
+        return None
+    from harness.evaluation.ann.quality import summarize
+
+    out = summarize(records, round(1 - hyp.alpha, 6))
+    for exact, approx in (hyp.arms, hyp.arms[::-1]):  # an arm and its ANN twin: the hypothesis measures it all
+        same = {k: v for k, v in approx.kwargs.items() if k != "ann"} == exact.kwargs
+        if "ann" in approx.kwargs and approx.kind == exact.kind and same:
+            for arms in out.values():
+                if approx.name in arms:
+                    arms[approx.name]["exact_twin"] = exact.name
+    return out

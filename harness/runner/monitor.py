@@ -1,0 +1,60 @@
+"""What a run shows while it works: the progress bar on stderr and the log file (never in results/,
+which holds only complete run folders)."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from harness.runner import tasks as runner
+from harness.errors import HarnessError
+from harness.spec import Hypothesis
+
+
+def progress_bar(total: int, quiet: bool, desc: str):
+    """A tqdm bar on stderr (disabled when quiet) and a callback advancing it per finished task."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, unit="task")
+
+    def tick(r: runner.TaskResult) -> None:
+        bar.set_postfix_str(f"{r.task.arm.name} s{r.task.seed}{' (cached)' if r.cached else ''}", refresh=False)
+        bar.update(1)
+
+    return bar, tick
+
+
+def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
+    """Attach a file handler for the ``harness`` loggers; returns its path and the handler."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{hyp_id}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("harness")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    return path, handler
+
+
+@contextmanager
+def watch(hyp: Hypothesis, n_tasks: int, *, quiet: bool, log_dir: Path, n_jobs: int,
+          backend: str) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path]]:
+    """Show a run's progress while inside: yields the progress callback and the log file's path. A
+    :class:`HarnessError` raised inside names the log file; on the way out the bar is closed and the
+    log file detached."""
+    bar, tick = progress_bar(n_tasks, quiet, f"{hyp.id} on {hyp.dataset}")
+    log_path, handler = open_log(log_dir, hyp.id)
+    logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, hyp.dataset,
+                                      n_tasks, n_jobs, backend)
+    try:
+        yield tick, log_path
+    except HarnessError as e:
+        raise HarnessError(f"{e} (log: {log_path})") from None
+    finally:
+        bar.close()
+        logging.getLogger("harness").removeHandler(handler)
+        handler.close()

@@ -1,0 +1,76 @@
+"""The run's notes and warnings read off the task results: NaN scores, each task's own notes, the
+parameters tuned on the validation window, and arms that had not converged."""
+from __future__ import annotations
+
+import numpy as np
+
+from harness.runner import tasks as runner
+from harness.runner.tuning import window as tuning
+from harness.design.validation import VALIDATION_SHARE
+from harness.spec import Hypothesis
+
+
+def task_notes(res: list[runner.TaskResult], hyp: Hypothesis) -> list[str]:
+    """Notes from the tasks: NaN scores (ranked last), each task's own notes, then the parameters each
+    tuned task chose on the validation window."""
+    notes = [f"{r.task.label()}: {r.scores.nan_scores} {hyp.unit} got NaN scores (the model may have "
+             "diverged); NaN was ranked last" for r in res if r.scores.nan_scores]
+    notes += [n for r in res for n in r.notes]
+    per = " per item" if hyp.unit == "items" else ""
+    notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
+              f"user's training interactions, {hyp.primary}{per}{_search_desc(r.tuning)}): {r.tuned}"
+              for r in res if r.tuned]
+    return notes
+
+
+def _search_desc(t: dict | None) -> str:
+    if not t:
+        return ""
+    per = "per seed" if t["per"] == "seed" else "once, with seed 0, reused for every seed"
+    return f"; {t['sampler']} search, {len(t['trials'])} trials, {per}"
+
+
+def convergence_notes(curves_doc: dict, patience: dict | None = None) -> list[str]:
+    """Warnings for arms that had not converged, and for early stops kept at the first epoch.
+
+    ``patience``: arm name -> patience of an ``epochs="auto"`` arm (absent: fixed epochs). A fixed-epoch
+    arm is judged on its mean curve over seeds (all of one length). An ``epochs="auto"`` arm is judged
+    seed by seed: a seed that patience stopped had converged by that rule, one that ran out of
+    ``max_epochs`` is judged on its own curve (a mean over the seeds still running would rise at its
+    tail just because the seeds still improving are the ones left)."""
+    notes = []
+    patience = patience or {}
+    for variant, arms in curves_doc.items():
+        for arm, c in arms.items():
+            metric, tol = c["metric"], int(100 * tuning.LAST_SHARE)
+            if arm in patience:
+                open_ = {s: np.asarray(x) for s, x in c["seeds"].items()
+                         if len(x) - tuning.best_epoch(np.nan_to_num(np.asarray(x), nan=-np.inf)) < patience[arm]}
+                gains = {s: g for s, x in open_.items() if (g := tuning.still_improving(x)) is not None}
+                if gains:
+                    seeds = ", ".join(f"{s} ({g:+.4f} over the last {tol} % of {len(open_[s])} epochs)"
+                                      for s, g in sorted(gains.items(), key=lambda kv: int(kv[0])))
+                    notes.append(f"WARNING: arm {arm!r} ({variant}) had not converged: epochs='auto' ran out of "
+                                 f"max_epochs with its validation {metric} still rising beyond "
+                                 f"{100 * tuning.CONVERGENCE_TOL:g} % for seed(s) {seeds}; the comparison may "
+                                 "reflect training speed, not quality: raise max_epochs or the learning rate")
+            else:
+                gain = tuning.still_improving(np.asarray(c["mean"]))
+                if gain is not None:
+                    notes.append(f"WARNING: arm {arm!r} ({variant}) had not converged: its mean validation {metric} "
+                                 f"still rose by {gain:+.4f} ({100 * gain / abs(c['mean'][-1]):.1f} % of its final "
+                                 f"value) over the last {tol} % of its {len(c['mean'])} epochs (tolerance "
+                                 f"{100 * tuning.CONVERGENCE_TOL:g} %); the comparison may reflect training speed, "
+                                 "not quality: train longer or use epochs='auto'")
+            first = sorted(int(s) for s, curve in c["seeds"].items() if tuning.best_at_start(np.asarray(curve)))
+            if first:
+                notes.append(f"WARNING: arm {arm!r} ({variant}): its validation {metric} was best after the first "
+                             f"epoch for seed(s) {', '.join(map(str, first))} of {len(c['seeds'])}, so the model "
+                             "compared is barely trained; a curve that dips before it rises fools early stopping: "
+                             "raise patience (or fix epochs), or check learning_rate and loss")
+    return notes
+
+
+def auto_patience(hyp: Hypothesis) -> dict:
+    """arm name -> patience of each ``epochs="auto"`` arm (the convergence guard judges those per seed)."""
+    return {a.name: int(a.kwargs.get("patience", tuning.PATIENCE)) for a in hyp.arms if a.kwargs.get("epochs") == "auto"}

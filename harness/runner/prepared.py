@@ -1,0 +1,126 @@
+"""A hypothesis resolved against a loaded dataset, ready to run (:class:`Prepared`): the preflight checks
+that fail before any training, each positive definition's evaluation data and segment memberships, the
+(variant, arm, seed) tasks, and the ``data`` block of summary.json that describes them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.runner import tasks as runner
+from harness.design import features, feedback, segments
+from harness.evaluation import items as item_eval
+from harness.data.base import Interactions
+from harness.errors import HarnessError
+from harness.design.prepare import EvalData, prepare
+from harness.spec import Hypothesis
+from harness.design.split import split
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A hypothesis resolved against a loaded dataset, ready to run."""
+
+    hyp: Hypothesis
+    inter: Interactions
+    variants: tuple[str, ...]
+    data: dict
+    masks: dict
+    notes: tuple[str, ...]
+    split_desc: str
+    split_counts: dict
+    segment_info: dict = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The hypothesis' metrics, primary first (the learning-curve metric)."""
+        return (self.hyp.primary,) + tuple(m for m in self.hyp.metrics if m != self.hyp.primary)
+
+    @property
+    def context(self) -> str:
+        """Text hashed into every task's cache key: the data, split, metrics and evaluated-unit policy
+        (the direction and cold users only when not the default, so existing cache keys stay as they were)."""
+        direction = "|item_to_users" if self.hyp.direction == "item_to_users" else ""
+        cold = "|cold_users" if self.hyp.cold_users else ""  # other users are evaluated: other per-user results
+        return f"{self.inter.fingerprint}|{self.split_desc}|{','.join(self.metrics)}{direction}{cold}"
+
+
+def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
+    """Resolve positives and split, build each variant's data and the segment memberships."""
+    variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives)
+    if hyp.direction == "item_to_users" and note:
+        lacking = sorted(set().union(*(feedback.columns(e) for e in hyp.positives)) - set(inter.events.columns))
+        raise HarnessError(f"hypothesis {hyp.id}: direction='item_to_users' needs the engagement column(s) "
+                           f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
+                           f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
+    notes = [note] if note else []
+    spec = hyp.split or inter.default_split
+    sp = split(inter, spec)
+    data: dict[str, EvalData] = {}
+    masks: dict[tuple[str, str], np.ndarray] = {}
+    info: dict[tuple[str, str], segments.SegmentInfo] = {}
+    for v in variants:
+        d = prepare(inter, sp, v, cold_users=hyp.cold_users)
+        if hyp.direction == "item_to_users":
+            d = item_eval.prepare_items(d)
+            if len(d.users) == 0:
+                raise HarnessError(f"{inter.name}: no item has a relevant test user with training history for "
+                                   f"positives {v!r}; check the positive definition and the split")
+        if len(d.users) == 0:
+            raise HarnessError(f"{inter.name}: no user has both a training positive and a relevant test item "
+                               f"for positives {v!r}; check the positive definition and the split")
+        data[v] = d
+        for seg in hyp.segments:
+            m = segments.membership(seg, d, inter)
+            masks[(v, seg.name)] = m
+            info[(v, seg.name)] = segments.describe(seg, m, d)
+            if not m.any():
+                notes.append(f"segment {seg.name!r} has no evaluable {hyp.unit} for positives {v!r}")
+            elif info[(v, seg.name)].warning:
+                notes.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
+    if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
+        notes.append(f"item content: {inter.content_desc}")
+    return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info)
+
+
+def check_content(hyp: Hypothesis, inter: Interactions) -> None:
+    """Fail before any training when an arm asks for item content the data does not have."""
+    for arm in hyp.arms:
+        if features.uses_content(arm.kwargs.get("item_features")) and inter.item_content is None:
+            raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
+                               f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
+                               "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
+
+
+def check_arm_data(p: Prepared) -> None:
+    """Fail before any training when an arm module's optional ``check_data(params, train)`` rejects a
+    variant's training data (e.g. more mixture components than training items)."""
+    from harness.arms.registry import resolve
+
+    for arm in p.hyp.arms:
+        check = getattr(resolve(arm.kind).module, "check_data", None)
+        if check is None:
+            continue
+        for d in p.data.values():
+            try:
+                check(arm.kwargs, d.train)
+            except HarnessError as e:
+                raise HarnessError(f"Arm {arm.name!r}: {e}") from None
+
+
+def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
+    """Every (positives, arm, seed) task, for the hypothesis' seeds or ``seeds``."""
+    seeds = p.hyp.seeds if seeds is None else seeds
+    return [runner.Task(v, arm, s) for v in p.variants for arm in p.hyp.arms for s in seeds]
+
+
+def data_summary(p: Prepared) -> dict:
+    """summary.json's ``data`` block: sizes, split, content, each variant's counts and segments."""
+    inter = p.inter
+    segs = {v: {seg.name: int(p.masks[(v, seg.name)].sum()) for seg in p.hyp.segments} for v in p.variants}
+    return {"n_users": inter.n_users, "n_items": inter.n_items, "n_events": int(len(inter.events)),
+            "split": p.split_desc, "split_counts": p.split_counts, "content": inter.content_desc,
+            "variants": {v: dict(d.counts) for v, d in p.data.items()}, "segments": segs,
+            "segment_info": {v: {seg.name: p.segment_info[(v, seg.name)].to_dict() for seg in p.hyp.segments}
+                             for v in p.variants},
+            "counts": {k: int(v) if isinstance(v, (int, np.integer)) else v for k, v in inter.counts.items()}}
