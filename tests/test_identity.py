@@ -126,7 +126,7 @@ def test_a_byte_in_the_middle_of_a_large_file_changes_the_identity(tmp_path):
         f.seek(size // 2)
         f.write(b"\x01")
     assert identity.file_digest(big, memo) != first
-    assert identity.fingerprint_files([big]) != identity.identity(first, {})
+    assert identity.fingerprint_files([big]) != identity.combine(first, {})
 
 
 def test_the_digest_memo_is_keyed_by_path_size_mtime_and_inode(tmp_path):

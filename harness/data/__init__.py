@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.data.base import Interactions
-from harness.data.identity import fingerprint_files, identity
+from harness.data.identity import combine, fingerprint_files
 from harness.errors import HarnessError, suggest
 
 DATASETS = ("synthetic-vk", "synthetic-kion", "vk-lsvd", "ml-100k", "ml-1m", "ml-latest", "ml-latest-small", "kion", "tabular")
@@ -44,7 +44,7 @@ def load_dataset(name: str, data_dir: Path | None = None, cache_dir: Path | None
     options = {"dataset": str(name), "columns": sorted((columns or {}).items()), "positives": positives,
                "sep": sep, "names": names, "split": split,
                "item_features": None if item_features is None else fingerprint_files([Path(item_features)])}
-    return replace(inter, fingerprint=identity(inter.fingerprint, options))
+    return replace(inter, fingerprint=combine(inter.fingerprint, options))
 
 
 def _load(name: str, data_dir: Path | None, cache_dir: Path | None, columns: dict[str, str] | None,

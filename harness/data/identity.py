@@ -74,7 +74,7 @@ def fingerprint_files(paths: Iterable[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def identity(files_fingerprint: str, options: Mapping[str, object]) -> str:
+def combine(files_fingerprint: str, options: Mapping[str, object]) -> str:
     """Hash (16 hex) of the loaders' file fingerprint and every option that shapes the loaded data."""
     blob = json.dumps({"files": files_fingerprint, "options": dict(options)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -18,9 +18,12 @@ from harness.version import __version__
 PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "lightfm-next", "implicit", "joblib", "pyarrow", "matplotlib")
 
 
-def run_id(hyp_id: str, dataset: str, spec: dict, fingerprint: str) -> str:
-    """``<H>-<dataset>-<hash>``: the hash covers the resolved spec, the data and the code version."""
-    blob = json.dumps({"spec": spec, "data": fingerprint, "harness": __version__}, sort_keys=True, default=str)
+def run_id(hyp_id: str, dataset: str, spec: dict, fingerprint: str, inputs: list[str] | None = None) -> str:
+    """``<H>-<dataset>-<hash>``: the hash covers the resolved spec, the data's identity, the code version and
+    ``inputs``, the cache keys of the run's tasks (each holds its arm's source hash and, for a ``runs`` arm,
+    its run files' hashes), so any changed input gives a new run id instead of replacing the old folder."""
+    blob = json.dumps({"spec": spec, "data": fingerprint, "harness": __version__, "inputs": inputs or []},
+                      sort_keys=True, default=str)
     slug = "".join(ch if ch.isalnum() or ch in "-." else "_" for ch in dataset)
     return f"{hyp_id}-{slug}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 

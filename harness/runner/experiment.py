@@ -4,7 +4,7 @@
 :func:`run` reads as the flow; each step is a function below it. The helpers live with what they
 are about: :mod:`.prepared` (the hypothesis resolved against the data, preflight checks, tasks),
 :mod:`.monitor` (progress bar and log), :mod:`.collect` (summary blocks from the task results),
-:mod:`.notes` (notes and warnings), :mod:`.floor` (popularity's floor), :mod:`.identity` (the spec
+:mod:`.notes` (notes and warnings), :mod:`.floor` (popularity's floor), :mod:`.run_spec` (the spec
 hashed into the run id) and :mod:`.saved_runs` (``--save-runs`` files). Their names stay importable
 from here.
 """
@@ -20,7 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from harness.decision import adaptive, analysis
-from harness.runner import backends, collect, floor, identity, monitor, notes as run_notes, saved_runs
+from harness.runner import backends, collect, floor, monitor, notes as run_notes, run_spec, saved_runs
 from harness.runner import tasks as runner
 from harness.outputs import report, run_folder as results
 from harness.outputs import summary
@@ -32,7 +32,8 @@ from harness.decision.verdict import Verdict, decide
 # Re-exported: tests, benchmarks and the CLI use these names from here.
 from harness.runner.collect import ann_summary, coverage, curves, tuning_summary
 from harness.runner.floor import below_reference, popularity_reference
-from harness.runner.identity import arm_sources
+from harness.runner.cache import task_key
+from harness.runner.run_spec import arm_sources
 from harness.runner.monitor import open_log, progress_bar
 from harness.runner.notes import auto_patience, convergence_notes
 from harness.runner.prepared import (Prepared, check_arm_data, check_content, data_summary, prepare_hypothesis,
@@ -178,8 +179,9 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
     notes += run_notes.convergence_notes(curves_doc, run_notes.auto_patience(hyp))
-    spec = identity.run_spec(p)
-    rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint)
+    spec = run_spec.run_spec(p)
+    inputs = sorted({task_key(r.task, p.context) for r in res})  # each task's inputs: data, arm source, runs files
+    rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)
     prov = results.provenance(spec, inter.fingerprint, hyp.dataset)
     doc = summary.build(last.hyp, rid, hyp.dataset, last.cells, verdict, data_summary(p), prov, notes, curves_doc,
                         reference, collect.coverage(res), sequential, collect.tuning_summary(res),
