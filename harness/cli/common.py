@@ -1,0 +1,88 @@
+"""Steps several sub-commands share once the flags are parsed: the hypothesis with its flag overrides,
+the dataset's folder and load options, and rebuilding the results index after a run."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+
+def with_seeds(hyp, seeds: int | str | None):
+    """``hyp`` with ``--seeds`` applied: N fixed seeds 0..N-1, or ``"auto"`` (an adaptive plan)."""
+    from harness.spec import Seeds
+
+    if seeds is None:
+        return hyp
+    if seeds == "auto":
+        return hyp.replace(seeds=Seeds.adaptive(), adaptive=None)
+    return hyp.replace(seeds=tuple(range(seeds)), adaptive=None)
+
+
+def _fetch_options(args: argparse.Namespace) -> dict:
+    """offline / mirror / registry from the flags, else HARNESS_OFFLINE / HARNESS_DATA_MIRROR / _REGISTRY."""
+    import os
+
+    from harness.data import sources
+
+    offline = args.offline if args.offline is not None else \
+        os.environ.get("HARNESS_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+    registry = args.registry or (Path(os.environ["HARNESS_DATA_REGISTRY"]) if os.environ.get("HARNESS_DATA_REGISTRY")
+                                 else None)
+    return {"offline": offline, "mirror": args.mirror or os.environ.get("HARNESS_DATA_MIRROR") or None,
+            "registry": sources.load_registry(registry)}
+
+
+def _data_dir(args: argparse.Namespace, dataset: str) -> Path | None:
+    """``--data-dir``, or the cached copy of a fetchable public dataset (fetched on first use)."""
+    from harness.data import fetch
+
+    return fetch.resolve(dataset, args.data_dir, quiet=args.quiet, **_fetch_options(args))
+
+
+def _check_results_dir(args: argparse.Namespace) -> None:
+    d = getattr(args, "results_dir", None)
+    if d is not None and d.exists() and not d.is_dir():
+        raise HarnessError(f"--results-dir {d} is a file, not a directory; give a directory (it is created if "
+                           "missing)")
+
+
+def _load_hypothesis(args: argparse.Namespace):
+    from harness.runner import discover as registry
+    from harness.spec import Split
+
+    _check_results_dir(args)
+    hyp = registry.get(args.hypothesis, args.hypotheses)
+    if args.command == "run":
+        hyp = with_seeds(hyp, getattr(args, "seeds", None))
+    if getattr(args, "positives", None):
+        hyp = hyp.replace(positives=tuple(args.positives))
+    if getattr(args, "split", None):
+        kind, _, seed = args.split.partition(":")
+        n = hyp.split.n if hyp.split is not None and hyp.split.n else 5
+        hyp = hyp.replace(split=Split.random(n, int(seed or 0)) if kind == "random" else Split.file_order(n))
+    if getattr(args, "no_header", False) and not args.names:
+        raise HarnessError("--no-header needs the column names: add --names, e.g. --names user,item,rating")
+    if getattr(args, "names", None) and not args.no_header:
+        raise HarnessError("--names names the columns of a file without a header row: add --no-header")
+    return hyp
+
+
+def _load_options(args: argparse.Namespace) -> dict:
+    """Tabular-file options of the data flags (``load_dataset`` keywords)."""
+    return {"sep": args.sep, "names": args.names, "split": (args.split or "").partition(":")[0] or None,
+            "item_features": args.item_features}
+
+
+def _reindex(args: argparse.Namespace) -> None:
+    """Rebuild the results index after a command that writes runs; a problem is one warning line."""
+    from harness.outputs import reference_runs
+    from harness.runner import discover
+
+    if not Path(args.results_dir).is_dir():
+        return
+    try:
+        reference_runs.reindex(args.results_dir, lambda: discover.registered_ids(args.hypotheses))
+    except (HarnessError, OSError) as e:
+        print(f"warning: results index not rebuilt: {e}", file=sys.stderr)

@@ -1,0 +1,38 @@
+"""``python -m harness show``: print the verdict table of a run."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from harness.cli.options import _common
+from harness.errors import HarnessError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("show", help="print the verdict table of a run")
+    p.add_argument("run", nargs="?", default="latest", help="run id, run folder, or 'latest'")
+    p.add_argument("hypothesis", nargs="?", default=None, help="with 'latest': the hypothesis id")
+    _common(p)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from harness.outputs import report, run_folder as results, summary
+
+    target = Path(args.run)
+    if args.run == "latest":
+        target = results.latest(args.results_dir, args.hypothesis)
+        if target is None:
+            raise HarnessError(f"no runs under {args.results_dir}; run one with: python -m harness run H1")
+    elif not target.is_dir():
+        found = sorted(Path(args.results_dir).glob(f"*/{args.run}"))
+        if not found:
+            raise HarnessError(f"run {args.run!r} not found under {args.results_dir}; use a run id, a folder, "
+                               "or 'latest'")
+        target = found[0]
+    path = target / "summary.json"
+    if not path.is_file():
+        raise HarnessError(f"{path}: not found; is {target} a run folder?")
+    doc = summary.migrate(json.loads(path.read_text()))
+    print(report.terminal(doc))
+    return 0
