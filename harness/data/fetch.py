@@ -7,9 +7,10 @@ Cache layout (``root`` = ``--cache-dir`` of ``data fetch``, default :func:`cache
     <root>/data/.partial/<file>.part  an unfinished download (resumed by the next fetch)
     <root>/data/vk-lsvd/              VK-LSVD in its own layout; .fetched-<subsample>.json per subsample
 
-A dataset enters the cache only whole: the archive is verified, unpacked into a temporary sibling
-folder, checked for the files its loader needs, and renamed into place in one step. A folder without
-``.fetched.json`` is never used.
+A dataset enters the cache only whole: the archive is verified, checked against its size budget and
+for unsafe members (:mod:`harness.data.archive`), unpacked into a temporary sibling folder, checked for
+the files its loader needs, and renamed into place in one step. A folder without ``.fetched.json`` is
+never used, and nothing is written outside ``<root>/data``.
 """
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ import json
 import os
 import shutil
 import sys
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TextIO
 
-from harness.data import cachedir, sources
+from harness.data import archive, cachedir, sources
+from harness.data.archive import human
 from harness.data.download import Pin, download, verify
+from harness.data.safe_write import confined
 from harness.data.sources import Source
 from harness.errors import HarnessError
 
@@ -81,34 +83,23 @@ def _manual(name: str, src: Source, target: Path) -> str:
     return f"download {src.url} by hand and unzip it into {target} (or pass --data-dir to the unzipped folder)"
 
 
-def _members(z: zipfile.ZipFile, what: str) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
-    """(member, relative path) of each file, the archive's single top folder stripped; unsafe paths raise."""
-    infos = [i for i in z.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
-    paths = [PurePosixPath(i.filename) for i in infos]
-    for p in paths:
-        if p.is_absolute() or ".." in p.parts or ":" in p.parts[0]:
-            raise HarnessError(f"{what}: archive member {str(p)!r} points outside the folder; refusing to unpack")
-    tops = {p.parts[0] for p in paths if len(p.parts) > 1}
-    strip = len(tops) == 1 and all(len(p.parts) > 1 for p in paths)
-    return [(i, PurePosixPath(*p.parts[1:]) if strip else p) for i, p in zip(infos, paths)]
-
-
-def _unpack(archive: Path, target: Path, src: Source, record: dict) -> None:
-    """Unpack into a temporary sibling of ``target``, check ``src.expect``, write the marker, rename."""
+def _unpack(archive_path: Path, target: Path, src: Source, record: dict, what: str) -> None:
+    """Check the archive (:func:`archive.plan`: budget, ratio, paths, links, clashes) before writing anything,
+    unpack it into a temporary sibling of ``target``, check ``src.expect``, write the marker, rename."""
+    limits = archive.Limits(src.name, src.max_unpacked_bytes, src.max_ratio)
+    members = archive.plan(archive_path, limits, what)
     tmp = target.parent / f".tmp-{target.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        with zipfile.ZipFile(archive) as z:
-            for info, rel in _members(z, src.name):
-                out = tmp.joinpath(*rel.parts)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                with z.open(info) as fin, open(out, "wb") as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
+        tmp.mkdir(parents=True)
+        archive.unpack(archive_path, tmp, members, limits, what)
         missing = [f for f in src.expect if not (tmp / f).is_file()]
         if missing:
             raise HarnessError(f"{src.name}: the archive lacks {', '.join(missing)}; it is not the expected "
                                "dataset (check --mirror), nothing was cached")
         (tmp / MARKER).write_text(json.dumps(record, indent=1) + "\n")
+        if target.exists():  # a folder without a marker: never used, replaced
+            shutil.rmtree(target)
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -116,23 +107,23 @@ def _unpack(archive: Path, target: Path, src: Source, record: dict) -> None:
 
 def _fetch_zip(name: str, src: Source, root: Path, mirror: str | None, quiet: bool, timeout: float,
                out: TextIO) -> Path:
-    target = cachedir.dataset_dir(root, name)
+    target = confined(Path(root) / "data", cachedir.dataset_dir(root, name), f"dataset {name!r}")
     url = url_of(src, mirror)
     partial = target.parent / ".partial"
-    part = partial / f"{src.filename}.part"
+    part = confined(partial, partial / f"{src.filename}.part", f"registry field 'filename' of {name!r}")
     print(f"{name}: {src.terms}", file=out)
     if src.sha256 is None:
         print(f"{name}: note: {src.verification}; {src.pinned_from}", file=out)
     try:
+        # an interrupted download keeps its .part (the next call resumes it); past this point, used or
+        # refused, the download goes, whatever fails
         download(url, part, size=src.size, manual=_manual(name, src, target), quiet=quiet, timeout=timeout)
-        verify(part, Pin(src.size, src.sha256, src.md5), f"{name} ({url})")
-        record = {"name": src.name, "url": url, "size": part.stat().st_size, "sha256": src.sha256,
-                  "verified": src.verification, "pinned_from": src.pinned_from}
-        if target.exists():  # a folder without a marker: never used, replaced
-            shutil.rmtree(target)
         try:
-            _unpack(part, target, src, record)
-        finally:  # verified archives are not resumed: used or refused, the download goes
+            verify(part, Pin(src.size, src.sha256, src.md5), f"{name} ({url})", zip_archive=False)
+            record = {"name": src.name, "url": url, "size": part.stat().st_size, "sha256": src.sha256,
+                      "verified": src.verification, "pinned_from": src.pinned_from}
+            _unpack(part, target, src, record, name)
+        finally:
             part.unlink(missing_ok=True)
     finally:
         for d in (partial, target.parent):
@@ -198,16 +189,6 @@ def resolve(dataset: str, data_dir: Path | None, *, root: Path | None = None, mi
 
 def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def human(n: int) -> str:
-    """Bytes as ``4.7 MiB``."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def listing(root: Path | None = None, registry: dict[str, Source] | None = None) -> list[str]:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
+
+from harness.data.safe_write import make_temp_file
 
 #: Files at least this large get their digest memoised (smaller ones are cheaper to hash than to look up).
 MEMO_MIN_BYTES = 64 << 20
@@ -57,7 +58,7 @@ def file_digest(path: Path, memo_root: Path | None = None) -> str:
     if memo is not None:
         try:
             memo.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=memo.parent, prefix=".tmp-")
+            fd, tmp = make_temp_file(memo.parent, ".tmp-")
             with os.fdopen(fd, "w") as f:
                 f.write(f"{key}\n{digest}\n")
             os.replace(tmp, memo)

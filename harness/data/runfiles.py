@@ -18,7 +18,6 @@ fix. Users of the run the dataset does not know are counted and ignored.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from harness.data.safe_write import make_temp_file
 from harness.errors import HarnessError
 
 FORMATS = ("parquet", "csv", "trec")
@@ -215,7 +215,7 @@ def write_run(path: Path, user_ids: np.ndarray, top: np.ndarray, fmt: str = "par
     if unit == "items" and fmt != "trec":
         frame["unit"] = "items"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    fd, tmp = make_temp_file(path.parent, suffix=".tmp")  # the mode a plain open() gives, not mkstemp's 0600
     os.close(fd)
     try:
         if fmt == "parquet":

@@ -67,9 +67,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from harness.data.safe_write import make_temp_dir
 from harness.data.synthetic_files import GENERATOR_VERSION, N_DUPLICATES, _build  # noqa: F401 (re-exported)
 from harness.data.synthetic_simulation import EMBED_DIM, LATENT_DIM, N_WEEKS  # noqa: F401 (re-exported)
 from harness.data.synthetic_simulation import VALIDATION_WEEK, VALIDATION_WEIGHT  # noqa: F401 (re-exported)
@@ -121,14 +121,14 @@ def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT
         raise HarnessError(f"synthetic: cold_items={cold_items!r} must be an integer >= 0")
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    tmp = make_temp_dir(root.parent, f".{root.name}.tmp-")
     try:
         _build(tmp, n_users=int(n_users) * int(scale), n_items=int(n_items), seed=int(seed),
                content_signal=float(content_signal), mean_interactions=float(mean_interactions),
                subsample=subsample, cold_items=int(cold_items))
         old = None
         if root.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{root.name}.old-", dir=root.parent))
+            old = make_temp_dir(root.parent, f".{root.name}.old-")
             os.replace(root, old / "x")
         os.replace(tmp, root)
         if old is not None:
@@ -152,7 +152,7 @@ def ensure(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0) 
     if (root / "SYNTHETIC.json").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    tmp = make_temp_dir(root.parent, f".{root.name}.tmp-")
     try:
         generate(tmp / "d", scale=scale, seed=seed, cold_items=cold_items)
         try:

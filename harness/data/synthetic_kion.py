@@ -35,12 +35,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from harness.data.safe_write import make_temp_dir
 from harness.errors import HarnessError
 
 GENERATOR_VERSION = 1
@@ -186,7 +186,7 @@ def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT
                            f"(got {n_users}, {n_items}, {mean_interactions})")
     root = Path(root)
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    tmp = make_temp_dir(root.parent, f".{root.name}.tmp-")
     try:
         _build(tmp, n_users=int(n_users), n_items=int(n_items), seed=int(seed), feature_signal=float(feature_signal),
                mean_interactions=float(mean_interactions), cold_share=float(cold_share))
@@ -209,7 +209,7 @@ def ensure(cache_dir: Path, scale: int = 1, seed: int = 0) -> Path:
     if (root / "SYNTHETIC.json").is_file():
         return root
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=Path(cache_dir)))
+    tmp = make_temp_dir(Path(cache_dir), f".{root.name}.tmp-")
     try:
         generate(tmp / "d", n_users=DEFAULT_USERS * int(scale), seed=seed)
         try:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from harness.data.safe_write import make_temp_file
 from harness.errors import HarnessError
 from harness.outputs.summary import migrate
 
@@ -230,7 +230,7 @@ def render_hypothesis(hyp: str, runs: tuple[RunRow, ...]) -> str:
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (temp file beside it, then rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
+    fd, tmp = make_temp_file(path.parent, f".tmp-{path.name}-")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

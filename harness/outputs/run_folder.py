@@ -7,14 +7,16 @@ import os
 import platform
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
+from harness.data.safe_write import confined, make_temp_dir
 from harness.version import __version__
 
+#: The sort key of :func:`blas` entries.
+BLAS_ORDER = ("internal_api", "prefix", "version", "architecture", "threading_layer")
 PACKAGES = ("numpy", "scipy", "pandas", "statsmodels", "lightfm-next", "implicit", "joblib", "pyarrow", "matplotlib")
 
 
@@ -58,12 +60,18 @@ def blas() -> list[dict]:
     """The BLAS libraries loaded in this process, as threadpoolctl reports them: library
     (``internal_api``), version, core type (``architecture``: the kernel set OpenBLAS chose at run
     time, or forced with ``OPENBLAS_CORETYPE``) and threading layer. float32 scores can differ in
-    the last bits between core types (see :mod:`harness.evaluation.users`), so a run records them."""
+    the last bits between core types (see :mod:`harness.evaluation.users`), so a run records them.
+    numpy's and scipy's are always loaded first, and the list is sorted by :data:`BLAS_ORDER`: which
+    libraries a process has loaded, and in which order, varies with its imports (``--n-jobs``, a resumed
+    run), and summary.json must not."""
+    import numpy.linalg  # noqa: F401 - load numpy's and scipy's BLAS whatever this process imported so far
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_info
 
     keep = ("internal_api", "version", "architecture", "threading_layer", "prefix")
-    return [{k: str(i[k]) for k in keep if i.get(k) is not None}
+    libs = [{k: str(i[k]) for k in keep if i.get(k) is not None}
             for i in threadpool_info() if i.get("user_api") == "blas"]
+    return sorted(libs, key=lambda d: tuple(d.get(k, "") for k in BLAS_ORDER))
 
 
 def provenance(spec: dict, fingerprint: str, dataset: str, extra: dict | None = None) -> dict:
@@ -73,16 +81,21 @@ def provenance(spec: dict, fingerprint: str, dataset: str, extra: dict | None = 
             "data_fingerprint": fingerprint, "spec": spec, "blas": blas(), "blas_env": env, **(extra or {})}
 
 
-def write_run(final: Path, fill: Callable[[Path], None]) -> Path:
+def write_run(final: Path, fill: Callable[[Path], None], root: Path | None = None) -> Path:
     """Create run folder ``final`` atomically: ``fill(tmp)`` writes into a temp folder beside it,
-    which then replaces ``final`` by rename. On any error nothing is left behind."""
+    which then replaces ``final`` by rename. On any error nothing is left behind.
+
+    ``final`` must lie under ``root`` (default its parent) once resolved, else a one-line error and nothing is
+    written. The folder and what ``fill`` writes get the modes a plain ``mkdir`` / ``open`` give under the
+    process umask (a results folder shared with a team stays readable)."""
     final = Path(final)
+    confined(final.parent if root is None else Path(root), final, f"run folder {final.name!r}")
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
+    tmp = make_temp_dir(final.parent, f".tmp-{final.name}-")
     try:
         fill(tmp)
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".old-{final.name}-", dir=final.parent))
+            old = make_temp_dir(final.parent, f".old-{final.name}-")
             os.replace(final, old / "run")
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from harness.version import __version__
 from harness.arms.registry import resolve
+from harness.data.safe_write import make_temp_file
 from harness.evaluation.users import PerUserScores
 from harness.spec import Arm
 
@@ -90,7 +90,7 @@ class TaskCache:
             return
         p.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"m{i}": v for i, v in enumerate(s.values.values())}
-        fd, tmp = tempfile.mkstemp(dir=p.parent, suffix=".tmp")  # not *.npz until complete
+        fd, tmp = make_temp_file(p.parent, suffix=".tmp")  # not *.npz until complete; umask modes
         if curve is not None:
             arrays["curve"] = curve
         if tuned is not None:

@@ -213,4 +213,4 @@ def write_outputs(results_dir: Path, p: Prepared, res: list[runner.TaskResult], 
         if save_runs:
             saved_runs.write_runs(tmp / "runs", res, p, save_runs)
 
-    return results.write_run(results_dir / p.hyp.id / doc["run_id"], fill)
+    return results.write_run(results_dir / p.hyp.id / doc["run_id"], fill, root=results_dir)

@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.spec._params import _freeze, _jsonable, _thaw
+from harness.spec.names import check_name
 
 _ARM_REF = re.compile(r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -17,7 +18,8 @@ class Arm:
 
     Attributes
     ----------
-    name : label used in reports and per_user.parquet.
+    name : label used in reports, per_user.parquet and ``--save-runs`` file names (the rule:
+        :mod:`harness.spec.names`).
     kind : model family: a registered name (built-in ``als``, ``lightfm``, ... or a package's
         ``harness.arms`` entry point), ``"module:function"`` or ``"path/file.py:function"`` (relative to
         the hypothesis file); resolved when the hypothesis loads (:mod:`harness.arms.registry`).
@@ -31,8 +33,7 @@ class Arm:
     params: tuple[tuple[str, Any], ...] = ()
 
     def __init__(self, name: str, kind: str, **params: Any) -> None:
-        if not isinstance(name, str) or not name:
-            raise HarnessError("Arm.name must be a non-empty string, e.g. Arm('cf', 'lightfm')")
+        check_name(name, "Arm.name", "Arm('cf', 'lightfm')")
         if not isinstance(kind, str) or not kind.strip() or (":" in kind and not _ARM_REF.match(kind)):
             raise HarnessError(f"Arm {name!r}: kind {kind!r} must be an arm name ('als'), 'module:function' "
                                "or 'file.py:function', e.g. './models/mine.py:fit'")

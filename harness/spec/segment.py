@@ -6,6 +6,7 @@ from typing import Any, Iterable
 
 from harness.errors import HarnessError, suggest
 from harness.spec._params import _jsonable
+from harness.spec.names import check_name
 
 SEGMENT_KINDS = ("all", "activity_quantile", "history_bucket", "meta", "new_returning",
                  "cold_items", "item_popularity", "item_meta")
@@ -30,8 +31,7 @@ class Segment:
     def __post_init__(self) -> None:
         if self.kind not in SEGMENT_KINDS:
             raise HarnessError(f"Segment {self.name!r}: " + suggest(self.kind, SEGMENT_KINDS, "segment kind"))
-        if not self.name:
-            raise HarnessError("Segment name must be non-empty")
+        check_name(self.name, "Segment name", "Segment.history_bucket(0, 20, name='cold')")
 
     @classmethod
     def all(cls, name: str = "all") -> "Segment":
