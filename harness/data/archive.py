@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 
 #: Members smaller than this are never refused for their compression ratio (a small, repetitive file is harmless).
 RATIO_FLOOR = 1 << 20
-_CHUNK = 1 << 20
+_CHUNK = _MiB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,10 @@ class Limits:
     max_unpacked_bytes: int
     max_ratio: float
 
-    def raise_it(self, field: str, value: float) -> str:
+    def raise_it(self, field: str, value: int) -> str:
         """The fix: a registry entry raising ``field`` to ``value``."""
         return (f"if the archive is trusted, raise it with a registry file (--registry FILE or HARNESS_DATA_REGISTRY) "
-                f'holding {{"{self.name}": {{"{field}": {value:g}}}}}; nothing was cached')
+                f'holding {{"{self.name}": {{"{field}": {int(value)}}}}}; nothing was cached')
 
 
 def human(n: float) -> str:
@@ -101,13 +101,13 @@ def plan(archive: Path, limits: Limits, what: str) -> list[tuple[zipfile.ZipInfo
     if total > limits.max_unpacked_bytes:
         raise HarnessError(f"{what}: the archive declares {human(total)} unpacked, over the budget of "
                            f"{human(limits.max_unpacked_bytes)} (registry field max_unpacked_bytes); "
-                           + limits.raise_it("max_unpacked_bytes", max(total, 2 * limits.max_unpacked_bytes)))
+                           + limits.raise_it("max_unpacked_bytes", -(-total // _MiB) * _MiB))
     for i in infos:
         ratio = i.file_size / max(i.compress_size, 1)
         if i.file_size > RATIO_FLOOR and ratio > limits.max_ratio:
             raise HarnessError(f"{what}: archive member {i.filename!r} expands {ratio:.0f}:1 ({human(i.file_size)} "
                                f"from {human(i.compress_size)}), over the limit of {limits.max_ratio:g}:1 (registry "
-                               f"field max_ratio); " + limits.raise_it("max_ratio", float(int(ratio) + 1)))
+                               f"field max_ratio); " + limits.raise_it("max_ratio", int(ratio) + 1))
     return list(zip(infos, rel))
 
 
