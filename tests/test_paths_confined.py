@@ -33,7 +33,7 @@ def _names_in_repo() -> set[str]:
     """Every literal arm / segment name written in hypotheses/, tests/, README.md and docs/."""
     names = set()
     files = [*ROOT.glob("hypotheses/*.py"), *ROOT.glob("tests/*.py"), ROOT / "README.md", *ROOT.glob("docs/*"),
-             *ROOT.glob("harness/**/*.py")]
+             *ROOT.glob("harness/**/*.py"), *ROOT.glob("benchmarks/**/*.py")]
     for f in files:
         text = f.read_text(encoding="utf-8", errors="replace")
         names |= set(re.findall(r"""Arm\(\s*["']([^"']*)["']""", text))
@@ -61,6 +61,7 @@ def test_every_name_used_in_the_repo_follows_the_rule():
     ("pad ", "ends with a space"),
     ("x" * 65, "has 65 characters (at most 64)"),
     ("", "is empty"),
+    (3, "is not a string (int)"),
 ])
 def test_bad_arm_and_segment_names_are_one_line_naming_the_field_and_the_rule(name, problem):
     with pytest.raises(HarnessError) as arm:

@@ -141,9 +141,10 @@ def _fetch_hub(name: str, src: Source, root: Path, out: TextIO) -> Path:
     from harness.data import vk_lsvd
 
     print(f"{name}: {src.terms}", file=out)
+    marker = confined(target, _marker(root, name), f"dataset {name!r}")
     vk_lsvd.download(target, sub)
-    _marker(root, name).write_text(json.dumps({"name": name, "repo": src.url, "files": hub_files(sub),
-                                               "verified": src.verification}, indent=1) + "\n")
+    marker.write_text(json.dumps({"name": name, "repo": src.url, "files": hub_files(sub),
+                                  "verified": src.verification}, indent=1) + "\n")
     return target
 
 

@@ -19,7 +19,7 @@ RULE = (f"use 1-{MAX_LEN} letters, digits, spaces and _ - + . @ ( ), not startin
 def name_problem(name: object) -> str | None:
     """Why ``name`` breaks the rule (see the module docstring), or None when it follows it."""
     if not isinstance(name, str) or not name:
-        return "is empty" if name == "" else f"is a {type(name).__name__}, not a string"
+        return "is empty" if name == "" else f"is not a string ({type(name).__name__})"
     if len(name) > MAX_LEN:
         return f"has {len(name)} characters (at most {MAX_LEN})"
     bad = sorted({c for c in name if not (c.isalnum() or c in PUNCTUATION)})
