@@ -68,6 +68,7 @@ def test_tied_pairs_are_a_warning_in_the_runs_note(tmp_path):
     ("r.trec", "10 Q0 a 1 0.9 t\n10 Q0 b 2 high t\n", r"r.trec: score 'high' at line/row 2 is not a number; write "
                                                       r"numeric scores \(higher = better\)"),
     ("r.trec", "10 Q0 a one 0.9 t\n", r"r.trec: rank 'one' at line/row 1 is not a positive integer"),
+    ("r.trec", "10 Q0 a 1 0.9 t\n\n  \n10 Q0 b 2 - t\n", r"r.trec: score '-' at line/row 4 is not a number"),
     ("r.csv", "user,item,rank,score\n10,a,1,0.5\n10,b,2,n/a?\n", r"r.csv: score 'n/a\?' at line/row 3 is not a number"),
     ("r.csv", "user,item,score\n10,a,x\n", r"r.csv: score 'x' at line/row 2 is not a number"),
 ])

@@ -87,8 +87,11 @@ def _read_frame(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray]:
             frame = pd.read_csv(path, sep=sep, dtype={"user": str, "item": str})
             where = np.arange(2, len(frame) + 2)
         else:
-            frame = pd.read_csv(path, sep=r"\s+", header=None, names=_TREC_COLS, dtype={"user": str, "item": str})
-            where = np.arange(1, len(frame) + 1)
+            frame = pd.read_csv(path, sep=r"\s+", header=None, names=_TREC_COLS, dtype={"user": str, "item": str},
+                                skip_blank_lines=False)
+            blank = frame.isna().all(axis=1).to_numpy()  # keep line numbers exact past blank lines
+            where = np.flatnonzero(~blank) + 1
+            frame = frame[~blank].reset_index(drop=True)
     except HarnessError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError, ValueError) as e:
