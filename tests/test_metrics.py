@@ -29,6 +29,8 @@ EXPECTED_AT_5 = {
     "precision": [0.4, 0.2, 0.0, 1.0, 0.2],
     # A: (1/1 + 2/3) / min(3, 5);  B: (1/4) / 1;  D: 5 / 5;  E: (1/2) / min(6, 5)
     "map": [0.5555555555555556, 0.25, 0.0, 1.0, 0.1],
+    # as map but / |relevant| (trec_eval, ranx): D: 5 / 10;  E: (1/2) / 6
+    "map_trec": [0.5555555555555556, 0.25, 0.0, 0.5, 1 / 12],
     "mrr": [1.0, 0.25, 0.0, 1.0, 0.5],
     "hitrate": [1.0, 1.0, 0.0, 1.0, 1.0],
 }
@@ -40,6 +42,7 @@ EXPECTED_AT_2 = {
     "recall": [1 / 3, 0.0, 0.0, 0.2, 1 / 6],
     "precision": [0.5, 0.0, 0.0, 1.0, 0.5],
     "map": [0.5, 0.0, 0.0, 1.0, 0.25],  # E: (1/2) / min(6, 2)
+    "map_trec": [1 / 3, 0.0, 0.0, 0.2, 1 / 12],  # A: 1 / 3;  D: (1 + 1) / 10;  E: (1/2) / 6
     "mrr": [1.0, 0.0, 0.0, 1.0, 0.5],
     "hitrate": [1.0, 0.0, 0.0, 1.0, 1.0],
 }
@@ -53,6 +56,28 @@ def test_hand_cases_at_5(name):
 @pytest.mark.parametrize("name", sorted(M.PER_USER))
 def test_hand_cases_at_2_use_the_first_two_ranks(name):
     np.testing.assert_allclose(M.compute(name, 2, HITS, N_REL), EXPECTED_AT_2[name], rtol=0, atol=1e-15)
+
+
+def test_map_and_map_trec_differ_only_when_relevant_exceeds_k():
+    """4 relevant items, k = 3, hits at ranks 1 and 3: AP sum = 1/1 + 2/3 = 5/3.
+    map@3 = (5/3) / min(4, 3) = 5/9; map_trec@3 (trec_eval / ranx) = (5/3) / 4 = 5/12.
+    With 2 relevant items both are (5/3) / 2 = 5/6."""
+    hits = np.array([[1, 0, 1], [1, 0, 1]], dtype=bool)
+    n_rel = np.array([4, 2])
+    np.testing.assert_allclose(M.compute("map", 3, hits, n_rel), [5 / 9, 5 / 6], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(M.compute("map_trec", 3, hits, n_rel), [5 / 12, 5 / 6], rtol=0, atol=1e-15)
+
+
+def test_map_trec_is_a_metric_name():
+    from harness.errors import HarnessError
+    from harness.spec import METRICS, parse_metric
+
+    assert "map_trec" in METRICS and set(METRICS) == set(M.PER_USER) | set(M.POPULARITY) == set(M.DEFINITIONS)
+    assert parse_metric("map_trec@10") == ("map_trec", 10) and parse_metric("MAP@5") == ("map", 5)
+    with pytest.raises(HarnessError, match="Did you mean: map_trec"):
+        parse_metric("map_tre@10")
+    with pytest.raises(HarnessError, match="bad metric '_map@10'"):
+        parse_metric("_map@10")
 
 
 def test_ndcg_ideal_is_min_relevant_k():
@@ -81,6 +106,7 @@ def ref_metrics(ranked: list[int], rel: set[int], k: int) -> dict[str, float]:
         "recall": n_hits / len(rel),
         "precision": n_hits / k,
         "map": ap / min(len(rel), k),
+        "map_trec": ap / len(rel),
         "mrr": 0.0 if first is None else 1.0 / (first + 1),
         "hitrate": float(n_hits > 0),
     }

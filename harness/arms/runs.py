@@ -13,7 +13,9 @@ then the evaluation masks seen (training) items and takes the top-k. So:
 - a list shorter than k (after that removal) ends early: the positions past its end are empty and
   never hits (:func:`harness.evaluation.lists.cap_at_list_end`); an evaluated user missing from the file
   gets an empty list (all metrics 0);
-- both counts, and the file's users the dataset does not know, are reported in the notes.
+- both counts, and the file's users the dataset does not know, are reported in the notes;
+- equal scores at adjacent ranks keep the file's order; their count is a WARNING in the notes, since
+  ``trec_eval`` re-sorts them by docid (descending) and ``ranx`` in no set order.
 """
 from __future__ import annotations
 
@@ -73,12 +75,14 @@ class RunScorer:
     ----------
     listed : CSR float32 (n_users, n_items), see :class:`harness.data.runfiles.RunLists`.
     n_rows, unknown_users, path : what was read, for the notes.
+    tied : int (n_users,), adjacent listed items with equal scores per user (None: not counted).
     """
 
     listed: sp.csr_matrix
     n_rows: int = 0
     unknown_users: int = 0
     path: str = ""
+    tied: np.ndarray | None = None
 
     def score(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)
@@ -94,16 +98,24 @@ class RunScorer:
         return np.diff(sub.indptr) - n_seen
 
     def describe(self, users: np.ndarray, seen: sp.csr_matrix, k: int) -> str:
-        """One note for the report: rows, missing users, seen items removed, short lists."""
+        """One note for the report: rows, missing users, seen items removed, short lists, then a WARNING
+        counting tied pairs (adjacent listed items with equal scores) of the evaluated users, if any."""
         users = np.asarray(users, dtype=np.int64)
         n_listed = np.diff(self.listed[users].indptr)
         lengths = self.list_lengths(users, seen)
         missing = int((n_listed == 0).sum())
         short = int(((lengths < k) & (n_listed > 0)).sum())
-        return (f"run {self.path}: {self.n_rows} rows; {missing} of {len(users)} evaluated users missing "
+        note = (f"run {self.path}: {self.n_rows} rows; {missing} of {len(users)} evaluated users missing "
                 f"(scored as empty lists); {int((n_listed - lengths).sum())} listed items were seen in training "
                 f"and removed; {short} lists shorter than {k} after that (positions past the end count as "
                 f"misses); {self.unknown_users} users of the file are not in the data (ignored)")
+        tied = self.tied[users] if self.tied is not None else np.zeros(0, dtype=np.int64)
+        if tied.sum() > 0:
+            note += (f"; WARNING: {int(tied.sum())} tied pairs (adjacent ranks with equal scores) in "
+                     f"{int((tied > 0).sum())} of {len(users)} evaluated users' lists: the harness keeps the file's "
+                     "order (rank, else row order), trec_eval re-sorts equal scores by docid (descending) and ranx "
+                     "in no set order, so their metrics can differ; give scores that fall strictly with rank")
+        return note
 
 
 def fit(train: TrainData, seed: int, path: str, format: str = "auto") -> RunScorer:
@@ -112,4 +124,4 @@ def fit(train: TrainData, seed: int, path: str, format: str = "auto") -> RunScor
     if train.user_ids is None or train.item_ids is None:
         raise HarnessError("arm 'runs': the training data carries no raw ids; it runs only inside the harness")
     lists = read_run(seed_path(path, seed), train.user_ids, train.item_ids, format)
-    return RunScorer(lists.listed, lists.n_rows, lists.unknown_users, lists.path)
+    return RunScorer(lists.listed, lists.n_rows, lists.unknown_users, lists.path, lists.tied)

@@ -3,8 +3,10 @@
 The file has one row per item and a column named like the interactions' item column (e.g.
 ``movieId``). Every other numeric column becomes one content dimension (missing -> 0); a text column
 whose values hold ``|``-separated tokens (MovieLens ``genres``) becomes one multi-hot dimension per
-token ("(no genres listed)" is no token); other text columns (titles) are ignored. Items of the
-interactions missing from the file get a zero row and ``item_has_content`` False.
+token ("(no genres listed)" is no token); other text columns (titles) are dropped, and the
+description (shown in the report's notes) names each dropped column and why. Items of the
+interactions missing from the file get a zero row and ``item_has_content`` False. The item column of
+a text file is read as text, so ids such as ``0196`` match the interactions' ids as written.
 """
 from __future__ import annotations
 
@@ -28,19 +30,22 @@ def read(path: Path, key: str, item_ids: np.ndarray) -> tuple[np.ndarray, np.nda
         frame = pd.read_parquet(path)
     else:
         sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-        frame = read_csv_checked(path, path, sep, {})
+        frame = read_csv_checked(path, path, sep, {"dtype": {key: str}})
     if key not in frame.columns:
         raise HarnessError(f"{path}: no item column {key!r} (found: {', '.join(map(str, frame.columns))}); the "
                            "--item-features file needs the same item column as the interactions (--column item=...)")
-    frame = frame.drop_duplicates(key, keep="last")
     raw = frame[key]
     ids = np.asarray(item_ids)
-    if ids.dtype.kind in "iuf":
-        num = pd.to_numeric(raw, errors="coerce")
-        rows = pd.Index(num.to_numpy(dtype=np.float64, na_value=np.nan)).get_indexer(ids.astype(np.float64))
+    if ids.dtype.kind in "iuf":  # numeric ids: '0196' and '196' in the file are both item 196
+        keys = pd.Index(pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
+        probe = ids.astype(np.float64)
     else:
-        rows = pd.Index(raw.astype(str)).get_indexer(ids.astype(str))
-    parts, desc = [], []
+        keys = pd.Index(raw.astype(str))
+        probe = ids.astype(str)
+    last = ~keys.duplicated(keep="last")  # a repeated item: its last row
+    hit = keys[last].get_indexer(probe)
+    rows = np.where(hit >= 0, np.flatnonzero(last)[hit], -1)
+    parts, desc, dropped = [], [], []
     for col in frame.columns:
         if col == key:
             continue
@@ -52,13 +57,19 @@ def read(path: Path, key: str, item_ids: np.ndarray) -> tuple[np.ndarray, np.nda
             block, vocab = multi_hot(values, "|")
             parts.append(block.astype(np.float64))
             desc.append(f"{col} ({len(vocab)} tokens, multi-hot)")
+        else:
+            dropped.append(str(col))
     if not parts:
         raise HarnessError(f"{path}: no numeric or '|'-separated column besides {key!r}; nothing to use as item content")
     table = np.hstack(parts).astype(np.float32)
     found = rows >= 0
     content = np.zeros((len(ids), table.shape[1]), dtype=np.float32)
     content[found] = table[rows[found]]
-    return content, found & (np.abs(content).sum(axis=1) > 0), f"item features from {path.name}: {', '.join(desc)}"
+    text = f"item features from {path.name}: {', '.join(desc)}"
+    if dropped:
+        text += (f"; dropped column(s) {', '.join(dropped)}: text that is neither numeric nor '|'-separated "
+                 "tokens")
+    return content, found & (np.abs(content).sum(axis=1) > 0), text
 
 
 def attach(inter: Interactions, path: Path, key: str) -> Interactions:

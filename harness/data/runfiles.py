@@ -7,7 +7,13 @@ Formats (chosen by the file name, or ``fmt``):
   the order is by rank; with only ``score`` it is by score descending, equal scores in file order.
 - TREC (``.trec``, ``.run``): whitespace-separated ``qid Q0 docid rank score tag`` with no header,
   the format ``trec_eval`` and ``ranx`` read. The order is by ``rank``; since those tools re-sort by
-  ``score``, a score that increases with rank is an error (they would rank the list differently).
+  ``score``, a score that increases with rank is an error (they would rank the list differently), and
+  so is a score that is not a number.
+
+Equal scores (ties): the harness keeps the file's order (its ``rank``, else the file's row order),
+whereas ``trec_eval`` ignores ``rank`` and breaks equal scores by docid in descending string order, and
+``ranx`` re-sorts by score with no set order for equal scores: metrics can differ. The number of adjacent listed items with
+equal scores is counted per user (:attr:`RunLists.tied`) and reported as a warning in the run's notes.
 
 Ids are the dataset's raw ids (as in ``per_user.parquet``'s ``user_id``). ``--save-runs`` of an
 items -> users hypothesis writes each item's ranked users (:func:`write_run` with ``unit="items"``),
@@ -43,12 +49,15 @@ class RunLists:
     n_rows : data rows read.
     unknown_users : distinct user ids of the file the dataset does not know (ignored).
     path : the file.
+    tied : int (n_users,), pairs of adjacent listed items of each user with equal scores (0 without a
+        ``score`` column): orders that ``trec_eval`` / ``ranx`` may break differently.
     """
 
     listed: sp.csr_matrix
     n_rows: int
     unknown_users: int
     path: str
+    tied: np.ndarray
 
 
 def detect_format(path: Path) -> str:
@@ -78,8 +87,11 @@ def _read_frame(path: Path, fmt: str) -> tuple[pd.DataFrame, np.ndarray]:
             frame = pd.read_csv(path, sep=sep, dtype={"user": str, "item": str})
             where = np.arange(2, len(frame) + 2)
         else:
-            frame = pd.read_csv(path, sep=r"\s+", header=None, names=_TREC_COLS, dtype={"user": str, "item": str})
-            where = np.arange(1, len(frame) + 1)
+            frame = pd.read_csv(path, sep=r"\s+", header=None, names=_TREC_COLS, dtype={"user": str, "item": str},
+                                skip_blank_lines=False)
+            blank = frame.isna().all(axis=1).to_numpy()  # keep line numbers exact past blank lines
+            where = np.flatnonzero(~blank) + 1
+            frame = frame[~blank].reset_index(drop=True)
     except HarnessError:
         raise
     except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError, ValueError) as e:
@@ -139,7 +151,13 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
         i = int(np.flatnonzero(bad_item)[0])
         raise HarnessError(f"run file {path}: item id {str(frame['item'].iloc[i])!r} at line/row {where[i]} is not in "
                            f"the dataset ({int(bad_item.sum())} rows like this); export the dataset's own item ids")
-    has_rank = "rank" in frame.columns
+    has_rank, score = "rank" in frame.columns, None
+    if "score" in frame.columns:
+        score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(score).any():
+            i = int(np.flatnonzero(np.isnan(score))[0])
+            raise HarnessError(f"run file {path}: score {str(frame['score'].iloc[i])!r} at line/row {where[i]} is not a "
+                               "number; write numeric scores (higher = better)")
     if has_rank:
         rank = pd.to_numeric(frame["rank"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = ~np.isfinite(rank) | (rank != np.round(rank)) | (rank < 1)
@@ -149,11 +167,6 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
                                "positive integer; ranks start at 1")
         key = rank
     else:
-        score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        if np.isnan(score).any():
-            i = int(np.flatnonzero(np.isnan(score))[0])
-            raise HarnessError(f"run file {path}: score {str(frame['score'].iloc[i])!r} at line/row {where[i]} is not a "
-                               "number")
         key = -score
     rows = np.flatnonzero(known)
     order = rows[np.lexsort((rows, key[rows], u[rows]))]  # by user, then rank / -score, then file order
@@ -166,7 +179,7 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
             raise HarnessError(f"run file {path}: user {str(frame['user'].iloc[i])!r} has rank {int(rank[i])} twice "
                                f"(line/row {where[i]}); give each of a user's items its own rank")
         if fmt == "trec":
-            sc = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=np.float64)[order]
+            sc = score[order]
             up = same_user & (sc[1:] > sc[:-1])
             if up.any():
                 i = order[int(np.flatnonzero(up)[0]) + 1]
@@ -180,13 +193,17 @@ def read_run(path: Path, user_ids: np.ndarray, item_ids: np.ndarray, fmt: str = 
         raise HarnessError(f"run file {path}: user {str(frame['user'].iloc[i])!r} lists item {str(frame['item'].iloc[i])!r} "
                            f"twice (line/row {where[i]}); keep one row per user and item")
     n_users, n_items = len(user_ids), len(item_ids)
+    tied = np.zeros(n_users, dtype=np.int64)
+    if score is not None:
+        eq = same_user & (score[order][1:] == score[order][:-1])
+        tied = np.bincount(su[1:][eq], minlength=n_users)
     counts = np.bincount(su, minlength=n_users)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pos = np.arange(len(su)) - starts[su]
     value = (counts[su] - pos).astype(np.float32)
     listed = sp.csr_matrix((value, (su, si)), shape=(n_users, n_items))
     unknown = int(len(np.unique(frame["user"].astype(str).to_numpy()[~known])))
-    return RunLists(listed, int(len(frame)), unknown, str(path))
+    return RunLists(listed, int(len(frame)), unknown, str(path), tied)
 
 
 def write_run(path: Path, user_ids: np.ndarray, top: np.ndarray, fmt: str = "parquet", tag: str = "harness",

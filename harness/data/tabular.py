@@ -26,6 +26,8 @@ WHITESPACE = ("whitespace", "space", " ", r"\s+")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:\.\d+)?(?:[eE]-?\d+)?")
+#: An id written as a plain integer (``196``, ``-3``, ``7.0``): no leading zero, so it reads the same as a number.
+_PLAIN_INT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.0*)?")
 
 
 # --------------------------------------------------------------------------- generic loader
@@ -112,6 +114,11 @@ def _to_time(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str)
 
 
 def _ids(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> np.ndarray:
+    """Raw ids: int64 when every value is a plain integer, else strings exactly as written.
+
+    Text files are read as text, so ``0196`` and ``196`` stay two ids: one value with a leading zero
+    (or anything non-numeric) keeps the whole column text. Parquet columns keep their own type
+    (integral floats become int64)."""
     miss = raw.isna().to_numpy()
     if miss.any():
         i = int(np.flatnonzero(miss)[0])
@@ -123,6 +130,19 @@ def _ids(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> 
             return v.astype(np.int64)
     if pd.api.types.is_integer_dtype(raw):
         return raw.to_numpy(dtype=np.int64)
+    return raw.astype(str).to_numpy(dtype=object)
+
+
+def _text_ids(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> np.ndarray:
+    """Ids of a text file read as strings: int64 when all are plain integers (:data:`_PLAIN_INT`) that
+    fit in int64, else the strings (see :func:`_ids`)."""
+    if raw.isna().any():
+        return _ids(raw, path, col, where, unit)  # raises naming the missing value
+    text = raw.astype(str).str.strip()
+    if text.str.fullmatch(_PLAIN_INT).all():
+        num = pd.to_numeric(text, errors="coerce")
+        if num.dtype.kind == "i" or (num.dtype.kind == "f" and bool((num.abs() < 2**53).all())):  # '7.0': exact
+            return num.to_numpy().astype(np.int64)
     return raw.astype(str).to_numpy(dtype=object)
 
 
@@ -216,13 +236,15 @@ def load(path: Path, *, user: str = "user_id", item: str = "item_id", time: str 
         where, unit = np.arange(1, len(frame) + 1), "row"
     else:
         kw = {"usecols": cols} if names is None else {"usecols": cols, "header": None, "names": list(names)}
+        kw["dtype"] = {user: str, item: str}  # ids as written: '0196' and '196' are two ids
         frame = read_csv_checked(path, path, text_sep, kw, sep or text_sep,
                                  fix="fix the line, or the separator (--sep) / column names (--names)")
         where, unit = frame.index.to_numpy() + (2 if names is None else 1), "line"
     if len(frame) == 0:
         raise HarnessError(f"{path}: no data rows; the file holds only a header")
-    u = _ids(frame[user], path, user, where, unit)
-    it = _ids(frame[item], path, item, where, unit)
+    read_ids = _ids if is_parquet else _text_ids
+    u = read_ids(frame[user], path, user, where, unit)
+    it = read_ids(frame[item], path, item, where, unit)
     t = _to_time(frame[time], path, time, where, unit) if time is not None else np.arange(len(frame), dtype=np.int64)
     n_read = len(frame)
     keep = keep_last_by_time(u, it, t)

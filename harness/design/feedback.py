@@ -8,7 +8,8 @@ Grammar (whitespace ignored)::
     OP    := >= | > | <= | < | == | !=
 
 Examples: ``"watch_ratio>=0.5"``, ``"like|share|bookmark"``, ``"rating>=4"``.
-Comparisons with a missing value (NaN, e.g. ``watch_ratio`` of a zero-duration video) are False.
+Comparisons with a missing value (NaN, e.g. ``watch_ratio`` of a zero-duration video, an empty
+rating) are False: such rows are non-positive, and :func:`missing_notes` counts them for the report.
 """
 from __future__ import annotations
 
@@ -80,6 +81,19 @@ def positive_mask(expr: str, events: pd.DataFrame) -> np.ndarray:
                 with np.errstate(invalid="ignore"):
                     acc &= np.asarray(_OPS[a.op](col.astype(np.float64), a.value), dtype=bool)
         out |= acc
+    return out
+
+
+def missing_notes(definitions: tuple[str, ...], events: pd.DataFrame) -> list[str]:
+    """One report note per definition and column it reads that has missing values: how many
+    interactions lack a value there (they count as non-positive)."""
+    out = []
+    for expr in definitions:
+        for col in sorted(columns(expr) & set(events.columns)):
+            n = int(events[col].isna().sum())
+            if n:
+                out.append(f"positives {expr!r}: {n} of {len(events)} interactions have no value in column "
+                           f"{col!r} and count as non-positive")
     return out
 
 

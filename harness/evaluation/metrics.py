@@ -8,7 +8,9 @@ Relevance is binary. Definitions (rank i = 1..k):
   (the standard achievable ideal, as ranx and pytrec_eval; rectools' default does not cap by n_rel).
 - ``recall@k`` = hits in top k / n_rel
 - ``precision@k`` = hits in top k / k
-- ``map@k`` = sum_i precision@i * hit_i / min(n_rel, k)
+- ``map@k`` = sum_i precision@i * hit_i / min(n_rel, k) (reaches 1 whenever the top k are all relevant)
+- ``map_trec@k`` = sum_i precision@i * hit_i / n_rel (the AP@k of trec_eval and ranx; below ``map@k``
+  when n_rel > k, at most k / n_rel)
 - ``mrr@k`` = 1 / rank of the first hit (0 if none in top k)
 - ``hitrate@k`` = 1 if any hit in top k else 0
 """
@@ -43,6 +45,12 @@ def map_(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
     return (prec_at_i * hits).sum(axis=1) / np.minimum(n_rel, k)
 
 
+def map_trec(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
+    k = hits.shape[1]
+    prec_at_i = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+    return (prec_at_i * hits).sum(axis=1) / n_rel
+
+
 def mrr(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
     first = np.argmax(hits, axis=1)
     return np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0)
@@ -55,7 +63,22 @@ def hitrate(hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:
 #: Per-user metrics computed from the recommended items' training popularity, not from hits.
 POPULARITY = ("novelty", "avgpop")
 
-PER_USER = {"ndcg": ndcg, "recall": recall, "precision": precision, "map": map_, "mrr": mrr, "hitrate": hitrate}
+PER_USER = {"ndcg": ndcg, "recall": recall, "precision": precision, "map": map_, "map_trec": map_trec, "mrr": mrr,
+            "hitrate": hitrate}
+
+#: One-line definition of each metric, for the report (binary relevance, rank i = 1..k).
+DEFINITIONS = {
+    "ndcg": "DCG / IDCG with the ideal over min(|relevant|, k) hits (as ranx and trec_eval)",
+    "recall": "hits in the top k / |relevant|",
+    "precision": "hits in the top k / k",
+    "map": "sum_i precision@i * hit_i / min(|relevant|, k); ranx and trec_eval divide by |relevant| "
+           "(that is map_trec@k), so theirs is lower when a user has more than k relevant items",
+    "map_trec": "sum_i precision@i * hit_i / |relevant|, as ranx and trec_eval (map@k divides by min(|relevant|, k))",
+    "mrr": "1 / rank of the first hit (0 without a hit in the top k)",
+    "hitrate": "1 if the top k hold a hit, else 0",
+    "novelty": "mean -log2(training users of the item / training users) over the top k",
+    "avgpop": "mean training users per item over the top k",
+}
 
 
 def compute(name: str, k: int, hits: np.ndarray, n_rel: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ The figures are drawn by :mod:`.figures`; :func:`figures` is re-exported here fo
 from __future__ import annotations
 
 from harness.design.validation import CURVE_UNITS
+from harness.evaluation.metrics import DEFINITIONS
 from harness.outputs import report_evidence, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
@@ -95,6 +96,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
               f"and paired t on each {u}'s seed-averaged delta; adjusted with `{h['correction']}` across the "
               f"accuracy-metric cells (novelty/avgpop cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
               f"the verdict rests on the seed x {u} interval.", ""]
+    lines += metric_notes(summary)
     lines += report_evidence.effects_section(summary)
     if "forest" in figures:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
@@ -109,6 +111,13 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += report_setup.provenance_section(summary)
     return "\n".join(lines) + "\n"
+
+
+def metric_notes(summary: dict) -> list[str]:
+    """One line defining each metric of the tables (binary relevance, rank i = 1..k)."""
+    names = dict.fromkeys(c["metric"].split("@")[0] for c in summary["cells"])
+    parts = [f"`{n}@k` = {DEFINITIONS[n]}" for n in names if n in DEFINITIONS]
+    return [f"Metrics (binary relevance, rank i = 1..k): {'; '.join(parts)}.", ""] if parts else []
 
 
 def _wilcoxon_method(summary: dict) -> str:

@@ -21,7 +21,7 @@ from harness.evaluation.users import PerUserScores
 from harness.spec import Arm
 
 #: Bump when a change alters per-user results (invalidates cached tasks).
-CACHE_VERSION = f"{__version__}-9"  # -9: the data identity hashes every file in full and every reader option; -8: item-direction tuning/curves scored per item
+CACHE_VERSION = f"{__version__}-10"  # -10: text ids keep leading zeros ('0196' != '196'); -9: the data identity hashes every file in full and every reader option; -8: item-direction tuning/curves scored per item
 
 
 class _Task(Protocol):

@@ -53,7 +53,7 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
         raise HarnessError(f"hypothesis {hyp.id}: direction='item_to_users' needs the engagement column(s) "
                            f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
                            f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
-    notes = [note] if note else []
+    notes = ([note] if note else []) + feedback.missing_notes(variants, inter.events)
     spec = hyp.split or inter.default_split
     sp = split(inter, spec)
     data: dict[str, EvalData] = {}

@@ -8,8 +8,9 @@ from harness.errors import HarnessError, suggest
 #: Per-user metrics understood by :mod:`harness.evaluation.metrics` (used as ``name@k``): accuracy metrics, plus
 #: ``novelty`` (mean self-information of the top-k) and ``avgpop`` (mean training popularity of the top-k).
 #: Catalogue coverage@k of every arm is always reported beside them.
-METRICS = ("ndcg", "recall", "precision", "map", "mrr", "hitrate", "novelty", "avgpop")
-_METRIC_RE = re.compile(r"^([a-z]+)@(-?\d+)$")
+#: ``map`` divides by min(|relevant|, k); ``map_trec`` by |relevant| (trec_eval's and ranx's AP@k).
+METRICS = ("ndcg", "recall", "precision", "map", "map_trec", "mrr", "hitrate", "novelty", "avgpop")
+_METRIC_RE = re.compile(r"^([a-z][a-z_]*)@(-?\d+)$")
 
 
 def parse_metric(text: str, where: str = "metrics") -> tuple[str, int]:

@@ -9,6 +9,9 @@ from harness.errors import HarnessError
 
 ALTERNATIVES = ("two-sided", "less", "greater")
 
+#: Significant digits (of the largest |value|) kept by :func:`tie_round` before ranking or sign tests.
+TIE_DIGITS = 12
+
 
 def as_1d(x: object, name: str, *, min_n: int = 1) -> np.ndarray:
     """Return ``x`` as a finite float64 vector of length >= ``min_n``."""
@@ -23,6 +26,25 @@ def as_1d(x: object, name: str, *, min_n: int = 1) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise HarnessError(f"{name} contains NaN or inf; drop or impute those users first")
     return a
+
+
+def tie_round(x: np.ndarray, digits: int = TIE_DIGITS) -> np.ndarray:
+    """Round ``x`` to ``digits`` significant digits of its largest ``|value|``, so float noise cannot split ties.
+
+    Per-user deltas ``a - b`` that are mathematically equal can differ by ~1e-17 (``0.1 + 0.2 - 0.3`` is
+    5.6e-17, not 0); ranking them raw splits exact ties and turns zeros into signs. Every value becomes
+    ``round(x / q) * q`` with ``q = 10 ** (floor(log10(max|x|)) - digits + 1)``, so values within about
+    ``q / 2`` become identical and ``|x| < q / 2`` becomes exactly 0. Used by every test that ranks
+    values or reads their signs (Wilcoxon, sign tests, rank-biserial, randomization test's zeros).
+    """
+    a = np.asarray(x, dtype=np.float64)
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    if scale == 0.0:
+        return a.copy()
+    q = 10.0 ** (np.floor(np.log10(scale)) - (digits - 1))
+    if q < np.finfo(np.float64).tiny:  # subnormal quantum: x / q would lose digits; leave x as is
+        return a.copy()
+    return np.round(a / q) * q
 
 
 def as_2d(x: object, name: str) -> np.ndarray:

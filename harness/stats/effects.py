@@ -12,10 +12,12 @@ def rank_biserial(delta: object) -> float:
     """Matched-pairs rank-biserial correlation (Kerby 2014) of per-user deltas.
 
     ``(R+ - R-) / (R+ + R-)`` where R+ / R- sum the average ranks of ``|d|`` over the nonzero
-    deltas that are positive / negative; in [-1, 1], ``nan`` when all deltas are zero.
+    deltas that are positive / negative; in [-1, 1], ``nan`` when all deltas are zero. Deltas are
+    first rounded to 12 significant digits of the largest ``|delta|`` (as in
+    :func:`harness.stats.paired_tests.wilcoxon`), so float noise neither splits ties nor makes zeros.
     delta : array, shape (n_users,)
     """
-    d = v.as_1d(delta, "delta")
+    d = v.tie_round(v.as_1d(delta, "delta"))
     nz = d[d != 0]
     if nz.shape[0] == 0:
         return float("nan")

@@ -55,8 +55,11 @@ def wilcoxon(delta: object, *, zero_method: str = "pratt", alternative: str = "t
     -----
     Wilcoxon tests a symmetric location shift (pseudo-median), not the mean delta; under a skewed
     null with mean zero it rejects far more often than alpha. Verdicts rest on the mean.
+    Deltas are first rounded to 12 significant digits of the largest ``|delta|``
+    (:func:`harness.stats._validate.tie_round`), so float noise (``0.1 + 0.2 - 0.3 = 5.6e-17``)
+    neither splits exact ties nor turns a zero into a sign.
     """
-    d = v.as_1d(delta, "delta")
+    d = v.tie_round(v.as_1d(delta, "delta"))
     zero_method = v.choice(zero_method, ZERO_METHODS, "zero_method")
     alternative = v.choice(alternative, v.ALTERNATIVES, "alternative")
     n, n_zero = d.shape[0], int(np.count_nonzero(d == 0))
@@ -98,6 +101,7 @@ def paired_t(delta: object, alternative: str = "two-sided") -> TestResult:
 
 
 def _sign(d: np.ndarray, alternative: str, name: str, label: str) -> TestResult:
+    d = v.tie_round(d)  # float noise around 0 is a zero, not a sign
     n, n_zero = d.shape[0], int(np.count_nonzero(d == 0))
     n_pos, n_nz = int(np.count_nonzero(d > 0)), n - n_zero
     if n_nz == 0:
@@ -121,6 +125,7 @@ def sign_test(delta: object, alternative: str = "two-sided") -> TestResult:
     -------
     TestResult
         ``statistic`` is the number of positive deltas; zeros are dropped (reported in ``n_zero``).
+        A delta counts as zero when it rounds to 0 at 12 significant digits of the largest ``|delta|``.
     """
     d = v.as_1d(delta, "delta")
     alternative = v.choice(alternative, v.ALTERNATIVES, "alternative")
@@ -140,7 +145,7 @@ def seed_level_test(seed_means: object, alternative: str = "two-sided") -> TestR
     -------
     TestResult
         ``min_attainable_p`` is ``2 / 2**k`` two-sided (0.0625 for 5 seeds): with few seeds this test
-        cannot reach alpha = 0.05 whatever the effect.
+        cannot reach alpha = 0.05 whatever the effect. Zeros as in :func:`sign_test`.
     """
     d = v.as_1d(seed_means, "seed_means")
     alternative = v.choice(alternative, v.ALTERNATIVES, "alternative")

@@ -289,8 +289,9 @@ def seed_agreement(delta: object) -> tuple[int, int]:
 
     Returns
     -------
-    (agreeing, k) : number of seeds with ``sign(seed mean) == sign(grand mean)``, and k.
+    (agreeing, k) : number of seeds with ``sign(seed mean) == sign(grand mean)``, and k; means are
+        rounded first (:func:`harness.stats._validate.tie_round`), so float noise around 0 has sign 0.
     """
     d = v.as_2d(delta, "delta")
-    seed_means = d.mean(axis=1)
-    return int(np.sum(np.sign(seed_means) == np.sign(d.mean()))), int(d.shape[0])
+    means = v.tie_round(np.append(d.mean(axis=1), d.mean()))  # float noise around 0 is 0, not a sign
+    return int(np.sum(np.sign(means[:-1]) == np.sign(means[-1]))), int(d.shape[0])
