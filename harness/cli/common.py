@@ -11,27 +11,16 @@ from harness.errors import HarnessError
 
 def with_seeds(hyp, seeds: int | str | None):
     """``hyp`` with ``--seeds`` applied: N fixed seeds 0..N-1, or ``"auto"`` (an adaptive plan)."""
-    from harness.spec import Seeds
+    from harness.runner.options import RunOptions
 
-    if seeds is None:
-        return hyp
-    if seeds == "auto":
-        return hyp.replace(seeds=Seeds.adaptive(), adaptive=None)
-    return hyp.replace(seeds=tuple(range(seeds)), adaptive=None)
+    return RunOptions(seeds=seeds).apply(hyp)
 
 
 def _fetch_options(args: argparse.Namespace) -> dict:
     """offline / mirror / registry from the flags, else HARNESS_OFFLINE / HARNESS_DATA_MIRROR / _REGISTRY."""
-    import os
+    from harness.runner.options import fetch_options
 
-    from harness.data import sources
-
-    offline = args.offline if args.offline is not None else \
-        os.environ.get("HARNESS_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
-    registry = args.registry or (Path(os.environ["HARNESS_DATA_REGISTRY"]) if os.environ.get("HARNESS_DATA_REGISTRY")
-                                 else None)
-    return {"offline": offline, "mirror": args.mirror or os.environ.get("HARNESS_DATA_MIRROR") or None,
-            "registry": sources.load_registry(registry)}
+    return fetch_options(args.offline, args.mirror, args.registry)
 
 
 def _data_dir(args: argparse.Namespace, dataset: str) -> Path | None:
@@ -49,19 +38,15 @@ def _check_results_dir(args: argparse.Namespace) -> None:
 
 
 def _load_hypothesis(args: argparse.Namespace):
+    from dataclasses import replace
+
     from harness.runner import discover as registry
-    from harness.spec import Split
+    from harness.runner.options import RunOptions
 
     _check_results_dir(args)
     hyp = registry.get(args.hypothesis, args.hypotheses)
-    if args.command == "run":
-        hyp = with_seeds(hyp, getattr(args, "seeds", None))
-    if getattr(args, "positives", None):
-        hyp = hyp.replace(positives=tuple(args.positives))
-    if getattr(args, "split", None):
-        kind, _, seed = args.split.partition(":")
-        n = hyp.split.n if hyp.split is not None and hyp.split.n else 5
-        hyp = hyp.replace(split=Split.random(n, int(seed or 0)) if kind == "random" else Split.file_order(n))
+    opts = RunOptions.from_args(args)  # the same overrides harness.run applies
+    hyp = replace(opts, seeds=opts.seeds if args.command == "run" else None).apply(hyp)
     if getattr(args, "no_header", False) and not args.names:
         raise HarnessError("--no-header needs the column names: add --names, e.g. --names user,item,rating")
     if getattr(args, "names", None) and not args.no_header:
@@ -71,8 +56,9 @@ def _load_hypothesis(args: argparse.Namespace):
 
 def _load_options(args: argparse.Namespace) -> dict:
     """Tabular-file options of the data flags (``load_dataset`` keywords)."""
-    return {"sep": args.sep, "names": args.names, "split": (args.split or "").partition(":")[0] or None,
-            "item_features": args.item_features}
+    from harness.runner.options import RunOptions
+
+    return RunOptions.from_args(args).load_options()
 
 
 def _reindex(args: argparse.Namespace) -> None:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import _data_dir, _load_hypothesis, _load_options, _reindex, with_seeds
+from harness.cli.common import _load_hypothesis, _reindex, with_seeds
 from harness.cli.options import _common, _data_args
 from harness.errors import HarnessError
 
@@ -25,18 +25,15 @@ def add_parser(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.runner import experiment
+    from harness.runner import api
+    from harness.runner.options import RunOptions
 
     if args.all or args.reference:
         return _run_many(args)
     if args.hypothesis is None:
         raise HarnessError("run: name a hypothesis (e.g. python -m harness run H1) or pass --all")
     hyp = _load_hypothesis(args)
-    out = experiment.run(hyp, dataset=args.dataset, data_dir=_data_dir(args, args.dataset or hyp.dataset),
-                         results_dir=args.results_dir,
-                         cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs, quiet=args.quiet,
-                         backend=args.backend, scheduler=args.scheduler, columns=dict(args.column),
-                         save_runs=args.save_runs, load_options=_load_options(args))
+    out = api.execute(hyp, RunOptions.from_args(args))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
     _reindex(args)
@@ -45,8 +42,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_many(args: argparse.Namespace) -> int:
     """``run --all`` and/or ``--reference``: each hypothesis in turn; one line per failure, exit 2 if any."""
-    from harness.runner import experiment, discover as registry
+    from dataclasses import replace
+
     from harness.outputs import reference_runs as ref
+    from harness.runner import api, discover as registry
+    from harness.runner.options import RunOptions
 
     if args.all and args.hypothesis is not None:
         raise HarnessError(f"run: pass either a hypothesis id ({args.hypothesis}) or --all, not both")
@@ -61,6 +61,7 @@ def _run_many(args: argparse.Namespace) -> int:
     if args.reference:
         ref.check_dataset(args.dataset)  # a bad --dataset fails before any run
     results_dir = args.results_dir / ref.REFERENCE_DIR if args.reference else args.results_dir
+    opts = replace(RunOptions.from_args(args), results_dir=results_dir)
     failed = 0
     for e in entries:
         if e.hypothesis is None:
@@ -70,11 +71,7 @@ def _run_many(args: argparse.Namespace) -> int:
         hyp = with_seeds(e.hypothesis, args.seeds)
         dataset = ref.check_dataset(args.dataset, hyp.dataset) if args.reference else args.dataset
         try:
-            out = experiment.run(hyp, dataset=dataset, data_dir=_data_dir(args, dataset or hyp.dataset), results_dir=results_dir,
-                                 cache_dir=None if args.no_cache else args.cache_dir, n_jobs=args.n_jobs,
-                                 quiet=args.quiet, backend=args.backend, scheduler=args.scheduler,
-                                 columns=dict(args.column), save_runs=args.save_runs,
-                                 load_options=_load_options(args))
+            out = api.execute(hyp, replace(opts, dataset=dataset))
         except HarnessError as err:
             failed += 1
             print(f"error: {hyp.id}: {err}", file=sys.stderr)

@@ -48,16 +48,18 @@ __all__ = ["run", "RunOutcome", "Analysis", "load_data", "prepare_run", "run_tas
            "write_runs"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunOutcome:
-    """Where the run was written and its verdict."""
+    """Where the run was written (None: not written) and its verdict, summary, per-user table and provenance."""
 
-    run_dir: Path
+    run_dir: Path | None
     run_id: str
     verdict: Verdict
     summary: dict
     fitted: int
     cached: int
+    per_user: pd.DataFrame | None = None
+    provenance: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Analysis:
 
 
 def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
-        results_dir: Path = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
+        results_dir: Path | None = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
         quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
         inter: Interactions | None = None, columns: dict[str, str] | None = None,
         save_runs: str | None = None, load_options: dict | None = None) -> RunOutcome:
@@ -82,6 +84,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     ``runs/<positives>/<arm>_seed<seed>.<ext>`` in the run folder (raw ids; readable by the ``runs``
     arm and by ranx / trec_eval). For ``direction="item_to_users"`` each evaluated item's top-k users
     (columns ``item, user, rank``; TREC qid = item). ``load_options`` are passed to :func:`harness.data.load_dataset`.
+    With ``results_dir=None`` nothing is written but the task cache (``cache_dir``; None for none): no run
+    folder and no log file; the outcome carries the per-user table and provenance in memory.
     """
     t0 = time.perf_counter()
     hyp, inter = load_data(hyp, dataset, inter, data_dir, cache_dir, columns, load_options)
@@ -91,7 +95,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     res: list[runner.TaskResult] = []
     looks: list[adaptive.Look] = []
     # Logs never go into results/ (which holds only complete run folders).
-    with monitor.watch(hyp, len(tasks_for(p)), quiet=quiet, log_dir=Path(cache_dir or ".cache/harness") / "logs",
+    log_dir = None if results_dir is None else Path(cache_dir or ".cache/harness") / "logs"
+    with monitor.watch(hyp, len(tasks_for(p)), quiet=quiet, log_dir=log_dir,
                        n_jobs=n_jobs, backend=backend) as (tick, log_path), \
             backends.backend(backend, n_jobs, scheduler) as active:
         for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
@@ -105,9 +110,10 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
                 break
     doc, prov = summarise(p, res, looks, analysed, verdict)
     prov_full = run_provenance(prov, res, log_path=log_path, n_jobs=n_jobs, backend=backend, t0=t0)
-    run_dir = write_outputs(Path(results_dir), p, res, doc, analysed.per_user, prov_full, save_runs)
+    run_dir = None if results_dir is None else \
+        write_outputs(Path(results_dir), p, res, doc, analysed.per_user, prov_full, save_runs)
     fitted = sum(not r.cached for r in res)
-    return RunOutcome(run_dir, doc["run_id"], verdict, doc, fitted, len(res) - fitted)
+    return RunOutcome(run_dir, doc["run_id"], verdict, doc, fitted, len(res) - fitted, analysed.per_user, prov_full)
 
 
 def load_data(hyp: Hypothesis, dataset: str | None, inter: Interactions | None, data_dir: Path | None,
@@ -189,12 +195,16 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     return doc, prov
 
 
-def run_provenance(prov: dict, res: list[runner.TaskResult], *, log_path: Path, n_jobs: int, backend: str,
+def run_provenance(prov: dict, res: list[runner.TaskResult], *, log_path: Path | None, n_jobs: int, backend: str,
                    t0: float) -> dict:
     """provenance.json: ``prov`` plus what varies run to run (log file, backend, wall time, each task's
     seconds, finish time); kept out of summary.json so that it is reproducible."""
-    prov_full = {**prov, "log": str(log_path), "n_jobs": n_jobs, "backend": backend, "wall_seconds": round(time.perf_counter() - t0, 1),
-                 "tasks": [{"task": r.task.label(), "seconds": round(r.seconds, 3), "cached": r.cached} for r in res]}
+    prov_full = {**prov, "log": None if log_path is None else str(log_path), "n_jobs": n_jobs, "backend": backend,
+                 "wall_seconds": round(time.perf_counter() - t0, 1),
+                 "tasks": [{"task": r.task.label(), "variant": r.task.variant, "arm": r.task.arm.name, "seed": r.task.seed,
+                            "seconds": round(r.seconds, 3), "cached": r.cached,
+                            "tuned": {k: v.item() if hasattr(v, "item") else v for k, v in r.tuned.items()}
+                            if r.tuned else None} for r in res]}
     prov_full["finished"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # the index sorts runs by it
     return prov_full
 

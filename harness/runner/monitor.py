@@ -41,19 +41,19 @@ def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
 
 
 @contextmanager
-def watch(hyp: Hypothesis, n_tasks: int, *, quiet: bool, log_dir: Path, n_jobs: int,
-          backend: str) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path]]:
-    """Show a run's progress while inside: yields the progress callback and the log file's path. A
-    :class:`HarnessError` raised inside names the log file; on the way out the bar is closed and the
-    log file detached."""
+def watch(hyp: Hypothesis, n_tasks: int, *, quiet: bool, log_dir: Path | None, n_jobs: int,
+          backend: str) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path | None]]:
+    """Show a run's progress while inside: yields the progress callback and the log file's path (None
+    with ``log_dir=None``: no log file is written). A :class:`HarnessError` raised inside names the log
+    file; on the way out the bar is closed and the log file detached."""
     bar, tick = progress_bar(n_tasks, quiet, f"{hyp.id} on {hyp.dataset}")
-    log_path, handler = open_log(log_dir, hyp.id)
+    log_path, handler = open_log(log_dir, hyp.id) if log_dir is not None else (None, logging.NullHandler())
     logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, hyp.dataset,
                                       n_tasks, n_jobs, backend)
     try:
         yield tick, log_path
     except HarnessError as e:
-        raise HarnessError(f"{e} (log: {log_path})") from None
+        raise HarnessError(f"{e} (log: {log_path})" if log_path is not None else str(e)) from None
     finally:
         bar.close()
         logging.getLogger("harness").removeHandler(handler)
