@@ -57,7 +57,7 @@ def _load_hypothesis(args: argparse.Namespace):
     if args.command == "run":
         hyp = with_seeds(hyp, getattr(args, "seeds", None))
     if getattr(args, "positives", None):
-        hyp = hyp.replace(positives=tuple(args.positives))
+        hyp = hyp.replace(positives=tuple(args.positives), explicit_positives=True)  # never swapped
     if getattr(args, "split", None):
         kind, _, seed = args.split.partition(":")
         n = hyp.split.n if hyp.split is not None and hyp.split.n else 5
@@ -86,3 +86,13 @@ def _reindex(args: argparse.Namespace) -> None:
         reference_runs.reindex(args.results_dir, lambda: discover.registered_ids(args.hypotheses))
     except (HarnessError, OSError) as e:
         print(f"warning: results index not rebuilt: {e}", file=sys.stderr)
+
+
+def print_warnings(doc: dict) -> None:
+    """Each warning of a run's summary.json, one ``warning: ...`` line on stderr after the verdict line
+    (stdout flushed first, so they follow it)."""
+    from harness.outputs import report
+
+    sys.stdout.flush()
+    for w in report.warnings(doc):
+        print(f"warning: {w}", file=sys.stderr)

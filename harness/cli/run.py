@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import _data_dir, _load_hypothesis, _load_options, _reindex, with_seeds
+from harness.cli.common import _data_dir, _load_hypothesis, _load_options, _reindex, print_warnings, with_seeds
 from harness.cli.options import _common, _data_args
 from harness.errors import HarnessError
 
@@ -39,6 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          save_runs=args.save_runs, load_options=_load_options(args))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
+    print_warnings(out.summary)
     _reindex(args)
     return 0
 
@@ -81,6 +82,7 @@ def _run_many(args: argparse.Namespace) -> int:
             continue
         print(f"report: {out.run_dir / 'report.md'}")
         print(out.verdict.line(hyp.id))
+        print_warnings(out.summary)
         for line in ref.finish(out.run_dir) if args.reference else ():
             print(f"  {line}")
     _reindex(args)

@@ -168,7 +168,7 @@ def look(hyp: Hypothesis, n_seeds: int, alpha: float, verdict: Verdict, number: 
 def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Look], last: Analysis,
               verdict: Verdict) -> tuple[dict, dict]:
     """summary.json's document (under the run id) and the run's provenance: the last look's cells and
-    verdict, the data, the notes and warnings, popularity's floor, learning curves, coverage, the adaptive
+    verdict, what undercuts it (warnings), the data, the notes, popularity's floor, learning curves, coverage, the adaptive
     looks, tuning and ANN quality."""
     hyp, inter = p.hyp, p.inter
     reference = floor.popularity_reference(p)
@@ -178,14 +178,17 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     notes += floor.below_reference(last.cells, reference, hyp)
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
-    notes += run_notes.convergence_notes(curves_doc, run_notes.auto_patience(hyp))
+    warnings = list(p.warnings) + [n.removeprefix("WARNING: ") for n in
+                                   run_notes.convergence_notes(curves_doc, run_notes.auto_patience(hyp))]
+    few = run_notes.seed_warning(max((c.n_seeds for c in last.cells), default=0), hyp.unit)
+    warnings += [few] if few else []
     spec = run_spec.run_spec(p)
     inputs = sorted({task_key(r.task, p.context) for r in res})  # each task's inputs: data, arm source, runs files
     rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)
     prov = results.provenance(spec, inter.fingerprint, hyp.dataset)
     doc = summary.build(last.hyp, rid, hyp.dataset, last.cells, verdict, data_summary(p), prov, notes, curves_doc,
                         reference, collect.coverage(res), sequential, collect.tuning_summary(res),
-                        ann=collect.ann_summary(res, hyp))
+                        ann=collect.ann_summary(res, hyp), warnings=warnings)
     return doc, prov
 
 
