@@ -92,7 +92,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     looks: list[adaptive.Look] = []
     # Logs never go into results/ (which holds only complete run folders).
     with monitor.watch(hyp, len(tasks_for(p)), quiet=quiet, log_dir=Path(cache_dir or ".cache/harness") / "logs",
-                       n_jobs=n_jobs, backend=backend) as (tick, log_path), \
+                       n_jobs=n_jobs, backend=backend, arms=[t.arm.name for t in tasks_for(p)]) as (tick, log_path), \
             backends.backend(backend, n_jobs, scheduler) as active:
         for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
             done = looks[-1].n_seeds if looks else 0
