@@ -76,14 +76,16 @@ def _load_options(args: argparse.Namespace) -> dict:
 
 
 def _reindex(args: argparse.Namespace) -> None:
-    """Rebuild the results index after a command that writes runs; a problem is one warning line."""
+    """Rebuild the results index after a command that writes runs (the committed reference index only
+    after ``run --reference``); a problem is one warning line."""
     from harness.outputs import reference_runs
     from harness.runner import discover
 
     if not Path(args.results_dir).is_dir():
         return
     try:
-        reference_runs.reindex(args.results_dir, lambda: discover.registered_ids(args.hypotheses))
+        reference_runs.reindex(args.results_dir, lambda: discover.registered_ids(args.hypotheses),
+                               reference=bool(getattr(args, "reference", False)))
     except (HarnessError, OSError) as e:
         print(f"warning: results index not rebuilt: {e}", file=sys.stderr)
 

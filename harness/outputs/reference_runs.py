@@ -103,14 +103,16 @@ def write_index(root: Path, registered: list[str]) -> index.Index:
     return index.write(root, title="Reference runs", intro=intro(root, idx, registered))
 
 
-def reindex(results_dir: Path, registered: Callable[[], list[str]]) -> list[index.Index]:
-    """Rebuild the index of ``results_dir`` and, when present, of its reference runs (``registered()``: the
-    ids of the hypothesis files that load, e.g. :func:`harness.runner.discover.registered_ids`; called only
-    when there are reference runs)."""
+def reindex(results_dir: Path, registered: Callable[[], list[str]], reference: bool = False) -> list[index.Index]:
+    """Rebuild the index of ``results_dir`` and, with ``reference`` (``run --reference`` only), of its
+    committed reference runs (``registered()``: the ids of the hypothesis files that load, e.g.
+    :func:`harness.runner.discover.registered_ids`; called only then). An ordinary run or ``index`` never
+    rewrites ``<results_dir>/reference/README.md``, which is committed: it would list the user's own
+    hypotheses as missing reference runs."""
     results_dir = Path(results_dir)
     ref = results_dir / REFERENCE_DIR
     out = []
-    if ref.is_dir():
+    if reference and ref.is_dir():
         out.append(write_index(ref, registered()))
     link = (f"Reference runs (committed, on `{REFERENCE_DATASET}`): [{REFERENCE_DIR}/README.md]"
             f"({REFERENCE_DIR}/README.md)",) if (ref / "README.md").is_file() else ()

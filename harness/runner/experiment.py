@@ -178,10 +178,7 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     notes += floor.below_reference(last.cells, reference, hyp)
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
-    warnings = list(p.warnings) + [n.removeprefix("WARNING: ") for n in
-                                   run_notes.convergence_notes(curves_doc, run_notes.auto_patience(hyp))]
-    few = run_notes.seed_warning(max((c.n_seeds for c in last.cells), default=0), hyp.unit)
-    warnings += [few] if few else []
+    warnings = run_notes.run_warnings(p.warnings, curves_doc, hyp, max((c.n_seeds for c in last.cells), default=0))
     spec = run_spec.run_spec(p)
     inputs = sorted({task_key(r.task, p.context) for r in res})  # each task's inputs: data, arm source, runs files
     rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)

@@ -95,3 +95,14 @@ def seed_warning(n_seeds: int, unit: str = "users") -> str | None:
                 "freedom (its quantile reaches t on 1 df), so it is very wide when the seeds disagree and "
                 "unreliable when they happen to agree")
     return f"too few seeds for the interval: {what}; use at least {MIN_SEEDS} seeds (--seeds {MIN_SEEDS})"
+
+
+def run_warnings(prepared: tuple[str, ...], curves_doc: dict, hyp: Hypothesis, n_seeds: int) -> list[str]:
+    """summary.json's ``warnings``, what undercuts the verdict in the order the report lists it: those
+    found while preparing the data (``prepared``: replaced positives, a leakage-prone split, segments
+    whose ties moved their share), arms that had not converged (:func:`convergence_notes`, without their
+    ``WARNING:`` prefix), then too few seeds (:func:`seed_warning`, ``n_seeds``: the most any cell had)."""
+    out = list(prepared)
+    out += [n.removeprefix("WARNING: ") for n in convergence_notes(curves_doc, auto_patience(hyp))]
+    few = seed_warning(n_seeds, hyp.unit)
+    return out + ([few] if few else [])
