@@ -123,8 +123,7 @@ def test_run_prints_warnings_after_the_verdict_line(tmp_path):
     assert out.stdout.splitlines()[-1].startswith("HX: ")
     assert out.stderr.splitlines() == [
         "warning: too few seeds for the interval: 1 seed: seed variance was not measured, so the interval is "
-        "user-only (per user) and a retrained model may move the delta by more than it shows; use at least 3 "
-        "seeds (--seeds 3)"]
+        "user-only and a retrained model may move the delta by more than it shows; use at least 3 seeds (--seeds 3)"]
 
 
 HX = """from harness.spec import Arm, Decision, Hypothesis, Segment
@@ -149,6 +148,7 @@ def test_run_warnings_in_order_without_prefix():
     assert run_notes.run_warnings((), {}, hyp, 3) == []
     assert run_notes.seed_warning(3) is None and run_notes.seed_warning(5, "items") is None
     assert "seed x item interval" in run_notes.seed_warning(2, "items")
+    assert "the interval is item-only" in run_notes.seed_warning(1, "items")
 
 
 def test_twenty_tuned_notes_become_one_line_with_counts():

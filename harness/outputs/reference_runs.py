@@ -81,8 +81,8 @@ def intro(root: Path, idx: index.Index, registered: list[str]) -> tuple[str, ...
                   "read from the task cache; see each run's `provenance.json`).", ""]
     lines += ["Hypotheses declared on another dataset (MovieLens) run here on synthetic-vk; when their positive "
               "definitions need columns synthetic-vk lacks (`rating>=4`), the dataset's default positives are used "
-              "and each report's notes say so. These verdicts describe the synthetic data's planted structure "
-              "(`harness/data/synthetic.py`), not MovieLens. Each run is a CI baseline, e.g. "
+              "and a warning under each report's verdict says so. These verdicts describe the synthetic data's "
+              "planted structure (`harness/data/synthetic.py`), not MovieLens. Each run is a CI baseline, e.g. "
               "`python -m harness gate H1 --baseline results/reference/H1/<run-id> --margin 0.002`.", ""]
     no_pu = [r for r in latest if not r.has_per_user]
     if no_pu:

@@ -5,6 +5,8 @@ decision rests on, one table per positive definition, then the sections of
 The figures are drawn by :mod:`.figures`; :func:`figures` is re-exported here for the runner."""
 from __future__ import annotations
 
+import re
+
 from harness.design.validation import CURVE_UNITS
 from harness.outputs import report_evidence, report_setup
 from harness.outputs.figures import figures
@@ -124,9 +126,11 @@ def warnings(summary: dict) -> list[str]:
 
 
 def _decision_methods(summary: dict) -> dict[tuple[str, str], str]:
-    """(positives, segment) of each decision -> how its primary-metric interval was computed."""
+    """(positives, segment) of each decision -> how its primary-metric interval was computed, in the
+    run's units (the statistics name their columns users; with ``unit="items"`` they are items)."""
     primary = summary["hypothesis"]["primary"]
-    return {(c["variant"], c["segment"]): c["delta"]["method"] for c in summary["cells"]
+    unit = units(summary)[0]
+    return {(c["variant"], c["segment"]): re.sub(r"\buser", unit, c["delta"]["method"]) for c in summary["cells"]
             if c["metric"] == primary and not c["empty"] and c.get("delta")}
 
 

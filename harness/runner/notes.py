@@ -88,8 +88,8 @@ def seed_warning(n_seeds: int, unit: str = "users") -> str | None:
         return None
     u = unit[:-1]
     if n_seeds <= 1:
-        what = (f"1 seed: seed variance was not measured, so the interval is user-only (per {u}) and a retrained "
-                "model may move the delta by more than it shows")
+        what = (f"1 seed: seed variance was not measured, so the interval is {u}-only and a retrained model may "
+                "move the delta by more than it shows")
     else:
         what = (f"{n_seeds} seeds: the seed x {u} interval estimates seed variance from {n_seeds - 1} degree of "
                 "freedom (its quantile reaches t on 1 df), so it is very wide when the seeds disagree and "
