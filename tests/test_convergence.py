@@ -178,5 +178,6 @@ def test_report_warns_about_an_arm_still_improving(inter, tmp_path):
     mean = doc["curves"]["watch_ratio>=0.5"]["slow"]["mean"]
     assert len(mean) == 6 and tuning.still_improving(mean) is not None
     text = (out.run_dir / "report.md").read_text()
-    assert "WARNING: arm 'slow' (watch_ratio>=0.5) had not converged" in text
+    assert "- **warning:** arm 'slow' (watch_ratio>=0.5) had not converged" in text  # under the verdict
+    assert any(w.startswith("arm 'slow' (watch_ratio>=0.5) had not converged") for w in doc["warnings"])
     assert "learning curves on the validation window" in text

@@ -262,7 +262,9 @@ def test_reference_finish_keeps_one_run_and_drops_big_tables(results):
                      f"left out {ref / 'HT' / rid_b / 'per_user.parquet'} ({size / 1e6:.1f} MB > 0.0001 MB)"]
     assert [p.name for p in (ref / "HT").iterdir()] == [rid_b]
     assert (ref / "HT" / rid_b / "summary.json").is_file()
-    idx = reference_runs.reindex(res, lambda: discover.registered_ids(None))
+    plain = reference_runs.reindex(res, lambda: discover.registered_ids(None))  # an ordinary run or `index`
+    assert len(plain) == 1 and not (ref / "README.md").exists()  # the committed reference index is left alone
+    idx = reference_runs.reindex(res, lambda: discover.registered_ids(None), reference=True)  # run --reference
     text = (ref / "README.md").read_text()
     assert idx[1].n_runs == 1 and "python -m harness run --all --reference" in text
     assert "Per-user tables above 1 MB are not committed (left out: HT)" in text

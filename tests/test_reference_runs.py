@@ -2,14 +2,15 @@
 figures linked relatively, and the committed index equal to one rebuilt from the folders."""
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
 
 import pytest
 
-from harness.outputs import index, reference_runs
-from harness.runner import discover
+from _shipped import stale_reference_index
+from harness.outputs import index, reference_runs, report
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "results" / "reference"
@@ -37,6 +38,24 @@ def test_reference_summary_validates_and_report_agrees(run):
         assert f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}" in text
 
 
+#: figure name (as ``report.render`` takes it) -> its file in ``<run>/figures/``
+FIGURES = {"forest": "forest.png", "seeds": "seeds.png", "distribution": "distribution.png",
+           "curves": "learning_curves.png"}
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[p.parent.name for p in RUNS])
+def test_reference_report_is_what_this_code_renders(run):
+    """report.md equals its summary.json rendered by the current code; after a change to the report, the
+    diff below says what to regenerate (python -m harness run --all --reference)."""
+    doc = json.loads((run / "summary.json").read_text())
+    figs = {name: f"figures/{f}" for name, f in FIGURES.items() if (run / "figures" / f).is_file()}
+    have, want = (run / "report.md").read_text(), report.render(doc, figs)
+    diff = list(difflib.unified_diff(have.splitlines(), want.splitlines(), "report.md (committed)",
+                                     "report.md (rendered now)", lineterm="", n=0))
+    assert not diff, (f"{run.relative_to(ROOT)}/report.md is not what this code renders from its summary.json; "
+                      "regenerate with python -m harness run --all --reference. Differences:\n" + "\n".join(diff[:30]))
+
+
 @pytest.mark.parametrize("run", RUNS, ids=[p.parent.name for p in RUNS])
 def test_reference_files_are_small_and_figures_relative(run):
     pq = run / "per_user.parquet"
@@ -51,13 +70,13 @@ def test_reference_files_are_small_and_figures_relative(run):
 
 
 def test_committed_reference_index_is_current():
+    """The committed index equals one rebuilt from the run folders and the shipped hypotheses (never
+    from whatever else sits in hypotheses/: tests/_shipped.py)."""
+    diff = stale_reference_index(REF)
+    assert not diff, ("results/reference/README.md (or a results/reference/<H>/README.md) is stale; rebuild it with "
+                      "python -m harness run --all --reference. Differences:\n" + "\n".join(diff[:40]))
     text = (REF / "README.md").read_text()
-    registered = discover.registered_ids(ROOT / "hypotheses")
-    idx = index.scan(REF)
-    rebuilt = index.render_root(idx, "Reference runs", reference_runs.intro(REF, idx, registered))
-    assert text == rebuilt, "results/reference/README.md is stale: run python -m harness index"
-    for h, runs in idx.runs.items():
-        assert (REF / h / "README.md").read_text() == index.render_hypothesis(h, runs)
+    for h, runs in index.scan(REF).runs.items():
         doc = json.loads((REF / runs[0].path / "summary.json").read_text())
         row = next(r for r in text.splitlines() if r.startswith(f"| {h} |"))
         assert row.split(" | ")[1] == doc["verdict"]["status"]

@@ -92,4 +92,6 @@ def test_report_warns_about_a_tied_quantile_segment(tmp_path):
     assert doc["data"]["segment_info"]["rating>=4"]["all"]["share"] == 1.0
     text = (out.run_dir / "report.md").read_text()
     assert "WARNING: far from the requested share" in text
-    assert "note: positives 'rating>=4': segment 'dense' asks for 30 % of active users" in text
+    # what undercuts the verdict stands under it, not among the notes
+    assert "- **warning:** positives 'rating>=4': segment 'dense' asks for 30 % of active users" in text
+    assert doc["warnings"][0].startswith("positives 'rating>=4': segment 'dense' asks for 30 % of active users")

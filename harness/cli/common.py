@@ -62,13 +62,25 @@ def _load_options(args: argparse.Namespace) -> dict:
 
 
 def _reindex(args: argparse.Namespace) -> None:
-    """Rebuild the results index after a command that writes runs; a problem is one warning line."""
+    """Rebuild the results index after a command that writes runs (the committed reference index only
+    after ``run --reference``); a problem is one warning line."""
     from harness.outputs import reference_runs
     from harness.runner import discover
 
     if not Path(args.results_dir).is_dir():
         return
     try:
-        reference_runs.reindex(args.results_dir, lambda: discover.registered_ids(args.hypotheses))
+        reference_runs.reindex(args.results_dir, lambda: discover.registered_ids(args.hypotheses),
+                               reference=bool(getattr(args, "reference", False)))
     except (HarnessError, OSError) as e:
         print(f"warning: results index not rebuilt: {e}", file=sys.stderr)
+
+
+def print_warnings(doc: dict) -> None:
+    """Each warning of a run's summary.json, one ``warning: ...`` line on stderr after the verdict line
+    (stdout flushed first, so they follow it)."""
+    from harness.outputs import report
+
+    sys.stdout.flush()
+    for w in report.warnings(doc):
+        print(f"warning: {w}", file=sys.stderr)

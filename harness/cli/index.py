@@ -1,4 +1,5 @@
-"""``python -m harness index``: rebuild results/README.md (latest verdict per hypothesis, runs per hypothesis)."""
+"""``python -m harness index``: rebuild results/README.md (latest verdict per hypothesis, runs per hypothesis);
+the committed results/reference/README.md is rebuilt only by ``run --reference``."""
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,11 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not root.is_dir():
         print(f"no results folder {root}; run a hypothesis first (python -m harness run H1) or pass --results-dir")
         return 0
-    indexes = reference_runs.reindex(root, lambda: discover.registered_ids(args.hypotheses))
-    for where, idx in zip((root, root / reference_runs.REFERENCE_DIR), indexes):
-        for line in idx.skipped:
-            print(line)
-        if idx.n_runs:
-            print(f"wrote {where / 'README.md'}: {len(idx.runs)} hypotheses, {idx.n_runs} runs")
-        else:
-            print(f"no runs under {where}; run one with: python -m harness run H1 (wrote an empty {where / 'README.md'})")
+    idx = reference_runs.reindex(root, lambda: discover.registered_ids(args.hypotheses))[0]
+    for line in idx.skipped:
+        print(line)
+    if idx.n_runs:
+        print(f"wrote {root / 'README.md'}: {len(idx.runs)} hypotheses, {idx.n_runs} runs")
+    else:
+        print(f"no runs under {root}; run one with: python -m harness run H1 (wrote an empty {root / 'README.md'})")
     return 0

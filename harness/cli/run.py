@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import _load_hypothesis, _reindex, with_seeds
+from harness.cli.common import _load_hypothesis, _reindex, print_warnings, with_seeds
 from harness.cli.options import _common, _data_args
 from harness.errors import HarnessError
 
@@ -36,6 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = api.execute(hyp, RunOptions.from_args(args))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))
+    print_warnings(out.summary)
     _reindex(args)
     return 0
 
@@ -78,6 +79,7 @@ def _run_many(args: argparse.Namespace) -> int:
             continue
         print(f"report: {out.run_dir / 'report.md'}")
         print(out.verdict.line(hyp.id))
+        print_warnings(out.summary)
         for line in ref.finish(out.run_dir) if args.reference else ():
             print(f"  {line}")
     _reindex(args)

@@ -13,6 +13,7 @@ rating) are False: such rows are non-positive, and :func:`missing_notes` counts 
 """
 from __future__ import annotations
 
+import difflib
 import operator
 import re
 from dataclasses import dataclass
@@ -97,23 +98,34 @@ def missing_notes(definitions: tuple[str, ...], events: pd.DataFrame) -> list[st
     return out
 
 
-def resolve(wanted: tuple[str, ...], events: pd.DataFrame, defaults: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+def resolve(wanted: tuple[str, ...], events: pd.DataFrame, defaults: tuple[str, ...],
+            explicit: bool = False) -> tuple[tuple[str, ...], str]:
     """The positive definitions to run on this data, and a note when some were substituted.
 
-    Definitions whose columns the data lacks are dropped; if none remain, the dataset's defaults
-    are used (e.g. H1's watch-ratio positives become ``rating>=4`` on MovieLens) and the note says so;
-    if the data has no applicable default either, a one-line error names the missing columns and
-    the ``--positives`` flag.
+    ``explicit``: the definitions were given for this run (``--positives``); one that reads a column
+    the data lacks is then a one-line error naming the column and the columns the data has, never
+    replaced. Otherwise (a hypothesis' own definitions) those whose columns the data lacks are
+    dropped; if none remain, the dataset's defaults are used (e.g. H1's watch-ratio positives become
+    ``rating>=4`` on MovieLens) and the note says so; if the data has no applicable default either, a
+    one-line error names the missing columns and the ``--positives`` flag.
     """
     for e in wanted:
         parse(e)
+    have = [c for c in events.columns if c not in ("user", "item", "time")]
+    if explicit:
+        for e in wanted:
+            missing = sorted(columns(e) - set(events.columns))
+            if missing:
+                close = sorted({m for c in missing for m in difflib.get_close_matches(c, have, n=1, cutoff=0.6)})
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise HarnessError(f"--positives {e!r} reads column(s) {', '.join(missing)}{hint}, which the data "
+                                   f"lacks (columns: {', '.join(have) or 'none'}); fix the expression in --positives")
     ok = tuple(e for e in wanted if applicable(e, events))
     dropped = [e for e in wanted if e not in ok]
     if not ok:
         usable = tuple(d for d in defaults if applicable(d, events))
         if not usable:
             lacking = sorted(set().union(*(columns(e) for e in wanted)) - set(events.columns))
-            have = [c for c in events.columns if c not in ("user", "item", "time")]
             example = f"'{have[0]}>=1'" if have else "'clicked'"
             raise HarnessError(f"positives {list(wanted)} read column(s) {', '.join(lacking)}, which the data lacks, "
                                f"and it has no default positive definition (columns: {', '.join(have) or 'none'}); "

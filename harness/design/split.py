@@ -19,12 +19,15 @@ class SplitResult:
     train, test : bool arrays (n_events,); disjoint.
     description : one line for the report.
     counts : rows per side and users dropped by the split's own filters.
+    warning : what the leakage audit cannot rule out for this kind of split (:func:`leakage_warning`),
+        or None.
     """
 
     train: np.ndarray
     test: np.ndarray
     description: str
     counts: dict = field(default_factory=dict)
+    warning: str | None = None
 
 
 def split(inter: Interactions, spec: Split) -> SplitResult:
@@ -64,7 +67,22 @@ def split(inter: Interactions, spec: Split) -> SplitResult:
         raise HarnessError(f"{inter.name}: the split '{spec.describe()}' leaves no test rows; "
                            "check the time range of the data or the split")
     check_leakage(inter, train, test, spec)
-    return SplitResult(train, test, spec.describe(), counts)
+    return SplitResult(train, test, spec.describe(), counts, leakage_warning(spec))
+
+
+def leakage_warning(spec: Split) -> str | None:
+    """One line when :func:`check_leakage` cannot check the split's time order (None otherwise): a
+    ``random`` holdout has none (a user's test interactions may precede their training ones), an
+    ``order`` split only file order (the future leaks unless the file is sorted by time)."""
+    if spec.kind == "random":
+        return ("leakage-prone split: per-user random holdout, so a user's test interactions may come before "
+                "their training ones and the models learn from that user's future (no time order to audit); "
+                "use Split.leave_last or Split.global_time when the data has a time column")
+    if spec.kind == "order":
+        return ("leakage-prone split: per-user last interactions in file order (no time column), which hold out "
+                "each user's latest interactions only if the file is sorted by time (the audit cannot check it); "
+                "map a time column (--column time=...) for a split by time")
+    return None
 
 
 def check_leakage(inter: Interactions, train: np.ndarray, test: np.ndarray, spec: Split) -> None:

@@ -40,8 +40,14 @@ def pct(level: float) -> str:
     return f"{100 * level:.6g} %" if round(100 * level) != 100 * level else f"{100 * level:.0f} %"
 
 
+def md_cell(text) -> str:
+    """One markdown table cell: ``|`` escaped (variant names such as ``like|share|bookmark`` and the
+    header ``max A/A |delta|`` hold pipes; GFM unescapes ``\\|`` inside code spans too), newlines as spaces."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def md_table(header: list[str], rows: list[list[str]]) -> str:
-    """A markdown table."""
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    """A markdown table, every cell escaped (:func:`md_cell`), so each row has the header's columns."""
+    out = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(md_cell(x) for x in r) + " |" for r in rows]
     return "\n".join(out)

@@ -81,8 +81,8 @@ def intro(root: Path, idx: index.Index, registered: list[str]) -> tuple[str, ...
                   "read from the task cache; see each run's `provenance.json`).", ""]
     lines += ["Hypotheses declared on another dataset (MovieLens) run here on synthetic-vk; when their positive "
               "definitions need columns synthetic-vk lacks (`rating>=4`), the dataset's default positives are used "
-              "and each report's notes say so. These verdicts describe the synthetic data's planted structure "
-              "(`harness/data/synthetic.py`), not MovieLens. Each run is a CI baseline, e.g. "
+              "and a warning under each report's verdict says so. These verdicts describe the synthetic data's "
+              "planted structure (`harness/data/synthetic.py`), not MovieLens. Each run is a CI baseline, e.g. "
               "`python -m harness gate H1 --baseline results/reference/H1/<run-id> --margin 0.002`.", ""]
     no_pu = [r for r in latest if not r.has_per_user]
     if no_pu:
@@ -103,14 +103,16 @@ def write_index(root: Path, registered: list[str]) -> index.Index:
     return index.write(root, title="Reference runs", intro=intro(root, idx, registered))
 
 
-def reindex(results_dir: Path, registered: Callable[[], list[str]]) -> list[index.Index]:
-    """Rebuild the index of ``results_dir`` and, when present, of its reference runs (``registered()``: the
-    ids of the hypothesis files that load, e.g. :func:`harness.runner.discover.registered_ids`; called only
-    when there are reference runs)."""
+def reindex(results_dir: Path, registered: Callable[[], list[str]], reference: bool = False) -> list[index.Index]:
+    """Rebuild the index of ``results_dir`` and, with ``reference`` (``run --reference`` only), of its
+    committed reference runs (``registered()``: the ids of the hypothesis files that load, e.g.
+    :func:`harness.runner.discover.registered_ids`; called only then). An ordinary run or ``index`` never
+    rewrites ``<results_dir>/reference/README.md``, which is committed: it would list the user's own
+    hypotheses as missing reference runs."""
     results_dir = Path(results_dir)
     ref = results_dir / REFERENCE_DIR
     out = []
-    if ref.is_dir():
+    if reference and ref.is_dir():
         out.append(write_index(ref, registered()))
     link = (f"Reference runs (committed, on `{REFERENCE_DATASET}`): [{REFERENCE_DIR}/README.md]"
             f"({REFERENCE_DIR}/README.md)",) if (ref / "README.md").is_file() else ()

@@ -1,16 +1,20 @@
 """The markdown verdict report (report.md) and the ``show`` summary, rendered from summary.json (so they
-always agree): the verdict, one table per positive definition, then the sections of
+always agree): the verdict with what undercuts it (the warnings) right under it, the interval each
+decision rests on, one table per positive definition, then the sections of
 :mod:`.report_evidence` (further statistics) and :mod:`.report_setup` (tuning, ANN, data, provenance).
 The figures are drawn by :mod:`.figures`; :func:`figures` is re-exported here for the runner."""
 from __future__ import annotations
+
+import re
 
 from harness.design.validation import CURVE_UNITS
 from harness.evaluation.metrics import DEFINITIONS
 from harness.outputs import report_evidence, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
+from harness.outputs.repeats import collapse
 
-__all__ = ["render", "terminal", "table_rows", "figures", "units", "pct"]
+__all__ = ["render", "terminal", "table_rows", "warnings", "figures", "units", "pct"]
 
 #: Re-exported for the tests, which check how a relative-delta interval is written.
 _rel_ci = report_evidence.rel_ci
@@ -61,8 +65,9 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     level = pct(round(1 - h["alpha"], 6))
     rules = "; ".join(f"`{d['rule']}(margin={d['margin']:g})` in segment `{d['segment']}`" for d in h["decisions"])
     lines = [f"# {h['id']}: {v['status']}", "",
-             f"**Verdict: {v['status']}** - {v['reason']}.", "",
-             f"**Claim.** {h['claim']}", "",
+             f"**Verdict: {v['status']}** - {v['reason']}.", ""]
+    lines += [f"- **warning:** {w}" for w in warnings(summary)] + ([""] if warnings(summary) else [])
+    lines += [f"**Claim.** {h['claim']}", "",
              f"Baseline `{h['baseline']}` vs treatment `{h['treatment']}` on `{summary['dataset']}`; "
              f"primary metric `{h['primary']}`; decision {rules}, on the {level} seed x {u} interval "
              f"of the mean per-{u} delta (treatment - baseline).", ""]
@@ -70,8 +75,11 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         lines += [f"Units of analysis: **items** (direction `{h.get('direction')}`): each evaluated item ranks "
                   "the users with training history (users seen with it in training masked); every statistic "
                   "below is paired over items x seeds.", ""]
+    methods = _decision_methods(summary)
     for vv in v["variants"]:
         lines.append(f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}")
+        if methods.get((vv["variant"], vv["segment"])):
+            lines.append(f"  - interval: {methods[(vv['variant'], vv['segment'])]}")
     lines.append("")
     lines += report_evidence.sequential_section(summary)
     variants = list(dict.fromkeys(c["variant"] for c in summary["cells"]))
@@ -120,6 +128,21 @@ def metric_notes(summary: dict) -> list[str]:
     return [f"Metrics (binary relevance, rank i = 1..k): {'; '.join(parts)}.", ""] if parts else []
 
 
+def warnings(summary: dict) -> list[str]:
+    """What undercuts the verdict, one line each, repeats collapsed (none in a summary.json written
+    before it recorded warnings)."""
+    return collapse(list(summary.get("warnings") or []))
+
+
+def _decision_methods(summary: dict) -> dict[tuple[str, str], str]:
+    """(positives, segment) of each decision -> how its primary-metric interval was computed, in the
+    run's units (the statistics name their columns users; with ``unit="items"`` they are items)."""
+    primary = summary["hypothesis"]["primary"]
+    unit = units(summary)[0]
+    return {(c["variant"], c["segment"]): re.sub(r"\buser", unit, c["delta"]["method"]) for c in summary["cells"]
+            if c["metric"] == primary and not c["empty"] and c.get("delta")}
+
+
 def _wilcoxon_method(summary: dict) -> str:
     """The Wilcoxon variant the cells used (the same for every cell)."""
     for c in summary["cells"]:
@@ -129,9 +152,11 @@ def _wilcoxon_method(summary: dict) -> str:
 
 
 def terminal(summary: dict) -> str:
-    """The verdict and one compact table per variant, for ``python -m harness show``."""
+    """The verdict, each warning (``warning: ...``) and one compact table per variant, for
+    ``python -m harness show``."""
     h, v = summary["hypothesis"], summary["verdict"]
-    out = [f"{h['id']}: {v['status']} - {v['reason']}", f"claim: {h['claim']}", f"run: {summary['run_id']}"]
+    out = [f"{h['id']}: {v['status']} - {v['reason']}"] + [f"warning: {w}" for w in warnings(summary)]
+    out += [f"claim: {h['claim']}", f"run: {summary['run_id']}"]
     if units(summary)[1] == "items":
         out.append(f"units: items (direction {h.get('direction')}; deltas per item, seed x item interval)")
     keys = ["segment", "metric", "users", "baseline", "treatment", "delta", "ci", "p", "wilcoxon", "seeds"]

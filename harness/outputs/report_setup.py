@@ -1,8 +1,9 @@
 """The report's sections on how the run was set up: tuning on the validation window, approximate
-search (ANN), the data and split (with the run's notes and warnings), and provenance."""
+search (ANN), the data and split (with the run's notes, repeats collapsed), and provenance."""
 from __future__ import annotations
 
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, units
+from harness.outputs.repeats import collapse
 
 
 def tuning_section(summary: dict) -> list[str]:
@@ -69,7 +70,7 @@ def _param(v) -> str:
 
 
 def data_section(summary: dict) -> list[str]:
-    """The data, split, positives and segments, then the run's notes and warnings."""
+    """The data, split, positives and segments, then the run's notes (the warnings stand under the verdict)."""
     d = summary["data"]
     lines = ["## Data and split", "", f"- dataset `{summary['dataset']}`: {d['n_users']} users, {d['n_items']} items, "
              f"{d['n_events']} interactions; {d['split']}", f"- item content: {d.get('content') or 'none'}"]
@@ -84,7 +85,7 @@ def data_section(summary: dict) -> list[str]:
         lines.append(f"- segments (`{var}`): {parts}")
     if d.get("counts"):
         lines.append("- data quality: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["counts"].items()))
-    for n in summary.get("notes", []):
+    for n in collapse(summary.get("notes", [])):
         lines.append(f"- note: {n}")
     return lines + [""]
 

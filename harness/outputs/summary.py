@@ -69,10 +69,11 @@ def cell_dict(c: Cell) -> dict:
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
           provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None,
           coverage: dict | None = None, sequential: dict | None = None, tuning: dict | None = None,
-          ann: dict | None = None) -> dict:
+          ann: dict | None = None, warnings: list[str] | None = None) -> dict:
     """The whole summary.json document (``sequential``: the adaptive-seeds looks, when seeds were adaptive;
     ``tuning``: the searches on the validation window, when an arm has ``grid=`` or ``tune=``; ``ann``:
-    approximate-search quality, when an arm has ``ann=``)."""
+    approximate-search quality, when an arm has ``ann=``; ``warnings``: what undercuts the verdict, one
+    line each, shown beside it)."""
     doc = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -88,6 +89,7 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "verdict": {"status": verdict.status, "reason": verdict.reason,
                     "variants": [{"variant": v.variant, "segment": v.cell.segment, "status": v.status, "reason": v.reason}
                                  for v in verdict.variants]},
+        "warnings": list(warnings or []),
         "cells": [cell_dict(c) for c in cells],
         "data": data,
         "notes": list(notes),

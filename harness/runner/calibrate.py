@@ -163,7 +163,7 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int = 1, cache_dir=None, qui
                            f"{2 * k} or more to measure the deciding interval ({k} seeds per arm)")
     alpha = hyp.alpha
     tasks = [runner.Task(v, hyp.baseline, s) for v in p.variants for s in range(n_seeds)]
-    bar, tick = progress_bar(len(tasks), quiet, f"calibrate {hyp.id}")
+    bar, tick = progress_bar(len(tasks), quiet, f"calibrate {hyp.id}", [t.arm.name for t in tasks], n_jobs)
     try:
         with backends.backend(backend, n_jobs, scheduler) as active:
             res = runner.execute(tasks, p.data, p.metrics, p.context, n_jobs=n_jobs, cache_dir=cache_dir,

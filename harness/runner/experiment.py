@@ -97,7 +97,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     # Logs never go into results/ (which holds only complete run folders).
     log_dir = None if results_dir is None else Path(cache_dir or ".cache/harness") / "logs"
     with monitor.watch(hyp, len(tasks_for(p)), quiet=quiet, log_dir=log_dir,
-                       n_jobs=n_jobs, backend=backend) as (tick, log_path), \
+                       n_jobs=n_jobs, backend=backend, arms=[t.arm.name for t in tasks_for(p)]) as (tick, log_path), \
             backends.backend(backend, n_jobs, scheduler) as active:
         for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
             done = looks[-1].n_seeds if looks else 0
@@ -174,7 +174,7 @@ def look(hyp: Hypothesis, n_seeds: int, alpha: float, verdict: Verdict, number: 
 def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Look], last: Analysis,
               verdict: Verdict) -> tuple[dict, dict]:
     """summary.json's document (under the run id) and the run's provenance: the last look's cells and
-    verdict, the data, the notes and warnings, popularity's floor, learning curves, coverage, the adaptive
+    verdict, what undercuts it (warnings), the data, the notes, popularity's floor, learning curves, coverage, the adaptive
     looks, tuning and ANN quality."""
     hyp, inter = p.hyp, p.inter
     reference = floor.popularity_reference(p)
@@ -184,14 +184,14 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     notes += floor.below_reference(last.cells, reference, hyp)
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
-    notes += run_notes.convergence_notes(curves_doc, run_notes.auto_patience(hyp))
+    warnings = run_notes.run_warnings(p.warnings, curves_doc, hyp, max((c.n_seeds for c in last.cells), default=0))
     spec = run_spec.run_spec(p)
     inputs = sorted({task_key(r.task, p.context) for r in res})  # each task's inputs: data, arm source, runs files
     rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)
     prov = results.provenance(spec, inter.fingerprint, hyp.dataset)
     doc = summary.build(last.hyp, rid, hyp.dataset, last.cells, verdict, data_summary(p), prov, notes, curves_doc,
                         reference, collect.coverage(res), sequential, collect.tuning_summary(res),
-                        ann=collect.ann_summary(res, hyp))
+                        ann=collect.ann_summary(res, hyp), warnings=warnings)
     return doc, prov
 
 

@@ -10,19 +10,32 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from harness.runner import tasks as runner
+from harness.runner import eta, tasks as runner
 from harness.errors import HarnessError
 from harness.spec import Hypothesis
 
 
-def progress_bar(total: int, quiet: bool, desc: str):
-    """A tqdm bar on stderr (disabled when quiet) and a callback advancing it per finished task."""
+def progress_bar(total: int, quiet: bool, desc: str, arms: list[str] | None = None, workers: int = 1):
+    """A tqdm bar on stderr (disabled when quiet) and a callback advancing it per finished task, in the
+    order tasks finish. ``arms``: the arm of every task (so the time left is estimated per arm:
+    :func:`harness.runner.eta.eta_seconds` over ``workers`` workers); tqdm's own estimate, a mean rate
+    over tasks of every arm, is not shown."""
+    from collections import Counter
+
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, unit="task")
+    bar = tqdm(total=total, desc=desc, disable=quiet, file=sys.stderr, unit="task",
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+    remaining = Counter(arms or ["?"] * total)
+    finished: dict[str, list[float]] = {}
 
     def tick(r: runner.TaskResult) -> None:
-        bar.set_postfix_str(f"{r.task.arm.name} s{r.task.seed}{' (cached)' if r.cached else ''}", refresh=False)
+        arm = r.task.arm.name if arms else "?"
+        remaining[arm] -= 1
+        if not r.cached and not r.error:
+            finished.setdefault(arm, []).append(r.seconds)
+        bar.set_postfix_str(f"{r.task.arm.name} s{r.task.seed}{' (cached)' if r.cached else ''}; "
+                            f"{eta.eta_text(eta.eta_seconds(finished, remaining, workers))}", refresh=False)
         bar.update(1)
 
     return bar, tick
@@ -41,12 +54,13 @@ def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
 
 
 @contextmanager
-def watch(hyp: Hypothesis, n_tasks: int, *, quiet: bool, log_dir: Path | None, n_jobs: int,
-          backend: str) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path | None]]:
+def watch(hyp: Hypothesis, n_tasks: int, *, quiet: bool, log_dir: Path | None, n_jobs: int, backend: str,
+          arms: list[str] | None = None) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path | None]]:
     """Show a run's progress while inside: yields the progress callback and the log file's path (None
-    with ``log_dir=None``: no log file is written). A :class:`HarnessError` raised inside names the log
-    file; on the way out the bar is closed and the log file detached."""
-    bar, tick = progress_bar(n_tasks, quiet, f"{hyp.id} on {hyp.dataset}")
+    with ``log_dir=None``: no log file is written; ``arms``: each task's arm, for the time left). A
+    :class:`HarnessError` raised inside names the log file; on the way out the bar is closed and the log
+    file detached."""
+    bar, tick = progress_bar(n_tasks, quiet, f"{hyp.id} on {hyp.dataset}", arms, n_jobs)
     log_path, handler = open_log(log_dir, hyp.id) if log_dir is not None else (None, logging.NullHandler())
     logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, hyp.dataset,
                                       n_tasks, n_jobs, backend)

@@ -1,5 +1,6 @@
 """The run's notes and warnings read off the task results: NaN scores, each task's own notes, the
-parameters tuned on the validation window, and arms that had not converged."""
+parameters tuned on the validation window, arms that had not converged, and too few seeds for the
+seed x unit interval."""
 from __future__ import annotations
 
 import numpy as np
@@ -74,3 +75,34 @@ def convergence_notes(curves_doc: dict, patience: dict | None = None) -> list[st
 def auto_patience(hyp: Hypothesis) -> dict:
     """arm name -> patience of each ``epochs="auto"`` arm (the convergence guard judges those per seed)."""
     return {a.name: int(a.kwargs.get("patience", tuning.PATIENCE)) for a in hyp.arms if a.kwargs.get("epochs") == "auto"}
+
+
+#: Fewer seeds than this undercut the seed x unit interval (:func:`seed_warning`).
+MIN_SEEDS = 3
+
+
+def seed_warning(n_seeds: int, unit: str = "users") -> str | None:
+    """One line when ``n_seeds`` < :data:`MIN_SEEDS`: with 1 seed the interval ignores seed variance;
+    with 2 it estimates seed variance from 1 degree of freedom (its quantile reaches t on 1 df)."""
+    if n_seeds >= MIN_SEEDS:
+        return None
+    u = unit[:-1]
+    if n_seeds <= 1:
+        what = (f"1 seed: seed variance was not measured, so the interval is {u}-only and a retrained model may "
+                "move the delta by more than it shows")
+    else:
+        what = (f"{n_seeds} seeds: the seed x {u} interval estimates seed variance from {n_seeds - 1} degree of "
+                "freedom (its quantile reaches t on 1 df), so it is very wide when the seeds disagree and "
+                "unreliable when they happen to agree")
+    return f"too few seeds for the interval: {what}; use at least {MIN_SEEDS} seeds (--seeds {MIN_SEEDS})"
+
+
+def run_warnings(prepared: tuple[str, ...], curves_doc: dict, hyp: Hypothesis, n_seeds: int) -> list[str]:
+    """summary.json's ``warnings``, what undercuts the verdict in the order the report lists it: those
+    found while preparing the data (``prepared``: replaced positives, a leakage-prone split, segments
+    whose ties moved their share), arms that had not converged (:func:`convergence_notes`, without their
+    ``WARNING:`` prefix), then too few seeds (:func:`seed_warning`, ``n_seeds``: the most any cell had)."""
+    out = list(prepared)
+    out += [n.removeprefix("WARNING: ") for n in convergence_notes(curves_doc, auto_patience(hyp))]
+    few = seed_warning(n_seeds, hyp.unit)
+    return out + ([few] if few else [])

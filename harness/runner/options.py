@@ -110,7 +110,7 @@ class RunOptions:
         elif self.seeds is not None:
             hyp = hyp.replace(seeds=tuple(range(self.seeds)), adaptive=None)
         if self.positives:
-            hyp = hyp.replace(positives=tuple(self.positives))
+            hyp = hyp.replace(positives=tuple(self.positives), explicit_positives=True)  # never swapped silently
         if self.split:
             kind, _, seed = self.split.partition(":")
             n = hyp.split.n if hyp.split is not None and hyp.split.n else 5

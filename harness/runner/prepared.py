@@ -30,6 +30,7 @@ class Prepared:
     split_desc: str
     split_counts: dict
     segment_info: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -46,16 +47,22 @@ class Prepared:
 
 
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
-    """Resolve positives and split, build each variant's data and the segment memberships."""
-    variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives)
+    """Resolve positives and split, build each variant's data and the segment memberships; ``warnings``
+    holds what undercuts the verdict: replaced positives, a leakage-prone split, a segment whose
+    threshold ties moved its share far from the one asked for."""
+    variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives,
+                                      explicit=hyp.explicit_positives)
     if hyp.direction == "item_to_users" and note:
         lacking = sorted(set().union(*(feedback.columns(e) for e in hyp.positives)) - set(inter.events.columns))
         raise HarnessError(f"hypothesis {hyp.id}: direction='item_to_users' needs the engagement column(s) "
                            f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
                            f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
-    notes = ([note] if note else []) + feedback.missing_notes(variants, inter.events)
+    notes: list[str] = feedback.missing_notes(variants, inter.events)
+    warnings = [note] if note else []
     spec = hyp.split or inter.default_split
     sp = split(inter, spec)
+    if sp.warning:
+        warnings.append(sp.warning)
     data: dict[str, EvalData] = {}
     masks: dict[tuple[str, str], np.ndarray] = {}
     info: dict[tuple[str, str], segments.SegmentInfo] = {}
@@ -77,10 +84,11 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
             if not m.any():
                 notes.append(f"segment {seg.name!r} has no evaluable {hyp.unit} for positives {v!r}")
             elif info[(v, seg.name)].warning:
-                notes.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
+                warnings.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
     if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
         notes.append(f"item content: {inter.content_desc}")
-    return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info)
+    return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info,
+                    tuple(warnings))
 
 
 def check_content(hyp: Hypothesis, inter: Interactions) -> None:

@@ -202,11 +202,17 @@ def _safe_run_task(*args) -> TaskResult:
         return TaskResult(args[0], None, 0.0, False, f"{e} (traceback in the log)\n{e.tb}")
 
 
+def _run_indexed(i: int, *args) -> tuple[int, TaskResult]:
+    """``(i, _safe_run_task(*args))``: results arrive in completion order and are put back in task order."""
+    return i, _safe_run_task(*args)
+
+
 def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
             n_jobs: int = 1, cache_dir: Path | None = None, backend: str = "loky",
             progress: Callable | None = None, max_nbytes: str | int | None = "1M",
             save_top: int = 0) -> list[TaskResult]:
-    """Run ``tasks`` (cached ones are read, not refit) and return results in task order.
+    """Run ``tasks`` (cached ones are read, not refit) and return results in task order (so outputs do
+    not depend on ``n_jobs``), while ``progress`` sees each task as soon as it finishes.
 
     Parameters
     ----------
@@ -217,7 +223,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     n_jobs : joblib workers; results are identical for any value.
     cache_dir : where finished tasks are stored (None: no cache).
     backend : joblib backend ("loky", or "dask" inside a ``parallel_config``).
-    progress : called once per finished task with its TaskResult.
+    progress : called once per finished task with its TaskResult, in the order tasks finish (joblib's
+        ``return_as="generator_unordered"``, one task per batch; on Dask too).
     max_nbytes : arrays larger than this are shared with loky workers as copy-on-write memory maps
         (``mmap_mode="c"``: model libraries such as LightFM need writable buffers).
     save_top : > 0: also return each task's evaluated top-``save_top`` lists (``--save-runs``).
@@ -235,30 +242,32 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
             return d
         return replace(d, train=replace(d.train, events=None))
 
-    jobs = (delayed(_safe_run_task)(t, payload(t), metrics, cdir, k, save_top) for t, k in zip(tasks, keys))
+    jobs = (delayed(_run_indexed)(i, t, payload(t), metrics, cdir, k, save_top)
+            for i, (t, k) in enumerate(zip(tasks, keys)))
     if backend == "dask":  # inside harness.runner.backends.backend("dask"): joblib's active backend is the cluster
-        gen = Parallel(n_jobs=-1)(jobs)
+        gen = Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1)(jobs)
     elif n_jobs == 1:
-        gen = (_safe_run_task(t, payload(t), metrics, cdir, k, save_top) for t, k in zip(tasks, keys))
+        gen = (_run_indexed(i, t, payload(t), metrics, cdir, k, save_top) for i, (t, k) in enumerate(zip(tasks, keys)))
     else:
-        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator", max_nbytes=max_nbytes,
-                       mmap_mode="c")(jobs)
-    results = []
+        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1,
+                       max_nbytes=max_nbytes, mmap_mode="c")(jobs)
+    finished: dict[int, TaskResult] = {}
     try:
-        for r in gen:
+        for i, r in gen:
             log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
                      ("cached" if r.cached else f"{r.seconds:.1f} s"))
             if progress is not None:
                 progress(r)
-            results.append(r)
+            finished[i] = r
     except Exception as e:  # a worker process died (killed, out of memory, segfault in a model library)
         if type(e).__name__ not in ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"):
             raise
         log.error("worker died: %s", e)
-        done = len(results)
+        done = len(finished)
         raise HarnessError(f"a worker process died while running tasks ({type(e).__name__}: "
                            f"{str(e).splitlines()[0][:160]}); {done} of {len(tasks)} tasks finished and are cached, "
                            "rerun the same command to resume (fewer --n-jobs if memory ran out)") from None
+    results = [finished[i] for i in range(len(tasks))]
     failed = [r for r in results if r.error]
     if failed:
         lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])

@@ -45,6 +45,9 @@ class Hypothesis:
     cold_users : False (default): users without training positives are not evaluated (the report
         counts them); True: users with no training interaction at all but a relevant test item are
         evaluated too (in ``Segment.history_bucket(0, 1)``), for arms that score users from metadata.
+    explicit_positives : True when ``positives`` were given for this run (``--positives``): a definition
+        that reads a column the data lacks is then an error, never replaced by the dataset's default.
+        Not part of the resolved spec (the run id): it changes what fails, not what is computed.
     """
 
     id: str
@@ -66,11 +69,15 @@ class Hypothesis:
     adaptive: Seeds | None = None
     direction: str = "user_to_items"
     cold_users: bool = False
+    explicit_positives: bool = False
 
     def __post_init__(self) -> None:
         where = f"hypothesis {self.id!r}"
         if not isinstance(self.cold_users, bool):
             raise HarnessError(f"{where}: field 'cold_users' must be True or False, got {self.cold_users!r}")
+        if not isinstance(self.explicit_positives, bool):
+            raise HarnessError(f"{where}: field 'explicit_positives' must be True or False, got "
+                               f"{self.explicit_positives!r}")
         if isinstance(self.seeds, Seeds):
             object.__setattr__(self, "adaptive", self.seeds)
             object.__setattr__(self, "seeds", tuple(range(self.seeds.max)))
