@@ -1,7 +1,8 @@
 """Dataset sources. ``load_dataset(name, data_dir)`` returns one :class:`Interactions` container.
 
 Names: ``synthetic-vk`` (``synthetic-vk:x4`` for 4x the users, ``synthetic-vk:cold`` /
-``synthetic-vk:x4+cold`` with 200 cold items first exposed in the validation week; generated offline, cached),
+``synthetic-vk:x4+cold`` with 200 cold items first exposed in the validation week, ``synthetic-vk:notebook``
+the H1 notebook's size: 10,000 users, 20,000 items, ~32 M rows; generated offline, cached),
 ``synthetic-kion`` (the KION layout with planted user/item features and cold users; ``:x4`` likewise),
 ``vk-lsvd:<subsample>`` (the real VK-LSVD layout under ``--data-dir``), ``ml-100k``, ``ml-1m``,
 ``ml-latest``, ``ml-latest-small`` (MovieLens files under ``--data-dir``), ``kion`` (MTS KION CSVs under
@@ -81,12 +82,14 @@ def _load(name: str, data_dir: Path | None, cache_dir: Path | None, columns: dic
     if base == "synthetic-vk":
         from harness.data import synthetic, vk_lsvd
 
+        preset = arg if arg in synthetic.PRESETS else None
         cold = arg.endswith("cold")
-        scale = _scale(name, arg[:-len("cold")].rstrip("+") if cold else arg,
-                       "write the size as synthetic-vk:x4 (a positive multiple), cold items as "
-                       "synthetic-vk:cold or synthetic-vk:x4+cold")
+        scale = 1 if preset else _scale(name, arg[:-len("cold")].rstrip("+") if cold else arg,
+                                        "write the size as synthetic-vk:x4 (a positive multiple) or "
+                                        f"{' or '.join('synthetic-vk:' + p for p in synthetic.PRESETS)}, cold "
+                                        "items as synthetic-vk:cold or synthetic-vk:x4+cold")
         root = synthetic.ensure(Path(cache_dir or ".cache/harness") / "data", scale=scale,
-                                cold_items=synthetic.DEFAULT_COLD_ITEMS if cold else 0)
+                                cold_items=synthetic.DEFAULT_COLD_ITEMS if cold else 0, preset=preset)
         return vk_lsvd.load(root, "synthetic", name=name)
     if base == "vk-lsvd":
         from harness.data import vk_lsvd

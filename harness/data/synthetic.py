@@ -83,6 +83,9 @@ DEFAULT_ITEMS = 2000
 DEFAULT_MEAN_INTERACTIONS = 55.0
 #: Cold items of ``synthetic-vk:cold`` (first exposed in the validation week).
 DEFAULT_COLD_ITEMS = 200
+#: Named sizes, ``synthetic-vk:<name>`` (:func:`generate` keywords). ``notebook``: the size of the VK-LSVD
+#: subsample the H1 notebook ran on (10,000 users, 20,000 items, ~32 M rows).
+PRESETS: dict[str, dict] = {"notebook": {"n_users": 10_000, "n_items": 20_000, "mean_interactions": 4700.0}}
 
 
 def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT_ITEMS, seed: int = 0,
@@ -139,22 +142,26 @@ def generate(root: Path, *, n_users: int = DEFAULT_USERS, n_items: int = DEFAULT
     return root
 
 
-def cache_path(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0) -> Path:
+def cache_path(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0, preset: str | None = None) -> Path:
     """Directory :func:`ensure` uses: ``cache_dir/synthetic-vk-x{scale}-s{seed}-v{GENERATOR_VERSION}``
-    (plus ``-c{cold_items}`` with cold items)."""
+    (plus ``-c{cold_items}`` with cold items); a named size is ``synthetic-vk-{preset}-x{scale}-...``."""
     cold = f"-c{int(cold_items)}" if cold_items else ""
-    return Path(cache_dir) / f"synthetic-vk-x{int(scale)}-s{int(seed)}-v{GENERATOR_VERSION}{cold}"
+    name = f"-{preset}" if preset else ""
+    return Path(cache_dir) / f"synthetic-vk{name}-x{int(scale)}-s{int(seed)}-v{GENERATOR_VERSION}{cold}"
 
 
-def ensure(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0) -> Path:
-    """Generate the default synthetic dataset once into :func:`cache_path` and return that root."""
-    root = cache_path(cache_dir, scale, seed, cold_items)
+def ensure(cache_dir: Path, scale: int = 1, seed: int = 0, cold_items: int = 0, preset: str | None = None) -> Path:
+    """Generate the default synthetic dataset (or the named size ``preset`` of :data:`PRESETS`) once into
+    :func:`cache_path` and return that root."""
+    if preset is not None and preset not in PRESETS:
+        raise HarnessError(f"synthetic-vk: no size named {preset!r}; use one of {', '.join(PRESETS)}")
+    root = cache_path(cache_dir, scale, seed, cold_items, preset)
     if (root / "SYNTHETIC.json").is_file():
         return root
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir(root.parent, f".{root.name}.tmp-")
     try:
-        generate(tmp / "d", scale=scale, seed=seed, cold_items=cold_items)
+        generate(tmp / "d", scale=scale, seed=seed, cold_items=cold_items, **PRESETS.get(preset or "", {}))
         try:
             os.replace(tmp / "d", root)
         except OSError:
