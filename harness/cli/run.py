@@ -17,6 +17,9 @@ def add_parser(sub) -> None:
     p.add_argument("--reference", action="store_true", help="write reference runs on synthetic data (synthetic-vk, "
                    "or synthetic-kion when the hypothesis declares it) into "
                    "<results-dir>/reference (one per hypothesis, committed to the repository)")
+    p.add_argument("--plan", action="store_true", help="print what the run would do (tasks, each arm's epoch "
+                   "budget, training rows and positives, cores, estimated wall time) and exit: loads the data, "
+                   "fits nothing, writes no run folder")
     _common(p)
     _data_args(p)
     p.add_argument("--save-runs", nargs="?", const="parquet", default=None, choices=("parquet", "csv", "trec"),
@@ -28,11 +31,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import api
     from harness.runner.options import RunOptions
 
+    if args.plan and (args.all or args.reference):
+        raise HarnessError("run --plan shows one hypothesis' plan: name it (e.g. python -m harness run H1 --plan) "
+                           "instead of --all or --reference")
     if args.all or args.reference:
         return _run_many(args)
     if args.hypothesis is None:
         raise HarnessError("run: name a hypothesis (e.g. python -m harness run H1) or pass --all")
     hyp = _load_hypothesis(args)
+    if args.plan:
+        from harness.runner.plan import render
+
+        print("\n".join(render(api.plan(hyp, RunOptions.from_args(args)))))
+        return 0
     out = api.execute(hyp, RunOptions.from_args(args))
     print(f"report: {out.run_dir / 'report.md'}")
     print(out.verdict.line(hyp.id))

@@ -18,6 +18,7 @@ from harness.outputs.result import Result
 from harness.runner import discover
 from harness.runner.experiment import RunOutcome
 from harness.runner.options import RunOptions
+from harness.runner.plan import Plan
 from harness.spec import Hypothesis
 
 
@@ -49,6 +50,19 @@ def execute(hyp: Hypothesis, options: RunOptions) -> RunOutcome:
                           cache_dir=options.cache_dir, n_jobs=options.n_jobs, quiet=options.quiet,
                           backend=options.backend, scheduler=options.scheduler, columns=options.columns or None,
                           save_runs=options.save_runs, load_options=options.load_options())
+
+
+def plan(hyp: Hypothesis, options: RunOptions) -> Plan:
+    """What :func:`execute` with the same ``options`` would do (:mod:`harness.runner.plan`): fetches and loads
+    the data and prepares the split, but fits nothing and writes no run folder, cache entry or log."""
+    from harness.data import fetch
+    from harness.runner import experiment
+
+    data_dir = fetch.resolve(options.dataset or hyp.dataset, options.data_dir, quiet=options.quiet,
+                             **options.fetch_options())
+    return experiment.make_plan(hyp, dataset=options.dataset, data_dir=data_dir, cache_dir=options.cache_dir,
+                                n_jobs=options.n_jobs, backend=options.backend, columns=options.columns or None,
+                                save_runs=options.save_runs, load_options=options.load_options())
 
 
 def run(hypothesis: Hypothesis | str | Path, **options) -> Result:

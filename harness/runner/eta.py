@@ -26,7 +26,11 @@ def eta_text(seconds: float | None) -> str:
     """``~08:32 left``, ``~1:02:03 left``; ``ETA after the first trained task`` for None."""
     if seconds is None:
         return "ETA after the first trained task"
-    s = int(round(seconds))
-    h, rest = divmod(s, 3600)
+    return f"~{clock(seconds)} left"
+
+
+def clock(seconds: float) -> str:
+    """``08:32``, ``1:02:03`` (hours only when there are any)."""
+    h, rest = divmod(int(round(seconds)), 3600)
     m, sec = divmod(rest, 60)
-    return f"~{h}:{m:02d}:{sec:02d} left" if h else f"~{m:02d}:{sec:02d} left"
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"

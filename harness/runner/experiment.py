@@ -20,7 +20,8 @@ from typing import Callable
 import pandas as pd
 
 from harness.decision import adaptive, analysis
-from harness.runner import backends, collect, floor, monitor, notes as run_notes, run_spec, saved_runs
+from harness.runner import backends, collect, floor, monitor, notes as run_notes, run_spec, saved_runs, timings
+from harness.runner import plan as run_plan
 from harness.runner import tasks as runner
 from harness.outputs import report, run_folder as results
 from harness.outputs import summary
@@ -41,7 +42,7 @@ from harness.runner.prepared import (Prepared, check_arm_data, check_content, da
 from harness.runner.saved_runs import variant_slug, write_runs
 
 __all__ = ["run", "RunOutcome", "Analysis", "load_data", "prepare_run", "run_tasks", "analyse", "look", "summarise",
-           "run_provenance", "write_outputs",
+           "run_provenance", "write_outputs", "make_plan",
            "Prepared", "prepare_hypothesis", "check_content", "check_arm_data", "tasks_for", "data_summary",
            "progress_bar", "open_log", "popularity_reference", "below_reference", "coverage", "curves",
            "tuning_summary", "ann_summary", "convergence_notes", "auto_patience", "arm_sources", "variant_slug",
@@ -92,13 +93,15 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     p = prepare_run(hyp, inter)
     plan = adaptive.levels(hyp)  # (seeds, nominal alpha) per look: one look for fixed seeds
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
+    lines = run_plan.render(run_plan.build(p, n_jobs=n_jobs, backend=backend, cache_dir=cache_dir, save_top=save_top))
     res: list[runner.TaskResult] = []
     looks: list[adaptive.Look] = []
     # Logs never go into results/ (which holds only complete run folders).
     log_dir = None if results_dir is None else Path(cache_dir or ".cache/harness") / "logs"
-    with monitor.watch(hyp, len(tasks_for(p)), quiet=quiet, log_dir=log_dir,
-                       n_jobs=n_jobs, backend=backend, arms=[t.arm.name for t in tasks_for(p)]) as (tick, log_path), \
+    with monitor.watch(hyp, len(tasks_for(p)), quiet=quiet, log_dir=log_dir, n_jobs=n_jobs, backend=backend,
+                       arms=[t.arm.name for t in tasks_for(p)], plan=lines) as (tick, log_path), \
             backends.backend(backend, n_jobs, scheduler) as active:
+        tick = timings.recording(tick, None if cache_dir is None else Path(cache_dir) / "tasks", hyp.dataset)
         for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
             done = looks[-1].n_seeds if looks else 0
             res += run_tasks(p, hyp.seeds[done:n_seeds], cache_dir=cache_dir, n_jobs=n_jobs, backend=active,
@@ -114,6 +117,18 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         write_outputs(Path(results_dir), p, res, doc, analysed.per_user, prov_full, save_runs)
     fitted = sum(not r.cached for r in res)
     return RunOutcome(run_dir, doc["run_id"], verdict, doc, fitted, len(res) - fitted, analysed.per_user, prov_full)
+
+
+def make_plan(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
+              cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1, backend: str = "loky",
+              inter: Interactions | None = None, columns: dict[str, str] | None = None,
+              save_runs: str | None = None, load_options: dict | None = None) -> run_plan.Plan:
+    """What :func:`run` with the same arguments would do (:mod:`harness.runner.plan`): loads the data and
+    prepares the split, fits nothing and writes nothing but generated synthetic data."""
+    hyp, inter = load_data(hyp, dataset, inter, data_dir, cache_dir, columns, load_options)
+    p = prepare_run(hyp, inter)
+    save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
+    return run_plan.build(p, n_jobs=n_jobs, backend=backend, cache_dir=cache_dir, save_top=save_top)
 
 
 def load_data(hyp: Hypothesis, dataset: str | None, inter: Interactions | None, data_dir: Path | None,

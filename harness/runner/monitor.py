@@ -8,7 +8,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from harness.runner import eta, tasks as runner
 from harness.errors import HarnessError
@@ -28,15 +28,20 @@ def progress_bar(total: int, quiet: bool, desc: str, arms: list[str] | None = No
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
     remaining = Counter(arms or ["?"] * total)
     finished: dict[str, list[float]] = {}
+    done = [0]
 
     def tick(r: runner.TaskResult) -> None:
         arm = r.task.arm.name if arms else "?"
         remaining[arm] -= 1
+        done[0] += 1
         if not r.cached and not r.error:
             finished.setdefault(arm, []).append(r.seconds)
-        bar.set_postfix_str(f"{r.task.arm.name} s{r.task.seed}{' (cached)' if r.cached else ''}; "
-                            f"{eta.eta_text(eta.eta_seconds(finished, remaining, workers))}", refresh=False)
+        left = eta.eta_text(eta.eta_seconds(finished, remaining, workers))
+        bar.set_postfix_str(f"{r.task.arm.name} s{r.task.seed}{' (cached)' if r.cached else ''}; {left}",
+                            refresh=False)
         bar.update(1)
+        logging.getLogger("harness.runner.monitor").info("%d of %d tasks finished (%s%s); %s", done[0], total,
+                                                         r.task.label(), ", cached" if r.cached else "", left)
 
     return bar, tick
 
@@ -55,15 +60,22 @@ def open_log(directory: Path, hyp_id: str) -> tuple[Path, logging.Handler]:
 
 @contextmanager
 def watch(hyp: Hypothesis, n_tasks: int, *, quiet: bool, log_dir: Path | None, n_jobs: int, backend: str,
-          arms: list[str] | None = None) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path | None]]:
+          arms: list[str] | None = None,
+          plan: Sequence[str] = ()) -> Iterator[tuple[Callable[[runner.TaskResult], None], Path | None]]:
     """Show a run's progress while inside: yields the progress callback and the log file's path (None
-    with ``log_dir=None``: no log file is written; ``arms``: each task's arm, for the time left). A
-    :class:`HarnessError` raised inside names the log file; on the way out the bar is closed and the log
-    file detached."""
+    with ``log_dir=None``: no log file is written; ``arms``: each task's arm, for the time left). The
+    ``plan`` lines (:func:`harness.runner.plan.render`) come first, on stderr (unless ``quiet``) and in the
+    log. A :class:`HarnessError` raised inside names the log file; on the way out the bar is closed and the
+    log file detached."""
+    if not quiet:
+        for line in plan:
+            print(line, file=sys.stderr)
     bar, tick = progress_bar(n_tasks, quiet, f"{hyp.id} on {hyp.dataset}", arms, n_jobs)
     log_path, handler = open_log(log_dir, hyp.id) if log_dir is not None else (None, logging.NullHandler())
     logging.getLogger("harness").info("run %s on %s: %d tasks, n_jobs=%d, backend=%s", hyp.id, hyp.dataset,
                                       n_tasks, n_jobs, backend)
+    for line in plan:
+        logging.getLogger("harness.runner.plan").info("%s", line)
     try:
         yield tick, log_path
     except HarnessError as e:

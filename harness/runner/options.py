@@ -12,7 +12,7 @@ from harness.errors import HarnessError, suggest
 from harness.spec import Hypothesis, Seeds, Split
 
 #: ``run`` flags that are not options of a run: what to run, and how the CLI itself behaves.
-CLI_ONLY = ("hypothesis", "all", "reference", "no_cache", "no_header", "debug", "command")
+CLI_ONLY = ("hypothesis", "all", "reference", "plan", "no_cache", "no_header", "debug", "command")
 BACKENDS = ("loky", "dask")
 SAVE_RUNS = ("parquet", "csv", "trec")
 
