@@ -7,9 +7,9 @@ AND larger than the tolerated amount). Exit codes: 0 pass, 1 regression, 2 bad i
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ import pandas as pd
 from harness import stats as S
 from harness.errors import HarnessError
 from harness.spec import parse_metric
-from harness.outputs.summary import migrate
+from harness.outputs.run_files import read_per_user, read_summary
 
 GATE_SEED = 7
 
@@ -49,12 +49,20 @@ def load_run(path: Path) -> tuple[dict, pd.DataFrame]:
         if not f.is_file():
             raise HarnessError(f"{f}: not found; --baseline must be a run folder (or its summary.json) with "
                                "per_user.parquet beside it")
-    try:
-        doc = migrate(json.loads(sj.read_text()))
-    except json.JSONDecodeError as e:
-        raise HarnessError(f"{sj}: not valid JSON ({e.msg} at line {e.lineno}); use a summary.json written by "
-                           "python -m harness run") from None
-    return doc, pd.read_parquet(pq)
+    doc, frame = read_summary(sj), read_per_user(pq)
+    for field, sub in (("provenance", "data_fingerprint"), ("hypothesis", "treatment"), ("hypothesis", "target")):
+        if not isinstance(doc[field], dict) or sub not in doc[field]:
+            raise HarnessError(f"{sj}: field {field!r} lacks {sub!r}; re-run the hypothesis (python -m harness run) "
+                               "to write it again")
+    return doc, frame
+
+
+def finish(res: GateResult, write: Callable[[str], object] = print) -> int:
+    """Write the gate's line and return its exit code: 0 only once a PASS line has been written, 1 for FAIL.
+
+    The CLI returns this as its last act, so a gate can exit 0 in no other way."""
+    write(res.message)
+    return 0 if res.passed and res.message.startswith("PASS:") else 1
 
 
 def compare_runs(base_doc: dict, base: pd.DataFrame, new_doc: dict, new: pd.DataFrame, *, metric: str,
