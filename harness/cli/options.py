@@ -28,7 +28,14 @@ def _finite_float(text: str) -> float:
 
 
 def _seeds_arg(text: str) -> int | str:
-    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+    from harness.spec.seeds import MAX_SEEDS
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    n = _positive_int(text)
+    if n > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"{n} seeds is more than a run may train (at most {MAX_SEEDS}); e.g. 5")
+    return n
 
 
 def _mapping(text: str) -> tuple[str, str]:
