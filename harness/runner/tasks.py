@@ -54,7 +54,8 @@ class TaskResult:
     ``notes``: the arm's own notes for the report (e.g. a run file's missing users); ``tuned``: the
     parameters chosen on the validation window and ``tuning`` the search behind them
     (:meth:`harness.runner.tuning.window.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
-    arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`)."""
+    arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`);
+    ``cache_note``: why a cache entry for the task was not used (it was recomputed), for the log."""
 
     task: Task
     scores: PerUserScores | None
@@ -67,6 +68,7 @@ class TaskResult:
     notes: tuple[str, ...] = ()
     tuning: dict | None = None
     ann: dict | None = None
+    cache_note: str | None = None
 
 
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
@@ -93,9 +95,11 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
-    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs)
+    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs,
+                    users=data.users, metrics=metrics)
     if hit is not None:
         return TaskResult(task, seconds=0.0, cached=True, **hit)
+    cache_note = cache.rejected
     t0 = time.perf_counter()
     with threadpool_limits(1):
         src = resolve(task.arm.kind)
@@ -149,7 +153,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         top = top_data(scorer, data, save_top) if save_top else None
     cache.put(key, scores, curve, tuned, top, notes, tuning_doc, ann_doc)
     return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
-                      notes=notes, tuning=tuning_doc, ann=ann_doc)
+                      notes=notes, tuning=tuning_doc, ann=ann_doc, cache_note=cache_note)
 
 
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
@@ -246,6 +250,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     results = []
     try:
         for r in gen:
+            if r.cache_note:
+                log.warning("task %s: %s", r.task.label(), r.cache_note)
             log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
                      ("cached" if r.cached else f"{r.seconds:.1f} s"))
             if progress is not None:
