@@ -55,7 +55,8 @@ class TaskResult:
     parameters chosen on the validation window and ``tuning`` the search behind them
     (:meth:`harness.runner.tuning.window.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
     arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`);
-    ``cache_note``: why a cache entry for the task was not used (it was recomputed), for the log."""
+    ``cache_note``: why a cache entry for the task was not used (it was recomputed), for the log;
+    ``bad_input``: the ``error`` is the user's input (a :class:`HarnessError`), not a failure of the arm."""
 
     task: Task
     scores: PerUserScores | None
@@ -69,6 +70,7 @@ class TaskResult:
     tuning: dict | None = None
     ann: dict | None = None
     cache_note: str | None = None
+    bad_input: bool = False
 
 
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
@@ -200,8 +202,8 @@ class ArmFailure(Exception):
 def _safe_run_task(*args) -> TaskResult:
     try:
         return run_task(*args)
-    except HarnessError as e:
-        return TaskResult(args[0], None, 0.0, False, str(e))
+    except HarnessError as e:  # bad input (e.g. a broken runs file): reported once, without resume advice
+        return TaskResult(args[0], None, 0.0, False, str(e), bad_input=True)
     except ArmFailure as e:
         return TaskResult(args[0], None, 0.0, False, f"{e} (traceback in the log)\n{e.tb}")
 
@@ -267,9 +269,38 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
                            "rerun the same command to resume (fewer --n-jobs if memory ran out)") from None
     failed = [r for r in results if r.error]
     if failed:
-        lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])
-        raise HarnessError(f"{len(failed)} task(s) failed ({lines}); finished tasks are cached, rerun to resume")
+        raise HarnessError(failure_message(failed, cached=cache_dir is not None))
     return results
+
+
+def failure_message(failed: list[TaskResult], cached: bool = True) -> str:
+    """One line for the failed tasks. Bad input (a task raised :class:`HarnessError`, e.g. a broken runs
+    file) is said once per distinct message, with the arm and seeds it stopped, and no resume advice: the
+    same input fails again. Real failures (an arm's library raised) list up to three tasks and say that
+    the finished tasks are cached (``cached``: there is a task cache)."""
+    bad = [r for r in failed if r.bad_input]
+    if not bad:
+        lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])
+        advice = "finished tasks are cached, rerun to resume" if cached else "rerun to retry (no task cache)"
+        return f"{len(failed)} task(s) failed ({lines}); {advice}"
+    groups: dict[str, list[Task]] = {}
+    for r in bad:
+        groups.setdefault(r.error.splitlines()[0], []).append(r.task)
+    parts = [f"{msg} ({_which(tasks)})" for msg, tasks in list(groups.items())[:3]]
+    if len(groups) > 3:
+        parts.append(f"and {len(groups) - 3} more problems (see the log)")
+    others = len(failed) - len(bad)
+    if others:
+        parts.append(f"{others} other task(s) failed too (see the log)")
+    return "; ".join(parts)
+
+
+def _which(tasks: list[Task]) -> str:
+    """``arm 'mine', seeds 0, 1, 2`` (one arm and variant), else ``N tasks``."""
+    if len({(t.arm.name, t.variant) for t in tasks}) == 1:
+        seeds = ", ".join(str(t.seed) for t in tasks)
+        return f"arm {tasks[0].arm.name!r}, positives {tasks[0].variant!r}, seed{'s' if len(tasks) > 1 else ''} {seeds}"
+    return f"{len(tasks)} tasks"
 
 
 def per_user_table(results: list[TaskResult], data: dict[str, EvalData], user_ids: np.ndarray,
