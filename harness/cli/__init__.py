@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # parse_args is done: this is user code (an arm run in-process) exiting
         if args.debug:
             raise
-        print(f"error: {args.command}: code it ran called sys.exit({e.code!r}) (an arm or hypothesis file?); "
-              "remove the exit call", file=sys.stderr)
+        print(f"error: {args.command}: user code (an arm's fit or scorer?) called sys.exit({e.code!r}) while the "
+              "command ran; remove the exit call", file=sys.stderr)
         return 2
 
 

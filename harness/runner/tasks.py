@@ -135,6 +135,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                                      item_to_users=data.unit == "items", candidates=data.candidates)
         except HarnessError:
             raise
+        except SystemExit as e:  # the arm's own code: bad input, never the run's exit code
+            raise HarnessError(f"arm {task.arm.name!r} ({task.arm.kind}) called sys.exit({e.code!r}) while fitting; "
+                               "fit returns a scorer: remove the exit call") from None
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         if data.unit == "items" and hasattr(scorer, "list_lengths"):
@@ -286,7 +289,7 @@ def failure_message(failed: list[TaskResult], cached: bool = True) -> str:
     groups: dict[str, list[Task]] = {}
     for r in bad:
         groups.setdefault(r.error.splitlines()[0], []).append(r.task)
-    parts = [f"{msg} ({_which(tasks)})" for msg, tasks in list(groups.items())[:3]]
+    parts = [f"{msg} ({_which(tasks, msg)})" for msg, tasks in list(groups.items())[:3]]
     if len(groups) > 3:
         parts.append(f"and {len(groups) - 3} more problems (see the log)")
     others = len(failed) - len(bad)
@@ -295,12 +298,14 @@ def failure_message(failed: list[TaskResult], cached: bool = True) -> str:
     return "; ".join(parts)
 
 
-def _which(tasks: list[Task]) -> str:
-    """``arm 'mine', seeds 0, 1, 2`` (one arm and variant), else ``N tasks``."""
-    if len({(t.arm.name, t.variant) for t in tasks}) == 1:
-        seeds = ", ".join(str(t.seed) for t in tasks)
-        return f"arm {tasks[0].arm.name!r}, positives {tasks[0].variant!r}, seed{'s' if len(tasks) > 1 else ''} {seeds}"
-    return f"{len(tasks)} tasks"
+def _which(tasks: list[Task], message: str) -> str:
+    """``arm 'mine', positives 'rating>=4', seeds 0, 1, 2`` (the arm left out when ``message`` names it) for
+    tasks of one arm and variant, else ``N tasks``."""
+    if len({(t.arm.name, t.variant) for t in tasks}) > 1:
+        return f"{len(tasks)} tasks"
+    arm = "" if f"arm {tasks[0].arm.name!r}" in message else f"arm {tasks[0].arm.name!r}, "
+    seeds = ", ".join(str(t.seed) for t in tasks)
+    return f"{arm}positives {tasks[0].variant!r}, seed{'s' if len(tasks) > 1 else ''} {seeds}"
 
 
 def per_user_table(results: list[TaskResult], data: dict[str, EvalData], user_ids: np.ndarray,
