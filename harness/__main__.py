@@ -15,7 +15,7 @@ if code == 2:
 
     loky = sys.modules.get("joblib.externals.loky.reusable_executor")
     if loky is not None and loky._executor is not None:
-        loky._executor.shutdown(wait=True, kill_workers=True)
+        loky._executor.shutdown(wait=True)  # workers end normally (killed ones could leave a registration)
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

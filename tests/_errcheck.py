@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-HYP = """from harness.spec import Arm, Decision, Hypothesis, Segment, Split
+HYP = """from harness.spec import Arm, Decision, Hypothesis, Segment, Seeds, Split
 HYPOTHESIS = Hypothesis(id={id!r}, claim="c", dataset="tabular:{data}", positives=("rating>=3",),
     baseline=Arm("rnd", "random"), treatment={treatment},
     segments=({segment},), metrics=("ndcg@10",), primary="ndcg@10", seeds={seeds},
