@@ -150,7 +150,10 @@ def _import_file(path: Path) -> ModuleType:
     sys.modules[name] = module  # classes defined there must be picklable by module name
     try:
         spec.loader.exec_module(module)
-    except Exception as e:
+    except KeyboardInterrupt:
+        del sys.modules[name]
+        raise
+    except BaseException as e:  # SystemExit too: a stray sys.exit() in the file must not end the run silently
         del sys.modules[name]
         raise HarnessError(f"arm file {path}: importing it raised {type(e).__name__}: {e}; fix the file") from None
     return module
@@ -175,7 +178,9 @@ def load(ref: str, kind: str | None = None, origin: str = "module") -> ArmSource
                 raise HarnessError(f"arm {kind!r}: cannot import module {target!r} ({e}); install the package "
                                    "or put it on PYTHONPATH, or give a file: './models/mine.py:fit'") from None
             raise HarnessError(f"arm {kind!r}: importing {target!r} failed: {e}") from None
-        except Exception as e:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # SystemExit too (see _import_file)
             raise HarnessError(f"arm {kind!r}: importing {target!r} raised {type(e).__name__}: {e}") from None
     fit = getattr(module, func, None)
     if fit is None or not callable(fit):

@@ -30,11 +30,31 @@ def _data_dir(args: argparse.Namespace, dataset: str) -> Path | None:
     return fetch.resolve(dataset, args.data_dir, quiet=args.quiet, **_fetch_options(args))
 
 
-def _check_results_dir(args: argparse.Namespace) -> None:
-    d = getattr(args, "results_dir", None)
-    if d is not None and d.exists() and not d.is_dir():
-        raise HarnessError(f"--results-dir {d} is a file, not a directory; give a directory (it is created if "
-                           "missing)")
+def writable_dir(path: Path, flag: str) -> None:
+    """Refuse ``path`` (the value of ``flag``) as a folder to write into, before any work: a file, a path
+    under a file, or (not created yet) under a folder that cannot take new entries. Creates nothing."""
+    import os
+
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise HarnessError(f"{flag} {d} is a file, not a directory; give a directory (it is created if missing)")
+    probe = d.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise HarnessError(f"{flag} {d}: {probe} is a file, so no folder can be created under it; give a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise HarnessError(f"{flag} {d}: {probe} is not writable (read-only or no permission); give a folder you "
+                           "can write to")
+
+
+def _check_dirs(args: argparse.Namespace, results: bool = True) -> None:
+    """``--results-dir`` (when ``results``: the command writes runs) and ``--cache-dir`` (unless
+    ``--no-cache``) must be folders this process can write into; one line naming the flag if not."""
+    if results and getattr(args, "results_dir", None) is not None:
+        writable_dir(args.results_dir, "--results-dir")
+    if getattr(args, "cache_dir", None) is not None and not getattr(args, "no_cache", False):
+        writable_dir(args.cache_dir, "--cache-dir")
 
 
 def _load_hypothesis(args: argparse.Namespace):
@@ -43,7 +63,7 @@ def _load_hypothesis(args: argparse.Namespace):
     from harness.runner import discover as registry
     from harness.runner.options import RunOptions
 
-    _check_results_dir(args)
+    _check_dirs(args, results=args.command == "run" or (args.command == "gate" and args.run is None))
     hyp = registry.get(args.hypothesis, args.hypotheses)
     opts = RunOptions.from_args(args)  # the same overrides harness.run applies
     hyp = replace(opts, seeds=opts.seeds if args.command == "run" else None).apply(hyp)

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from harness.cli.common import _data_dir, _load_hypothesis, _load_options, _reindex, with_seeds
-from harness.cli.options import _common, _data_args
+from harness.cli.options import _common, _data_args, _finite_float
 
 
 def add_parser(sub) -> None:
@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
     p.add_argument("--baseline", type=Path, required=True, help="baseline run folder or its summary.json")
     p.add_argument("--run", type=Path, default=None, help="compare this existing run instead of re-running")
     p.add_argument("--metric", default=None, help="metric to gate on (default: the hypothesis' primary)")
-    p.add_argument("--margin", type=float, required=True, help="tolerated drop in metric units, e.g. 0.002")
+    p.add_argument("--margin", type=_finite_float, required=True,
+                   help="tolerated drop in metric units, a finite number >= 0, e.g. 0.002")
     p.add_argument("--arm", default=None, help="arm to compare (default: the hypothesis' treatment)")
     p.add_argument("--segment", default=None, help="segment (default: the hypothesis' target)")
     _common(p)
@@ -22,6 +23,17 @@ def add_parser(sub) -> None:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
+    """Compare, rebuild the index, then print the PASS/FAIL line: its exit code is the command's last act,
+    so no path returns 0 without the PASS line (errors raise; ``main`` turns them into exit 2)."""
+    from harness.outputs import gate
+
+    res = _compare(args)
+    _reindex(args)
+    return gate.finish(res)
+
+
+def _compare(args: argparse.Namespace):
+    """The gate's :class:`~harness.outputs.gate.GateResult`: the baseline against ``--run`` or a fresh run."""
     from harness.runner import experiment
     from harness.outputs import gate
 
@@ -37,8 +49,5 @@ def cmd_gate(args: argparse.Namespace) -> int:
                              n_jobs=args.n_jobs, quiet=args.quiet, columns=dict(args.column),
                              load_options=_load_options(args))
         new_doc, new = gate.load_run(out.run_dir)
-    res = gate.compare_runs(base_doc, base, new_doc, new, metric=args.metric or hyp.primary, margin=args.margin,
-                            arm=args.arm, segment=args.segment, alpha=hyp.alpha)
-    print(res.message)
-    _reindex(args)
-    return 0 if res.passed else 1
+    return gate.compare_runs(base_doc, base, new_doc, new, metric=args.metric or hyp.primary, margin=args.margin,
+                             arm=args.arm, segment=args.segment, alpha=hyp.alpha)

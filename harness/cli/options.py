@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 
@@ -15,8 +16,26 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _finite_float(text: str) -> float:
+    """A finite number (``nan`` and ``inf`` parse as floats but mean nothing as a margin or level)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
 def _seeds_arg(text: str) -> int | str:
-    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+    from harness.spec.seeds import MAX_SEEDS
+
+    if text.strip().lower() == "auto":
+        return "auto"
+    n = _positive_int(text)
+    if n > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"{n} seeds is more than a run may train (at most {MAX_SEEDS}); e.g. 5")
+    return n
 
 
 def _mapping(text: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import _load_hypothesis, _reindex, print_warnings, with_seeds
+from harness.cli.common import _check_dirs, _load_hypothesis, _reindex, print_warnings, with_seeds
 from harness.cli.options import _common, _data_args
 from harness.errors import HarnessError
 
@@ -63,6 +63,7 @@ def _run_many(args: argparse.Namespace) -> int:
     if args.all and args.hypothesis is not None:
         raise HarnessError(f"run: pass either a hypothesis id ({args.hypothesis}) or --all, not both")
     if args.all:
+        _check_dirs(args)
         entries = registry.load_all(args.hypotheses)
         if not entries:
             raise HarnessError(f"run --all: no hypothesis files in {args.hypotheses or registry.default_dir()}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from harness.cli.options import _common
@@ -17,7 +16,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from harness.outputs import report, run_folder as results, summary
+    from harness.outputs import report, run_files, run_folder as results
 
     target = Path(args.run)
     if args.run == "latest":
@@ -33,6 +32,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     path = target / "summary.json"
     if not path.is_file():
         raise HarnessError(f"{path}: not found; is {target} a run folder?")
-    doc = summary.migrate(json.loads(path.read_text()))
-    print(report.terminal(doc))
+    doc = run_files.read_summary(path)
+    try:
+        text = report.terminal(doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a field of the wrong shape inside the file
+        raise run_files.rendering_error(path, e) from None
+    print(text)
     return 0

@@ -25,6 +25,8 @@ _CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".dat", ".data")
 WHITESPACE = ("whitespace", "space", " ", r"\s+")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Numeric times must lie strictly within +-2**63 (they are stored as int64 when integral).
+_INT64_LIMIT = 2.0**63
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_])-?\d+(?:\.\d+)?(?:[eE]-?\d+)?")
 #: An id written as a plain integer (``196``, ``-3``, ``7.0``): no leading zero, so it reads the same as a number.
 _PLAIN_INT = re.compile(r"-?(?:0|[1-9]\d*)(?:\.0*)?")
@@ -88,6 +90,8 @@ def _to_time(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str)
         raise HarnessError(f"{path}: time column '{col}' is boolean; map a timestamp column with --column time=<col>")
     if pd.api.types.is_datetime64_any_dtype(raw):
         dt = pd.to_datetime(raw, utc=True)
+    elif pd.api.types.is_integer_dtype(raw) and not raw.isna().any():
+        return _int_times(raw, path, col, where, unit)
     elif pd.api.types.is_numeric_dtype(raw):
         num = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         miss = np.isnan(num)
@@ -95,6 +99,12 @@ def _to_time(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str)
             i = int(np.flatnonzero(miss)[0])
             raise HarnessError(f"{path}: time column '{col}' has a missing value at {unit} {where[i]} "
                                f"({int(miss.sum())} rows); fill or remove those rows")
+        bad = ~np.isfinite(num) | (np.abs(num) >= _INT64_LIMIT)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise HarnessError(f"{path}: time column '{col}' has a value '{raw.iloc[i]}' at {unit} {where[i]} "
+                               f"({int(bad.sum())} rows) that is not a finite time within +-2**63; use unix "
+                               "seconds or ISO dates like 2024-01-31 12:00:00, and fix or remove those rows")
         return num.astype(np.int64) if np.all(num == np.round(num)) else num
     else:
         num = pd.to_numeric(raw, errors="coerce")
@@ -111,6 +121,17 @@ def _to_time(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str)
                            f"{where[i]} ({int(bad.sum())} rows); use unix seconds or ISO dates like "
                            "2024-01-31 12:00:00")
     return ((dt - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+
+
+def _int_times(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> np.ndarray:
+    """An integer time column as int64, exactly (no detour through float64); uint64 values past int64 refused."""
+    if raw.dtype.kind == "u":
+        big = raw.to_numpy() > np.iinfo(np.int64).max
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            raise HarnessError(f"{path}: time column '{col}' has a value '{raw.iloc[i]}' at {unit} {where[i]} "
+                               f"({int(big.sum())} rows) past the int64 range of times; use unix seconds")
+    return raw.to_numpy(dtype=np.int64)
 
 
 def _ids(raw: pd.Series, path: Path, col: str, where: np.ndarray, unit: str) -> np.ndarray:

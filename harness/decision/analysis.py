@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from harness import stats as S
+from harness.errors import HarnessError
 from harness.evaluation.metrics import POPULARITY
 from harness.spec import Hypothesis, parse_metric
 
@@ -171,6 +172,10 @@ def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) 
             for m in hyp.metrics:
                 rng = np.random.default_rng([STATS_SEED, len(cells)])
                 seeds, base, treat = matrices(per_user, v, hyp.baseline.name, hyp.treatment.name, m, f"seg_{seg.name}")
+                if base.shape[1] == 1:  # 0 is an empty cell (reported); 1 has no paired statistics at all
+                    raise HarnessError(f"dataset {hyp.dataset!r}: only 1 {hyp.unit[:-1]} has a test positive in "
+                                       f"segment {seg.name!r} for positives {v!r}; the paired statistics need at "
+                                       f"least 2 {hyp.unit}: use more data or another split")
                 cells.append(analyse_cell(base, treat, seeds, variant=v, segment=seg.name, metric=m, level=level,
                                           n_boot=int(hyp.n_boot), rng=rng))
     raw = {"primary": [c.primary_p for c in cells],

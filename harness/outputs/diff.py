@@ -2,12 +2,11 @@
 
 Per cell (positive definition x segment x metric) the two deltas and their intervals side by side,
 whether the verdict changed, and which users moved most. Only fields of the versioned summary
-schema are read (through :func:`harness.outputs.summary.migrate`), so runs written by different harness
+schema are read (through :func:`harness.outputs.run_files.read_summary`), so runs written by different harness
 versions that share the schema compare fine. Users are matched by their raw ``user_id``.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.outputs.summary import migrate
+from harness.outputs.run_files import read_per_user, read_summary
 
 
 @dataclass(frozen=True)
@@ -89,13 +88,8 @@ def load(folder: Path) -> tuple[dict, pd.DataFrame | None]:
     sj = Path(folder) / "summary.json"
     if not sj.is_file():
         raise HarnessError(f"{sj}: not found; {folder} is not a complete run folder (re-run its hypothesis)")
-    try:
-        doc = migrate(json.loads(sj.read_text()))
-    except json.JSONDecodeError as e:
-        raise HarnessError(f"{sj}: not valid JSON ({e.msg} at line {e.lineno}); use a summary.json written by "
-                           "python -m harness run") from None
     pq = Path(folder) / "per_user.parquet"
-    return doc, (pd.read_parquet(pq) if pq.is_file() else None)
+    return read_summary(sj), (read_per_user(pq) if pq.is_file() else None)
 
 
 def _statuses(doc: dict) -> dict[tuple[str, str], str]:

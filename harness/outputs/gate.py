@@ -7,9 +7,10 @@ AND larger than the tolerated amount). Exit codes: 0 pass, 1 regression, 2 bad i
 """
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from harness import stats as S
 from harness.errors import HarnessError
 from harness.spec import parse_metric
-from harness.outputs.summary import migrate
+from harness.outputs.run_files import read_per_user, read_summary
 
 GATE_SEED = 7
 
@@ -49,18 +50,23 @@ def load_run(path: Path) -> tuple[dict, pd.DataFrame]:
         if not f.is_file():
             raise HarnessError(f"{f}: not found; --baseline must be a run folder (or its summary.json) with "
                                "per_user.parquet beside it")
-    try:
-        doc = migrate(json.loads(sj.read_text()))
-    except json.JSONDecodeError as e:
-        raise HarnessError(f"{sj}: not valid JSON ({e.msg} at line {e.lineno}); use a summary.json written by "
-                           "python -m harness run") from None
-    return doc, pd.read_parquet(pq)
+    return read_summary(sj), read_per_user(pq)  # the fields compare_runs reads are required by the schema
+
+
+def finish(res: GateResult, write: Callable[[str], object] = print) -> int:
+    """Write the gate's line and return its exit code: 0 only once a PASS line has been written, 1 for FAIL.
+
+    The CLI returns this as its last act, so a gate can exit 0 in no other way."""
+    write(res.message)
+    return 0 if res.passed and res.message.startswith("PASS:") else 1
 
 
 def compare_runs(base_doc: dict, base: pd.DataFrame, new_doc: dict, new: pd.DataFrame, *, metric: str,
                  margin: float, arm: str | None = None, segment: str | None = None, alpha: float = 0.05) -> GateResult:
     """Gate ``new`` against ``base`` for ``arm`` (default: the hypothesis' treatment) on ``metric``."""
     parse_metric(metric, where="--metric")
+    if not math.isfinite(margin):
+        raise HarnessError(f"--margin {margin} is not a finite number; give the tolerated drop, e.g. 0.002")
     if margin < 0:
         raise HarnessError(f"--margin {margin} is negative; give the tolerated drop as a positive number, e.g. 0.002")
     bfp, nfp = base_doc["provenance"].get("data_fingerprint"), new_doc["provenance"].get("data_fingerprint")

@@ -47,19 +47,27 @@ def task_key(task: _Task, context: str) -> str:
 
 
 class TaskCache:
-    """Per-task results as ``<dir>/<key>.npz``, written atomically (temp file + rename)."""
+    """Per-task results as ``<dir>/<key>.npz``, written atomically (temp file + rename).
+
+    An entry that cannot be read, or reads but does not fit the task (other users, other metrics, arrays of
+    the wrong length or type), is a miss: the task is recomputed, never trusted; :attr:`rejected` then says
+    why (the runner logs it)."""
 
     def __init__(self, directory: Path | None):
         self.dir = None if directory is None else Path(directory)
+        self.rejected: str | None = None
 
     def path(self, key: str) -> Path | None:
         return None if self.dir is None else self.dir / f"{key}.npz"
 
-    def get(self, key: str, need_top: int = 0, need_tuning: bool = False) -> dict | None:
+    def get(self, key: str, need_top: int = 0, need_tuning: bool = False, users: np.ndarray | None = None,
+            metrics: tuple[str, ...] | None = None) -> dict | None:
         """The cached result of ``key`` as the fields of a :class:`harness.runner.tasks.TaskResult` (``scores``,
         ``curve``, ``tuned``, ``top``, ``notes``, ``tuning``, ``ann``), or None; an entry without the
         top-``need_top`` lists (or, ``need_tuning``, without its tuning record) counts as missing when they
-        are needed."""
+        are needed. ``users`` / ``metrics``: what the task evaluates; an entry for other users or metrics, or
+        whose arrays do not match them, is rejected (see :attr:`rejected`)."""
+        self.rejected = None
         p = self.path(key)
         if p is None or not p.exists():
             return None
@@ -77,10 +85,15 @@ class TaskCache:
                 cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
                 scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
                                        z["n_relevant"], int(z["nan_scores"]), cov)
-                return {"scores": scores, "curve": curve, "tuned": tuned, "top": top, "notes": notes,
-                        "tuning": tuning, "ann": ann}
-        except Exception:  # a corrupt cache entry is recomputed, never trusted
+        except Exception as e:  # a corrupt cache entry is recomputed, never trusted
+            self.rejected = f"cache entry {p.name} unreadable ({type(e).__name__}: {e}); recomputed"
             return None
+        problem = _mismatch(scores, curve, top, users, metrics)
+        if problem is not None:
+            self.rejected = f"cache entry {p.name} does not fit the task ({problem}); recomputed"
+            return None
+        return {"scores": scores, "curve": curve, "tuned": tuned, "top": top, "notes": notes,
+                "tuning": tuning, "ann": ann}
 
     def put(self, key: str, s: PerUserScores, curve: np.ndarray | None = None, tuned: dict | None = None,
             top: np.ndarray | None = None, notes: tuple[str, ...] = (), tuning: dict | None = None,
@@ -108,3 +121,27 @@ class TaskCache:
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),
                      metric_names=np.array(list(s.values.keys())), **arrays)
         os.replace(tmp, p)
+
+
+def _mismatch(s: PerUserScores, curve: np.ndarray | None, top: np.ndarray | None, users: np.ndarray | None,
+              metrics: tuple[str, ...] | None) -> str | None:
+    """Why a cache entry that reads cannot be this task's result, or None when it fits."""
+    n = s.users.shape[0] if s.users.ndim == 1 else -1
+    if n < 0 or s.users.dtype.kind not in "iu":
+        return f"users: {s.users.dtype} of shape {s.users.shape}, not a vector of indices"
+    if users is not None and not np.array_equal(s.users, users):
+        return f"{n} users, not the task's {len(users)} evaluated users"
+    if metrics is not None and sorted(s.values) != sorted(metrics):
+        return f"metrics {sorted(s.values)}, not {sorted(metrics)}"
+    for m, v in s.values.items():
+        if v.shape != (n,) or v.dtype.kind != "f" or not np.all(np.isfinite(v)):
+            return f"{m}: {v.dtype} of shape {v.shape}, not {n} finite floats"
+    if s.n_relevant.shape != (n,) or s.n_relevant.dtype.kind not in "iu":
+        return f"n_relevant: {s.n_relevant.dtype} of shape {s.n_relevant.shape}, not {n} counts"
+    if s.nan_scores < 0 or not all(np.isfinite(list(s.coverage.values()))):
+        return "nan_scores / coverage out of range"
+    if top is not None and (top.ndim != 2 or top.shape[0] != n or top.dtype.kind not in "iu"):
+        return f"top lists: {top.dtype} of shape {top.shape}, not ({n}, k) indices"
+    if curve is not None and (curve.ndim != 1 or curve.dtype.kind != "f"):
+        return f"curve: {curve.dtype} of shape {curve.shape}, not a vector"
+    return None

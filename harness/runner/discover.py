@@ -5,8 +5,9 @@ and ``get`` raises it.
 """
 from __future__ import annotations
 
+import io
 import re
-
+import tokenize
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,21 +32,30 @@ def default_dir() -> Path:
 
 
 def load_file(path: Path) -> Hypothesis:
-    """Import one hypothesis file; raise HarnessError naming the file on any problem."""
+    """Import one hypothesis file; raise HarnessError naming the file on any problem.
+
+    Whatever the file raises while it runs is its fault and becomes that one line (with the file's
+    line), including ``SystemExit`` (a stray ``sys.exit()`` must not end ``run`` or ``gate`` with exit
+    0 and no output) and any other ``BaseException``; only ``KeyboardInterrupt`` still interrupts."""
     path = Path(path)
     try:
-        source = path.read_text()
-        code = compile(source, str(path), "exec")
+        code = compile(_source(path), str(path), "exec")
     except SyntaxError as e:
         raise HarnessError(f"{path}:{e.lineno}: syntax error: {e.msg}; fix the hypothesis file") from None
+    except ValueError as e:  # a NUL byte (Python < 3.12)
+        raise HarnessError(f"{path}: {e}; save the hypothesis file as UTF-8 text") from None
     module = {"__name__": f"hypotheses.{path.stem}", "__file__": str(path)}
     try:
         exec(code, module)
     except HarnessError as e:
         raise HarnessError(f"{path}: {e}") from None
-    except Exception as e:  # any error while building the spec is the file's fault
-        line = traceback.extract_tb(e.__traceback__)[-1].lineno
-        raise HarnessError(f"{path}:{line}: {type(e).__name__}: {e}") from None
+    except KeyboardInterrupt:
+        raise
+    except SystemExit as e:  # sys.exit()/exit()/quit() in the file
+        raise HarnessError(f"{path}:{_line(e, path)}: the file called sys.exit({e.code!r}) while loading; a "
+                           "hypothesis file only defines HYPOTHESIS: remove the exit call") from None
+    except BaseException as e:  # any error while building the spec is the file's fault
+        raise HarnessError(f"{path}:{_line(e, path)}: {type(e).__name__}: {e}") from None
     hyp = module.get("HYPOTHESIS")
     if hyp is None:
         raise HarnessError(f"{path}: no HYPOTHESIS defined; add HYPOTHESIS = Hypothesis(...) "
@@ -58,6 +68,37 @@ def load_file(path: Path) -> Hypothesis:
     except HarnessError as e:
         raise HarnessError(f"{path}: {e}") from None
     return hyp
+
+
+def _source(path: Path) -> str:
+    """The file's text in its declared encoding (PEP 263; UTF-8 by default); one line when it is not."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise HarnessError(f"{path}: cannot read the hypothesis file ({e.strerror or e})") from None
+    cookie_error = None
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+    except SyntaxError as e:  # undecodable first lines, or an unknown coding cookie
+        encoding, cookie_error = "utf-8", e
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise HarnessError(f"{path}:{line}: byte 0x{raw[e.start]:02x} at offset {e.start} is not valid "
+                           f"{encoding}; save the file as UTF-8") from None
+    if cookie_error is not None:
+        raise HarnessError(f"{path}:{cookie_error.lineno or 1}: {cookie_error.msg}; remove the coding line and "
+                           "save the file as UTF-8") from None
+    return text
+
+
+def _line(e: BaseException, path: Path) -> int | str:
+    """The line of ``path`` the exception passed through last (else its innermost line, or ``?``)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    mine = [f for f in frames if Path(f.filename) == path]
+    frame = (mine or frames or [None])[-1]
+    return frame.lineno if frame is not None and frame.lineno is not None else "?"
 
 
 def resolve_arm(arm: Arm, base: Path) -> Arm:

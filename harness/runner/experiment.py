@@ -10,7 +10,9 @@ from here.
 """
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +30,7 @@ from harness.outputs import summary
 from harness.arms.registry import check_params
 from harness.data import load_dataset
 from harness.data.base import Interactions
+from harness.errors import HarnessError
 from harness.spec import Hypothesis
 from harness.decision.verdict import Verdict, decide
 # Re-exported: tests, benchmarks and the CLI use these names from here.
@@ -47,6 +50,11 @@ __all__ = ["run", "RunOutcome", "Analysis", "load_data", "prepare_run", "run_tas
            "progress_bar", "open_log", "popularity_reference", "below_reference", "coverage", "curves",
            "tuning_summary", "ann_summary", "convergence_notes", "auto_patience", "arm_sources", "variant_slug",
            "write_runs"]
+
+
+#: errnos that mean the results folder cannot take the run (full, read-only, not allowed, quota), not a bug.
+_NO_ROOM = frozenset(getattr(errno, n) for n in ("ENOSPC", "EROFS", "EACCES", "EPERM", "EDQUOT", "EFBIG", "ENOTDIR")
+                     if hasattr(errno, n))
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,4 +246,11 @@ def write_outputs(results_dir: Path, p: Prepared, res: list[runner.TaskResult], 
         if save_runs:
             saved_runs.write_runs(tmp / "runs", res, p, save_runs)
 
-    return results.write_run(results_dir / p.hyp.id / doc["run_id"], fill, root=results_dir)
+    try:
+        return results.write_run(results_dir / p.hyp.id / doc["run_id"], fill)
+    except OSError as e:
+        if e.errno not in _NO_ROOM:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        raise HarnessError(f"--results-dir {results_dir}: cannot write the run folder: {os.strerror(e.errno)}{where}; "
+                           "nothing was kept; free space or pass another --results-dir") from None

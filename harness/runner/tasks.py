@@ -54,7 +54,9 @@ class TaskResult:
     ``notes``: the arm's own notes for the report (e.g. a run file's missing users); ``tuned``: the
     parameters chosen on the validation window and ``tuning`` the search behind them
     (:meth:`harness.runner.tuning.window.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
-    arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`)."""
+    arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`);
+    ``cache_note``: why a cache entry for the task was not used (it was recomputed), for the log;
+    ``bad_input``: the ``error`` is the user's input (a :class:`HarnessError`), not a failure of the arm."""
 
     task: Task
     scores: PerUserScores | None
@@ -67,6 +69,8 @@ class TaskResult:
     notes: tuple[str, ...] = ()
     tuning: dict | None = None
     ann: dict | None = None
+    cache_note: str | None = None
+    bad_input: bool = False
 
 
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
@@ -93,9 +97,11 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
-    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs)
+    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs,
+                    users=data.users, metrics=metrics)
     if hit is not None:
         return TaskResult(task, seconds=0.0, cached=True, **hit)
+    cache_note = cache.rejected
     t0 = time.perf_counter()
     with threadpool_limits(1):
         src = resolve(task.arm.kind)
@@ -129,6 +135,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                                      item_to_users=data.unit == "items", candidates=data.candidates)
         except HarnessError:
             raise
+        except SystemExit as e:  # the arm's own code: bad input, never the run's exit code
+            raise HarnessError(f"arm {task.arm.name!r} ({task.arm.kind}) called sys.exit({e.code!r}) while fitting; "
+                               "fit returns a scorer: remove the exit call") from None
         except Exception as e:  # the model library failed (e.g. LightFM "model may have diverged")
             raise ArmFailure(f"{type(e).__name__}: {e}", traceback.format_exc()) from None
         if data.unit == "items" and hasattr(scorer, "list_lengths"):
@@ -149,7 +158,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         top = top_data(scorer, data, save_top) if save_top else None
     cache.put(key, scores, curve, tuned, top, notes, tuning_doc, ann_doc)
     return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
-                      notes=notes, tuning=tuning_doc, ann=ann_doc)
+                      notes=notes, tuning=tuning_doc, ann=ann_doc, cache_note=cache_note)
 
 
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
@@ -196,8 +205,8 @@ class ArmFailure(Exception):
 def _safe_run_task(*args) -> TaskResult:
     try:
         return run_task(*args)
-    except HarnessError as e:
-        return TaskResult(args[0], None, 0.0, False, str(e))
+    except HarnessError as e:  # bad input (e.g. a broken runs file): reported once, without resume advice
+        return TaskResult(args[0], None, 0.0, False, str(e), bad_input=True)
     except ArmFailure as e:
         return TaskResult(args[0], None, 0.0, False, f"{e} (traceback in the log)\n{e.tb}")
 
@@ -254,6 +263,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     finished: dict[int, TaskResult] = {}
     try:
         for i, r in gen:
+            if r.cache_note:
+                log.warning("task %s: %s", r.task.label(), r.cache_note)
             log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
                      ("cached" if r.cached else f"{r.seconds:.1f} s"))
             if progress is not None:
@@ -270,9 +281,40 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     results = [finished[i] for i in range(len(tasks))]
     failed = [r for r in results if r.error]
     if failed:
-        lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])
-        raise HarnessError(f"{len(failed)} task(s) failed ({lines}); finished tasks are cached, rerun to resume")
+        raise HarnessError(failure_message(failed, cached=cache_dir is not None))
     return results
+
+
+def failure_message(failed: list[TaskResult], cached: bool = True) -> str:
+    """One line for the failed tasks. Bad input (a task raised :class:`HarnessError`, e.g. a broken runs
+    file) is said once per distinct message, with the arm and seeds it stopped, and no resume advice: the
+    same input fails again. Real failures (an arm's library raised) list up to three tasks and say that
+    the finished tasks are cached (``cached``: there is a task cache)."""
+    bad = [r for r in failed if r.bad_input]
+    if not bad:
+        lines = "; ".join(f"{r.task.label()}: {r.error.splitlines()[0]}" for r in failed[:3])
+        advice = "finished tasks are cached, rerun to resume" if cached else "rerun to retry (no task cache)"
+        return f"{len(failed)} task(s) failed ({lines}); {advice}"
+    groups: dict[str, list[Task]] = {}
+    for r in bad:
+        groups.setdefault(r.error.splitlines()[0], []).append(r.task)
+    parts = [f"{msg} ({_which(tasks, msg)})" for msg, tasks in list(groups.items())[:3]]
+    if len(groups) > 3:
+        parts.append(f"and {len(groups) - 3} more problems (see the log)")
+    others = len(failed) - len(bad)
+    if others:
+        parts.append(f"{others} other task(s) failed too (see the log)")
+    return "; ".join(parts)
+
+
+def _which(tasks: list[Task], message: str) -> str:
+    """``arm 'mine', positives 'rating>=4', seeds 0, 1, 2`` (the arm left out when ``message`` names it) for
+    tasks of one arm and variant, else ``N tasks``."""
+    if len({(t.arm.name, t.variant) for t in tasks}) > 1:
+        return f"{len(tasks)} tasks"
+    arm = "" if f"arm {tasks[0].arm.name!r}" in message else f"arm {tasks[0].arm.name!r}, "
+    seeds = ", ".join(str(t.seed) for t in tasks)
+    return f"{arm}positives {tasks[0].variant!r}, seed{'s' if len(tasks) > 1 else ''} {seeds}"
 
 
 def per_user_table(results: list[TaskResult], data: dict[str, EvalData], user_ids: np.ndarray,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import HarnessError, suggest
+from harness.spec import _numbers as num
 
 #: Decision rules understood by :mod:`harness.decision.verdict`.
 RULES = ("better", "not_better", "not_worse", "equivalent")
@@ -29,15 +30,13 @@ class Decision:
     def __post_init__(self) -> None:
         if self.rule not in RULES:
             raise HarnessError("decision: " + suggest(self.rule, RULES, "decision rule"))
-        if not isinstance(self.margin, (int, float)) or self.margin != self.margin:
-            raise HarnessError(f"decision.margin must be a number, got {self.margin!r}")
-        if self.margin < 0:
+        margin = num.real(self.margin, "decision.margin", example="0.01 (in metric units)")
+        if margin < 0:
             raise HarnessError(f"decision.margin={self.margin} is negative; margins are magnitudes in metric "
                                f"units (the rule sets the direction): use {abs(self.margin)}")
-        if self.rule == "equivalent" and self.margin == 0:
+        if self.rule == "equivalent" and margin == 0:
             raise HarnessError("decision: equivalent(margin) needs margin > 0")
-        if not 0.0 < self.alpha < 0.5:
-            raise HarnessError(f"decision.alpha={self.alpha} must be in (0, 0.5), e.g. 0.05")
+        num.real(self.alpha, "decision.alpha", low=0.0, high=0.5, low_open=True, high_open=True, example="0.05")
 
     @classmethod
     def better(cls, margin: float = 0.0, alpha: float = 0.05) -> "Decision":

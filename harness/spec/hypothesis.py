@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from harness.errors import HarnessError, suggest
+from harness.spec import _numbers as num
 from harness.spec.arm import Arm
 from harness.spec.decision import Decision
 from harness.spec.metric import parse_metric
@@ -16,6 +17,8 @@ from harness.spec.split import Split
 #: Units of analysis: users ranking items (default) or items ranking users (cold-item audiences).
 DIRECTIONS = ("user_to_items", "item_to_users")
 CORRECTIONS = ("holm", "fdr_bh", "bonferroni", "none")
+#: The most bootstrap / randomization resamples per cell (time grows linearly with them; 2000 is the default).
+MAX_BOOT = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,7 @@ class Hypothesis:
                 parse_ann(arm.kwargs["ann"], arm.name, kmax=max(parse_metric(m)[1] for m in self.metrics))
         if not self.seeds:
             raise HarnessError(f"{where}: field 'seeds' is empty; give at least one seed, e.g. range(5)")
-        if any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in self.seeds):
-            raise HarnessError(f"{where}: seeds must be non-negative integers, got {list(self.seeds)}")
+        object.__setattr__(self, "seeds", tuple(num.seed(s, f"{where}: seed") for s in self.seeds))
         if len(set(self.seeds)) != len(self.seeds):
             raise HarnessError(f"{where}: seeds contain duplicates: {list(self.seeds)}")
         if isinstance(self.decision, Mapping):
@@ -176,8 +178,9 @@ class Hypothesis:
             raise HarnessError(f"{where}: correction " + suggest(self.correction, CORRECTIONS, "correction"))
         if self.split is not None and not isinstance(self.split, Split):
             raise HarnessError(f"{where}: field 'split' must be a Split, e.g. Split.leave_last(10)")
-        if int(self.n_boot) < 100:
+        if isinstance(self.n_boot, (int, float)) and not isinstance(self.n_boot, bool) and self.n_boot < 100:
             raise HarnessError(f"{where}: n_boot={self.n_boot} is too small; use >= 1000")
+        num.integer(self.n_boot, f"{where}: n_boot", low=100, high=MAX_BOOT, example="2000")
 
     @property
     def decisions(self) -> tuple[tuple[str, Decision], ...]:

@@ -1,10 +1,12 @@
 """Segments: named subsets of the evaluated users or items (:class:`Segment`)."""
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from harness.errors import HarnessError, suggest
+from harness.spec import _numbers as num
 from harness.spec._params import _jsonable
 from harness.spec.names import check_name
 
@@ -50,19 +52,24 @@ class Segment:
         goes above, so that the share of active users above is as close to ``1 - q`` as ties allow).
         The report shows each segment's realised share and warns when it is far from the requested one.
         """
-        if not 0.0 < float(q) < 1.0:
-            raise HarnessError(f"Segment {name!r}: quantile q={q} must be strictly between 0 and 1, e.g. 0.7")
+        try:
+            num.real(q, "q", low=0.0, high=1.0, low_open=True, high_open=True)
+        except HarnessError:
+            raise HarnessError(f"Segment {name!r}: quantile q={q!r} must be strictly between 0 and 1, e.g. 0.7") from None
         if ties not in TIE_RULES:
             raise HarnessError(f"Segment {name!r}: " + suggest(str(ties), TIE_RULES, "ties rule"))
-        extra = (("seed", int(seed)),) if ties == "random" else ()
+        seed = num.seed(seed, f"Segment {name!r}: seed")
+        extra = (("seed", seed),) if ties == "random" else ()
         extra += (("ties", ties),) if ties != "above" else ()
         return cls(name, "activity_quantile", (("above", bool(above)), ("q", float(q))) + extra)
 
     @classmethod
     def history_bucket(cls, low: int, high: int | None, name: str) -> "Segment":
         """Users with ``low <= n_train_positives < high`` (``high=None``: no upper bound)."""
-        if low < 0 or (high is not None and high <= low):
-            raise HarnessError(f"Segment {name!r}: need 0 <= low < high, got low={low}, high={high}")
+        ints = all(x is None or (isinstance(x, numbers.Integral) and not isinstance(x, bool)) for x in (low, high))
+        if not ints or low is None or low < 0 or (high is not None and high <= low):
+            raise HarnessError(f"Segment {name!r}: need integers 0 <= low < high (high=None: no upper bound), "
+                               f"got low={low!r}, high={high!r}")
         return cls(name, "history_bucket", (("high", high), ("low", int(low))))
 
     @classmethod
@@ -99,6 +106,9 @@ class Segment:
                                "(e.g. Segment.item_meta('duration', 'short', high=15))")
         if values is not None:
             return cls(name, "item_meta", (("column", column), ("values", tuple(values))))
+        for bound, value in (("low", low), ("high", high)):
+            if value is not None:
+                num.real(value, f"Segment {name!r}: item_meta {bound}")
         if low is not None and high is not None and not float(high) > float(low):
             raise HarnessError(f"Segment {name!r}: item_meta needs low < high, got low={low}, high={high}")
         return cls(name, "item_meta", (("column", column), ("high", None if high is None else float(high)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.errors import HarnessError, suggest
+from harness.spec import _numbers as num
 
 SPLIT_KINDS = ("global_time", "leave_last", "order", "random", "cold_items")
 
@@ -34,13 +35,24 @@ class Split:
         if self.kind not in SPLIT_KINDS:
             raise HarnessError("split: " + suggest(self.kind, SPLIT_KINDS, "split kind"))
         timed = self.kind in ("global_time", "cold_items")
-        if not timed and (self.n is None or self.n <= 0):
+        if not timed and self.n is None:
             raise HarnessError(f"split: {self.kind} needs n > 0, got {self.n}")
+        if self.n is not None:
+            num.integer(self.n, "split: n", low=1, example="Split.leave_last(5)")
         if timed and self.test_from is None:
             raise HarnessError(f"split: {self.kind} needs test_from")
-        if not 0.0 <= float(self.sample) < 1.0 or (self.sample and self.kind != "cold_items"):
-            raise HarnessError(f"split: sample={self.sample} must be in [0, 1) and only goes with "
+        if self.test_from is not None:
+            num.real(self.test_from, "split: test_from", example="Split.global_time(25)")
+        num.integer(self.min_train, "split: min_train", low=0)
+        object.__setattr__(self, "seed", num.seed(self.seed, "split: seed"))
+        try:
+            sample = num.real(self.sample, "split: sample", low=0.0, high=1.0, high_open=True)
+        except HarnessError:
+            sample = None
+        if sample is None or (sample and self.kind != "cold_items"):
+            raise HarnessError(f"split: sample={self.sample!r} must be in [0, 1) and only goes with "
                                "Split.cold_items(test_from, sample=0.2)")
+        object.__setattr__(self, "sample", sample)
 
     @classmethod
     def global_time(cls, test_from: float) -> "Split":
@@ -58,13 +70,13 @@ class Split:
     @classmethod
     def random(cls, n: int, seed: int = 0, min_train: int = 1) -> "Split":
         """Per user, ``n`` interactions drawn with ``seed`` are test."""
-        return cls("random", n=n, min_train=min_train, seed=int(seed))
+        return cls("random", n=n, min_train=min_train, seed=seed)
 
     @classmethod
     def cold_items(cls, test_from: float, sample: float = 0.0, seed: int = 0) -> "Split":
         """A global time split whose cold items are those first seen at ``time >= test_from`` plus a
         share ``sample`` (seeded) of the other items with test rows, whose training rows are dropped."""
-        return cls("cold_items", test_from=test_from, sample=float(sample), seed=int(seed))
+        return cls("cold_items", test_from=test_from, sample=sample, seed=seed)
 
     def describe(self) -> str:
         if self.kind == "cold_items":
