@@ -91,8 +91,8 @@ def build(p: Prepared, *, n_jobs: int, backend: str, cache_dir: Path | None, sav
         done = sum(cache.get(task_key(t, p.context), save_top, need_tuning=tuned) is not None for t in own)
         arms.append(ArmPlan(arm.name, arm.kind, epoch_budget(arm), tuning_budget(arm), len(own), len(own) - done,
                             tuple(history.get(arm.name, ()))))
-    variants = tuple(VariantPlan(v, int(d.counts["train_interactions"]), int(d.counts["train_positives"]),
-                                 int(len(d.users))) for v, d in p.data.items())
+    variants = tuple(VariantPlan(v, int(d.train.seen.nnz), int(d.train.positives.nnz), int(len(d.users)))
+                     for v, d in p.data.items())  # d.train: the same matrices in either direction
     rounds = tuple(hyp.adaptive.rounds()) if hyp.adaptive is not None else ()
     return Plan(hyp.id, hyp.dataset, int(len(inter.events)), int(inter.n_users), int(inter.n_items), p.split_desc,
                 hyp.unit, variants, tuple(arms), tuple(hyp.seeds), rounds, int(n_jobs), backend, os.cpu_count(),
