@@ -105,8 +105,8 @@ def test_missing_data_dir(tmp_path):
     out = cli("run", "H1", "--hypotheses", str(hyps), cwd=tmp_path)  # the session runs with HARNESS_OFFLINE=1
     assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
     assert "ml-100k is not in the data cache and --offline / HARNESS_OFFLINE=1 is set: download " \
-           "https://files.grouplens.org/datasets/movielens/ml-100k.zip by hand and unzip it into " in out.stderr
-    assert "(or pass --data-dir to the unzipped folder)" in out.stderr
+           "https://files.grouplens.org/datasets/movielens/ml-100k.zip by hand, unzip it and pass --data-dir " \
+           "with the unzipped folder (the one holding u.data, u.item, u.user)" in out.stderr
     out = cli("run", "H1", "--hypotheses", str(hyps), "--data-dir", str(tmp_path / "nope"), cwd=tmp_path)
     assert out.returncode == 2 and "is not a directory" in out.stderr
 

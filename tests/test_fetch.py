@@ -143,7 +143,8 @@ def test_404_is_one_line_and_caches_nothing(registry, tmp_path):
     assert out.returncode == 2
     assert out.stderr.splitlines()[-1] == (
         f"error: {url}/ml-1m.zip: HTTP 404 Not Found; download https://files.grouplens.org/datasets/movielens/"
-        f"ml-1m.zip by hand and unzip it into {cache / 'data' / 'ml-1m'} (or pass --data-dir to the unzipped folder)")
+        "ml-1m.zip by hand, unzip it and pass --data-dir with the unzipped folder (the one holding ratings.dat, "
+        "movies.dat, users.dat)")
     assert _files(cache) == []
 
 
@@ -165,10 +166,33 @@ def test_offline_never_touches_the_network(archives, registry, tmp_path):
                     env={**env, "HARNESS_OFFLINE": "0"})
     assert out.returncode == 2 and flag.returncode == 2 and served.log == []
     assert out.stderr.strip() == (
-        f"error: ml-100k is not in the data cache and --offline / HARNESS_OFFLINE=1 is set: download "
-        f"https://files.grouplens.org/datasets/movielens/ml-100k.zip by hand and unzip it into "
-        f"{tmp_path / 'c' / 'data' / 'ml-100k'} (or pass --data-dir to the unzipped folder)")
+        "error: ml-100k is not in the data cache and --offline / HARNESS_OFFLINE=1 is set: download "
+        "https://files.grouplens.org/datasets/movielens/ml-100k.zip by hand, unzip it and pass --data-dir with "
+        "the unzipped folder (the one holding u.data, u.item, u.user)")
     assert "ml-1m is not in the data cache" in flag.stderr
+
+
+def test_offline_advice_works_as_written(archives, tmp_path):
+    """The offline line's advice, followed to the letter: unzip the archive (anywhere) and pass --data-dir
+    with the folder holding the files it names; the run then reads it, offline. It never says to unzip into
+    the data cache, where a folder that `data fetch` did not verify is not used."""
+    hyps = str(Path(__file__).resolve().parents[1] / "hypotheses")
+    args = ["run", "H2", "--dataset", "ml-100k", "--seeds", "2", "--quiet", "--no-cache", "--hypotheses", hyps,
+            "--results-dir", str(tmp_path / "res")]
+    env = {"HARNESS_OFFLINE": "1", "HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+    out = _cli(*args, cwd=tmp_path, env=env)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    m = re.search(r"download (https://\S+/ml-100k\.zip) by hand, unzip it and pass --data-dir with the unzipped "
+                  r"folder \(the one holding ([\w., ]+)\)$", out.stderr.strip())
+    assert m and m.group(1) == sources.SOURCES["ml-100k"].url, out.stderr
+    assert str(tmp_path / "cache") not in out.stderr  # no advice to put files where they are not used
+    with zipfile.ZipFile(io.BytesIO(archives["ml-100k.zip"])) as z:  # what `unzip ml-100k.zip` does
+        z.extractall(tmp_path / "downloads")
+    (folder,) = {p.parent for name in m.group(2).split(", ") for p in (tmp_path / "downloads").rglob(name)}
+    again = _cli(*args, "--data-dir", str(folder), cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1].startswith("H2: ")
+    assert not (tmp_path / "cache").exists()  # nothing fetched, nothing cached
 
 
 def test_run_reads_the_cached_dataset_without_data_dir(archives, registry, tmp_path):
@@ -254,6 +278,30 @@ def test_vk_lsvd_without_huggingface_hub_is_one_line_with_the_install_command(tm
     with pytest.raises(HarnessError, match=r"needs a subsample: vk-lsvd:<name>"):
         fetch.fetch("vk-lsvd", tmp_path)
     assert _files(tmp_path) == []
+
+
+def test_registry_pins_without_md5_replace_the_builtin_md5(archives, tmp_path):
+    """A registry entry pinning another archive by size and SHA-256 (the README's example has no md5)
+    drops the built-in GroupLens MD5, which only fits GroupLens' own zip: the fetch verifies and caches.
+    An md5 given with the pins is still checked."""
+    data = archives["ml-100k.zip"]
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps({"ml-100k": {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}}))
+    reg = sources.load_registry(p)
+    assert reg["ml-100k"].md5 is None and sources.SOURCES["ml-100k"].md5 == "0e33842e24a9c977be4e0107933c0723"
+    assert sources.load_registry(None)["ml-100k"].md5 == sources.SOURCES["ml-100k"].md5
+    p2 = tmp_path / "url-only.json"  # another host for the same archive: every built-in pin stays
+    p2.write_text(json.dumps({"ml-100k": {"url": "https://mirror.example.org/ml-100k.zip"}}))
+    assert sources.load_registry(p2)["ml-100k"].md5 == sources.SOURCES["ml-100k"].md5
+    with LocalServer(Served(files={"/ml-100k.zip": data})) as url:
+        got = fetch.fetch("ml-100k", tmp_path / "a", mirror=url, registry=reg, quiet=True, out=io.StringIO())
+        assert got.downloaded and (got.path / "u.data").is_file()
+        p.write_text(json.dumps({"ml-100k": {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                                             "md5": "0" * 32}}))
+        with pytest.raises(HarnessError, match=r"MD5"):
+            fetch.fetch("ml-100k", tmp_path / "b", mirror=url, registry=sources.load_registry(p), quiet=True,
+                        out=io.StringIO())
+    assert _files(tmp_path / "b") == []
 
 
 def test_registry_file_errors_are_one_line(tmp_path):

@@ -166,3 +166,37 @@ def test_saved_runs_reproduce_the_trained_arm_exactly(tmp_path):
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     assert "run file not found for seed 1: " in out.stderr and "als_seed1.parquet" in out.stderr
     assert not (tmp_path / "res" / "HB").exists()
+
+
+def test_another_save_runs_format_keeps_the_first_and_trec_scores_come_from_the_rank(tmp_path):
+    """The README's `--save-runs` then `--save-runs trec` on one run id: the run folder is replaced whole, and
+    the earlier format's files are carried over unchanged, so both formats are there (and stay there after a
+    rerun without --save-runs). The TREC score is derived from the rank (k + 1 - rank), not the model's."""
+    from test_user_arms import interactions_csv
+
+    data = interactions_csv(tmp_path / "events.csv")
+    hyps = tmp_path / "hyps"
+    hyps.mkdir()
+    (hyps / "ha.py").write_text(HYP.format(id="HA", data=data, treatment='Arm("pop", "popularity")'))
+    base = ["--hypotheses", str(hyps), "--quiet", "--results-dir", str(tmp_path / "res"),
+            "--cache-dir", str(tmp_path / "cache")]
+    run_dirs, first = [], {}
+    for extra, exts in ((["--save-runs"], ("parquet",)), (["--save-runs", "trec"], ("parquet", "trec")),
+                        ([], ("parquet", "trec"))):
+        out = _cli("run", "HA", *base, *extra, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        run_dirs.append(Path(out.stdout.splitlines()[0].split("report: ")[1]).parent)
+        runs = run_dirs[-1] / "runs" / "rating_ge_3"
+        saved = sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
+        assert saved == sorted(f"{arm}_seed{seed}.{ext}" for arm in ("als", "pop") for seed in (0, 1)
+                               for ext in exts), (extra, saved)
+        first = first or {p.name: p.read_bytes() for p in runs.iterdir()}
+    assert len(set(run_dirs)) == 1  # one run id: the same run written three times
+    assert {n: (runs / n).read_bytes() for n in first} == first  # the parquet files, byte for byte
+    assert sorted(p.name for p in (tmp_path / "res" / "HA").iterdir()) == sorted(["README.md", run_dirs[0].name])
+    trec = pd.read_csv(runs / "als_seed0.trec", sep=" ", header=None,
+                       names=["user", "q0", "item", "rank", "score", "tag"])
+    parquet = pd.read_parquet(runs / "als_seed0.parquet")
+    k = 10  # the largest metric k of the hypothesis
+    assert (trec["score"] == k + 1 - trec["rank"]).all() and trec["rank"].max() == k
+    assert trec[["user", "item", "rank"]].equals(parquet[["user", "item", "rank"]])

@@ -75,12 +75,16 @@ def hub_files(subsample: str) -> list[str]:
     return vk_lsvd._files_for(subsample, range(vk_lsvd.N_WEEKS))
 
 
-def _manual(name: str, src: Source, target: Path) -> str:
-    """The one-line advice for getting ``name`` by hand (from its home URL, whatever the mirror)."""
+def _manual(name: str, src: Source) -> str:
+    """The one-line advice for getting ``name`` by hand (from its home URL, whatever the mirror): download
+    it and give ``run --data-dir`` its folder. Never "put it into the cache": a folder there without the
+    marker :func:`fetch` writes after verifying is not used (:func:`cached`)."""
     if src.kind == "hf":
         return (f"download {', '.join(hub_files(sources.split_name(name)[1])[-3:])} and the weekly files from "
-                f"https://huggingface.co/datasets/{src.url} into {target} (same layout), or pass --data-dir")
-    return f"download {src.url} by hand and unzip it into {target} (or pass --data-dir to the unzipped folder)"
+                f"https://huggingface.co/datasets/{src.url} keeping the repository's layout, and pass --data-dir "
+                "with that folder")
+    return (f"download {src.url} by hand, unzip it and pass --data-dir with the unzipped folder (the one holding "
+            f"{', '.join(src.expect)})")
 
 
 def _unpack(archive_path: Path, target: Path, src: Source, record: dict, what: str) -> None:
@@ -117,7 +121,7 @@ def _fetch_zip(name: str, src: Source, root: Path, mirror: str | None, quiet: bo
     try:
         # an interrupted download keeps its .part (the next call resumes it); past this point, used or
         # refused, the download goes, whatever fails
-        download(url, part, size=src.size, manual=_manual(name, src, target), quiet=quiet, timeout=timeout)
+        download(url, part, size=src.size, manual=_manual(name, src), quiet=quiet, timeout=timeout)
         try:
             verify(part, Pin(src.size, src.sha256, src.md5), f"{name} ({url})", zip_archive=False)
             record = {"name": src.name, "url": url, "size": part.stat().st_size, "sha256": src.sha256,
@@ -170,10 +174,9 @@ def fetch(name: str, root: Path | None = None, *, mirror: str | None = None, off
     found = cached(name, root)
     if found is not None:
         return Fetched(name, found, False, src.verification)
-    target = cachedir.dataset_dir(root, name)
     if offline:
         raise HarnessError(f"{name} is not in the data cache and --offline / HARNESS_OFFLINE=1 is set: "
-                           + _manual(name, src, target))
+                           + _manual(name, src))
     path = _fetch_hub(name, src, root, out) if src.kind == "hf" else \
         _fetch_zip(name, src, root, mirror, quiet, timeout, out)
     return Fetched(name, path, True, src.verification)

@@ -215,8 +215,10 @@ def write_run(path: Path, user_ids: np.ndarray, top: np.ndarray, fmt: str = "par
     path : destination.
     user_ids : raw user id of each row of ``top``, (n,) (``unit="items"``: the raw item ids).
     top : raw item ids, (n, k), best first (``unit="items"``: the raw user ids each item ranks).
-    fmt : ``parquet`` / ``csv`` (columns user, item, rank) or ``trec`` (``qid Q0 docid rank score tag``
-        with score ``k + 1 - rank``, so tools that sort by score keep the order).
+    fmt : ``parquet`` / ``csv`` (columns user, item, rank) or ``trec`` (``qid Q0 docid rank score tag``).
+        The TREC score is derived from the rank, ``k + 1 - rank`` (k, k - 1, ..., 1), not the model's
+        score: only the order is saved, and tools that sort by score (ranx, trec_eval) get exactly the
+        harness' order, with no ties.
     unit : ``"users"`` (each user ranks items) or ``"items"`` (direction ``item_to_users``: each item
         ranks users; parquet / csv columns ``item, user, rank, unit`` with ``rank`` counted within the
         item and ``unit`` = ``"items"``; TREC ``qid`` = item id, ``docid`` = user id). :func:`read_run`

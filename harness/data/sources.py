@@ -10,8 +10,10 @@ internal mirror holding re-packed archives::
     {"ml-100k": {"filename": "ml-100k.zip", "size": 4924029, "sha256": "50d2a9..."}}
 
 Keys are :class:`Source` field names; unknown names or fields, and fields of the wrong type (checked
-when the file is read, before any download), are a one-line error. ``filename`` must be one plain file
-name (it becomes a path in the data cache). ``max_unpacked_bytes`` / ``max_ratio`` raise an archive's
+when the file is read, before any download), are a one-line error. An entry that sets ``sha256`` or
+``size`` pins another archive: the built-in ``md5`` (GroupLens' MD5 of its own archive) is dropped
+unless the entry gives ``md5`` too. ``filename`` must be one plain file name (it becomes a path in the
+data cache). ``max_unpacked_bytes`` / ``max_ratio`` raise an archive's
 size budget (:mod:`harness.data.archive`) for a trusted archive that exceeds it.
 """
 from __future__ import annotations
@@ -217,5 +219,7 @@ def load_registry(path: Path | None) -> dict[str, Source]:
                 raise HarnessError(f"--registry {path}: entry {name!r} field {field!r} {problem}, got {value!r}")
         if "expect" in over:
             over = dict(over, expect=tuple(over["expect"]))
+        if ("sha256" in over or "size" in over) and "md5" not in over:
+            over = dict(over, md5=None)  # the built-in MD5 pins the built-in archive, not the one pinned here
         out[name] = replace(out[name], **over)
     return out

@@ -236,7 +236,8 @@ def write_outputs(results_dir: Path, p: Prepared, res: list[runner.TaskResult], 
                   prov_full: dict, save_runs: str | None) -> Path:
     """Write ``<results_dir>/<H>/<run-id>/`` atomically (a complete folder or none): figures,
     per_user.parquet, summary.json, provenance.json, report.md and, with ``save_runs``, every task's
-    top-k lists; returns the folder."""
+    top-k lists; the files an earlier write of the same run id saved in ``runs/`` (another ``--save-runs``
+    format) are kept (:func:`saved_runs.keep_earlier`); returns the folder."""
     def fill(tmp: Path) -> None:
         figs = report.figures(doc, per_user, tmp / "figures")
         results.write_parquet(tmp / "per_user.parquet", per_user)
@@ -245,9 +246,11 @@ def write_outputs(results_dir: Path, p: Prepared, res: list[runner.TaskResult], 
         (tmp / "report.md").write_text(report.render(doc, figs))
         if save_runs:
             saved_runs.write_runs(tmp / "runs", res, p, save_runs)
+        saved_runs.keep_earlier(final / "runs", tmp / "runs")  # a repeated run keeps its other formats
 
+    final = results_dir / p.hyp.id / doc["run_id"]
     try:
-        return results.write_run(results_dir / p.hyp.id / doc["run_id"], fill)
+        return results.write_run(final, fill, root=results_dir)
     except OSError as e:
         if e.errno not in _NO_ROOM:
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 from harness.data.safe_write import confined
@@ -46,3 +47,22 @@ def write_runs(directory: Path, res: list[runner.TaskResult], p: Prepared, fmt: 
     for r, path in zip(res, paths):
         d = p.data[r.task.variant]
         write_run(path, units[d.users], ranked[r.top], fmt, tag=r.task.arm.name, unit=p.hyp.unit)
+
+
+def keep_earlier(previous: Path, new: Path) -> list[Path]:
+    """Copy into ``new`` every file under ``previous`` (the ``runs/`` of an earlier write of the same run
+    folder) that this write does not produce, e.g. the parquet files of ``--save-runs`` when the run is
+    repeated with ``--save-runs trec`` (or without ``--save-runs``): the run folder is replaced whole, and a
+    run id fixes the spec, the data, the code version and every task's inputs, so those files are this
+    run's lists in another format. Symbolic links are not followed. Returns the copied files (in ``new``)."""
+    if not previous.is_dir() or previous.is_symlink():
+        return []
+    copied = []
+    for src in sorted(previous.rglob("*")):
+        dst = new / src.relative_to(previous)
+        if src.is_symlink() or not src.is_file() or dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)  # a plain file write: the mode the umask gives, like every other output
+        copied.append(dst)
+    return copied
