@@ -65,3 +65,15 @@ def new_files(root: Path, before: set[str], allowed: tuple[str, ...] = ("cache/l
         return any(p == a or p.startswith(a + "/") or a.startswith(p + "/") for a in allowed)
 
     return sorted(p for p in snapshot(root) - before if not ok(p))
+
+
+def run_of_ht(root: Path, hyps: Path, results: Path) -> tuple[Path, Path]:
+    """A tiny dataset under ``root``, hypothesis HT on it in ``hyps``, and one run of it into ``results``
+    (task cache ``root/cache``); returns (data file, run folder)."""
+    data = interactions_csv(root / "d.csv")
+    write_hyp(hyps, data)
+    out = cli("run", "HT", "--hypotheses", str(hyps), "--results-dir", str(results), "--cache-dir",
+              str(root / "cache"), "--quiet", "--n-jobs", "1", cwd=root)
+    assert out.returncode == 0, out.stderr
+    (summary,) = (results / "HT").glob("*/summary.json")
+    return data, summary.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from _errcheck import cli, interactions_csv, new_files, one_line_exit_2, snapshot, write_hyp
+from _errcheck import cli, new_files, one_line_exit_2, run_of_ht, snapshot, write_hyp
 from harness.errors import HarnessError
 from harness.outputs import gate
 from harness.runner import discover
@@ -28,14 +28,8 @@ RAISERS = {
 def base(tmp_path_factory):
     """A tiny dataset, a good hypothesis HT and a baseline run of it (for ``gate``)."""
     root = tmp_path_factory.mktemp("broken")
-    data = interactions_csv(root / "d.csv")
-    good = root / "hyps_good"
-    write_hyp(good, data)
-    out = cli("run", "HT", "--hypotheses", str(good), "--results-dir", str(root / "base"), "--cache-dir",
-              str(root / "cache"), "--quiet", "--n-jobs", "1", cwd=root)
-    assert out.returncode == 0, out.stderr
-    (summary,) = (root / "base" / "HT").glob("*/summary.json")
-    return root, data, summary.parent
+    data, run_dir = run_of_ht(root, root / "hyps_good", root / "base")
+    return root, data, run_dir
 
 
 def _broken(folder: Path, data: Path, case: str) -> None:

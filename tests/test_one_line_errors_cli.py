@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _errcheck import cli, interactions_csv, new_files, one_line_exit_2, snapshot, write_hyp
+from _errcheck import cli, new_files, one_line_exit_2, run_of_ht, snapshot, write_hyp
 from harness import cli as harness_cli
 
 
@@ -25,14 +25,9 @@ from harness import cli as harness_cli
 def env(tmp_path_factory):
     """A tiny dataset, hypothesis HT on it (random vs popularity, seeds 0 and 1) and one run of it."""
     root = tmp_path_factory.mktemp("oneline")
-    data = interactions_csv(root / "d.csv")
     hyps = root / "hyps"
-    write_hyp(hyps, data)
-    out = cli("run", "HT", "--hypotheses", str(hyps), "--results-dir", str(root / "res"), "--cache-dir",
-              str(root / "cache"), "--quiet", "--n-jobs", "1", cwd=root)
-    assert out.returncode == 0, out.stderr
-    (summary,) = (root / "res" / "HT").glob("*/summary.json")
-    return root, data, hyps, summary.parent
+    data, run_dir = run_of_ht(root, hyps, root / "res")
+    return root, data, hyps, run_dir
 
 
 def _run(tmp: Path, hyps: Path, *extra: str, hid: str = "HT") -> subprocess.CompletedProcess:
