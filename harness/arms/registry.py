@@ -287,7 +287,7 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     space = _tune_space(params, arm_name)
     accepted = src.accepted
     plain = {k: v for k, v in params.items() if k not in ("grid", "tune")}
-    if src.supports_curves:  # the runner's epoch plan: epochs="auto", max_epochs, patience
+    if src.supports_curves:  # the runner's epoch plan: epochs="auto", max_epochs, patience, refit
         from harness.arms.scorer import EPOCH_PARAMS, check_epochs
 
         check_epochs(params, arm_name)
