@@ -141,3 +141,22 @@ def test_refit_error_on_the_command_line_is_one_line_and_writes_nothing(tmp_path
               "--cache-dir", str(tmp_path / "cache"), "--quiet", "--n-jobs", "1", cwd=tmp_path)
     one_line_exit_2(out, r"Arm 'lfm': refit only applies with epochs='auto'")
     assert new_files(tmp_path, before) == []
+
+
+def test_two_tower_refit_none_is_the_inner_fit_of_the_chosen_epochs(tmp_path):
+    pytest.importorskip("torch")
+    from harness.arms import two_tower
+    from harness.data import kion, synthetic_kion
+    from harness.design.prepare import prepare
+    from harness.design.split import split
+
+    inter = kion.load(synthetic_kion.generate(tmp_path / "d", n_users=300, n_items=100, seed=3), name="synthetic-kion-r")
+    data = prepare(inter, split(inter, inter.default_split), "watched_pct>=50", cold_users=True)
+    small = dict(n_factors=8, hidden=16, batch_size=128)
+    arm = Arm("tt", "two_tower", **small, epochs="auto", max_epochs=6, patience=1, refit="none")
+    check_params(arm.kind, arm.kwargs, arm.name)
+    r = runner.run_task(runner.Task("v", arm, 2), data, ("ndcg@10",), None, "k")
+    chosen = r.tuned["epochs"]
+    inner, _, _ = tuning.validation_split(data.train)
+    np.testing.assert_array_equal(r.scores.values["ndcg@10"],
+                                  _scores(two_tower.fit(inner, 2, epochs=chosen, **small), data))
