@@ -126,6 +126,8 @@ def test_refit_full_is_the_default_and_the_cache_keeps_the_modes_apart(inter, tm
     ({"refit": "full"}, "refit only applies with epochs='auto'"),
     ({"epochs": "auto", "refit": "partial"}, "refit='partial' must be 'full' .* or 'none'"),
     ({"epochs": "auto", "refit": None}, "refit=None must be 'full'"),
+    ({"epochs": "auto", "tune": {"sampler": "random", "n_trials": 2, "space": {"refit": ["full", "none"]}}},
+     r"tune\['space'\] has refit, which is not tuned"),
 ])
 def test_refit_errors(params, message):
     with pytest.raises(HarnessError, match=message):
