@@ -287,7 +287,7 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
     space = _tune_space(params, arm_name)
     accepted = src.accepted
     plain = {k: v for k, v in params.items() if k not in ("grid", "tune")}
-    if src.supports_curves:  # the runner's epoch plan: epochs="auto", max_epochs, patience
+    if src.supports_curves:  # the runner's epoch plan: epochs="auto", max_epochs, patience, refit
         from harness.arms.scorer import EPOCH_PARAMS, check_epochs
 
         check_epochs(params, arm_name)
@@ -335,6 +335,9 @@ def _tune_space(params: dict, arm_name: str) -> dict:
     if "grid" in params:
         raise HarnessError(f"Arm {arm_name!r}: tune= and grid= cannot be combined; put the grid's values into "
                            "tune['space'] as lists (categorical)")
+    if "refit" in space:
+        raise HarnessError(f"Arm {arm_name!r}: tune['space'] has refit, which is not tuned; drop it from the "
+                           "space and set refit='full' or 'none' on the arm (with epochs='auto')")
     epoch_plan = {"epochs", "max_epochs", "patience"} & set(space)
     if params.get("epochs") == "auto" and epoch_plan:
         raise HarnessError(f"Arm {arm_name!r}: tune['space'] has {', '.join(sorted(epoch_plan))}, which "

@@ -25,8 +25,12 @@ class StopTraining(Exception):
 
 
 #: Parameters every epoch-trained arm (``SUPPORTS_CURVES``) accepts besides its own: ``epochs="auto"``
-#: stops on the validation window after ``patience`` epochs without improvement, at most ``max_epochs``.
-EPOCH_PARAMS = ("max_epochs", "patience")
+#: stops on the validation window after ``patience`` epochs without improvement, at most ``max_epochs``;
+#: ``refit`` is ``"full"`` (refit the chosen epochs on the whole training window) or ``"none"`` (keep the
+#: early-stopped inner model).
+EPOCH_PARAMS = ("max_epochs", "patience", "refit")
+#: The values of ``refit``.
+REFIT_MODES = ("full", "none")
 
 
 class Scorer(Protocol):
@@ -88,8 +92,9 @@ def fold_biases(user_emb: np.ndarray, user_bias: np.ndarray, item_emb: np.ndarra
 
 
 def check_epochs(params: dict, arm_name: str) -> None:
-    """``epochs`` is a positive int or ``"auto"``; ``max_epochs`` / ``patience`` positive ints that
-    only go with ``epochs="auto"``; ``"auto"`` does not combine with a grid."""
+    """``epochs`` is a positive int or ``"auto"``; ``max_epochs`` / ``patience`` positive ints and
+    ``refit`` one of :data:`REFIT_MODES`, all only with ``epochs="auto"``; ``"auto"`` does not combine
+    with a grid."""
     from harness.errors import HarnessError
 
     def positive(name: str) -> None:
@@ -104,7 +109,11 @@ def check_epochs(params: dict, arm_name: str) -> None:
         if name in params:
             if not auto:
                 raise HarnessError(f"Arm {arm_name!r}: {name} only applies with epochs='auto'")
-            positive(name)
+            if name != "refit":
+                positive(name)
+            elif params[name] not in REFIT_MODES:
+                raise HarnessError(f"Arm {arm_name!r}: refit={params[name]!r} must be 'full' (refit the chosen "
+                                   "epochs on the whole training window) or 'none' (keep the early-stopped model)")
     if auto and "grid" in params:
         raise HarnessError(f"Arm {arm_name!r}: epochs='auto' cannot be combined with grid= (tune epochs "
                            "with the grid instead, e.g. grid={'epochs': [10, 20, 40]})")

@@ -18,12 +18,16 @@ def coverage(res: list[runner.TaskResult]) -> dict:
 
 
 def curves(res: list[runner.TaskResult], metric: str) -> dict:
-    """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds} (epoch-trained arms)."""
+    """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds, and for an
+    ``epochs="auto"`` arm ``refit``: ``"full"`` (refitted on the whole training window) or ``"none"``
+    (the inner model kept)} (epoch-trained arms)."""
     out: dict = {}
     for r in res:
         if r.curve is None:
             continue
         arm = out.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {"metric": metric, "seeds": {}})
+        if r.task.arm.kwargs.get("epochs") == "auto":
+            arm["refit"] = r.task.arm.kwargs.get("refit", "full")
         arm["seeds"][str(r.task.seed)] = [float(x) for x in r.curve]
     for arms in out.values():
         for a in arms.values():  # epochs="auto" stops seeds at different epochs: mean over those still running

@@ -19,9 +19,16 @@ def task_notes(res: list[runner.TaskResult], hyp: Hypothesis) -> list[str]:
     notes += [n for r in res for n in r.notes]
     per = " per item" if hyp.unit == "items" else ""
     notes += [f"{r.task.label()}: tuned on the validation window (last {int(100 * VALIDATION_SHARE)} % of each "
-              f"user's training interactions, {hyp.primary}{per}{_search_desc(r.tuning)}): {r.tuned}"
+              f"user's training interactions, {hyp.primary}{per}{_search_desc(r.tuning)}{_refit_desc(r)}): {r.tuned}"
               for r in res if r.tuned]
     return notes
+
+
+def _refit_desc(r: runner.TaskResult) -> str:
+    """For ``refit="none"``: the evaluated model is the inner one (the default, a refit, says nothing)."""
+    if r.task.arm.kwargs.get("epochs") == "auto" and r.task.arm.kwargs.get("refit") == "none":
+        return "; refit='none': the inner model after that epoch is evaluated, not refitted on the whole training window"
+    return ""
 
 
 def _search_desc(t: dict | None) -> str:

@@ -113,7 +113,9 @@ def epoch_budget(arm: Arm) -> str:
         if isinstance(space, dict) and "epochs" in space:
             return f"epochs chosen by the {how}"
     if kw.get("epochs") == "auto":
-        return f"epochs='auto' (max_epochs={kw.get('max_epochs', MAX_EPOCHS)}, patience={kw.get('patience', PATIENCE)})"
+        refit = ", refit='none'" if kw.get("refit") == "none" else ""
+        return (f"epochs='auto' (max_epochs={kw.get('max_epochs', MAX_EPOCHS)}, "
+                f"patience={kw.get('patience', PATIENCE)}{refit})")
     default = inspect.signature(src.fit).parameters.get("epochs")
     epochs = kw.get("epochs", None if default is None else default.default)
     if epochs is None or epochs is inspect.Parameter.empty:

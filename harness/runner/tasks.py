@@ -108,7 +108,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         fit = src.fit
         params = task.arm.kwargs
         ann_spec = params.pop("ann", None)
-        tuned, curve, tuning_doc, ann_doc = None, None, None, None
+        tuned, curve, tuning_doc, ann_doc, kept = None, None, None, None, None
         try:
             if "grid" in params or "tune" in params:
                 from harness.runner.tuning.window import search
@@ -122,11 +122,11 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                          result.sampler, len(result.trials),
                          ", ".join(f"{p}: {s:.4f}" for p, s in result.trials))
             if src.supports_curves:
-                params, curve, chosen = _epochs(fit, data, task.seed, params, metrics[0])
+                params, curve, chosen, kept = _epochs(fit, data, task.seed, params, metrics[0])
                 if chosen is not None:
                     tuned = {**(tuned or {}), "epochs": chosen}
                     log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
-            scorer = fit(data.train, task.seed, **params)
+            scorer = kept if kept is not None else fit(data.train, task.seed, **params)
             if ann_spec is not None:  # items -> users: an index over the candidate users, queried by items
                 from harness.evaluation.ann import index
                 from harness.spec import ann as spec
@@ -162,14 +162,21 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
 
 
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
-            metric: str) -> tuple[dict, np.ndarray | None, int | None]:
-    """(params for the final fit, validation curve, epochs chosen by ``epochs="auto"`` or None)."""
+            metric: str) -> tuple[dict, np.ndarray | None, int | None, object | None]:
+    """(params for the final fit, validation curve, epochs chosen by ``epochs="auto"`` or None, the
+    inner model to evaluate instead of a final fit or None).
+
+    With ``epochs="auto", refit="none"`` the inner model after the best epoch is returned (a snapshot
+    taken during the curve: :func:`harness.runner.tuning.window.validation_curve_kept`) and no final
+    fit is needed; ``refit="full"`` (the default) refits the chosen epochs on the whole training window.
+    """
     import inspect
 
     from harness.runner.tuning import window as tuning
 
     params = dict(params)
     auto = params.get("epochs") == "auto"
+    keep = params.pop("refit", "full") == "none"
     max_epochs = params.pop("max_epochs", tuning.MAX_EPOCHS)
     patience = params.pop("patience", tuning.PATIENCE)
     default = inspect.signature(fit).parameters.get("epochs")
@@ -177,16 +184,21 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     epochs = params.pop("epochs", default)
     epochs = max_epochs if auto else epochs
     if epochs is None:  # an epoch arm without an ``epochs`` parameter: no curve to record
-        return params, None, None
+        return params, None, None, None
+    kept = None
     try:
-        curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs, patience if auto else None,
-                                        data.unit)
+        if auto and keep:
+            curve, kept = tuning.validation_curve_kept(fit, data.train, seed, params, metric, epochs, patience,
+                                                       data.unit)
+        else:
+            curve = tuning.validation_curve(fit, data.train, seed, params, metric, epochs,
+                                            patience if auto else None, data.unit)
     except HarnessError:
         if auto:
             raise
-        return {**params, "epochs": epochs}, None, None  # no validation window on this data: no curve
+        return {**params, "epochs": epochs}, None, None, None  # no validation window on this data: no curve
     chosen = tuning.best_epoch(curve) if auto else None
-    return {**params, "epochs": chosen if auto else epochs}, curve, chosen
+    return {**params, "epochs": chosen if auto else epochs}, curve, chosen, kept
 
 
 def _trains_in_epochs(kind: str) -> bool:

@@ -21,13 +21,16 @@ tested on.
 - Learning curves (arms that train in epochs): the validation metric after each epoch of an inner
   fit, over up to ``CURVE_UNITS`` validation units. With ``epochs="auto"`` the inner fit stops after
   ``patience`` epochs without improvement (at most ``max_epochs``) and the best epoch is refitted on
-  the whole training window. The chosen values are reported with the task.
+  the whole training window (``refit="full"``), or the inner model as it was after its best epoch is
+  kept (``refit="none"``: a snapshot taken during the curve, :func:`validation_curve_kept`). The
+  chosen values are reported with the task.
 - Convergence guard (:func:`still_improving`): an arm whose mean validation curve still gains more
   than ``CONVERGENCE_TOL`` of its final value over the last ``LAST_SHARE`` of its epochs is flagged
   in the report: the comparison may say "slower to train", not "worse".
 """
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import replace
 from typing import Callable
@@ -110,6 +113,7 @@ def validation_objective(fit: Callable, train: TrainData, seed: int, params: dic
         params = dict(params)
         max_epochs = params.pop("max_epochs", MAX_EPOCHS)
         patience = params.pop("patience", PATIENCE)
+        params.pop("refit", None)
         params.pop("epochs")
         curve_d = _curve_units(d)
 
@@ -176,20 +180,45 @@ def _curve_units(d: EvalData) -> EvalData:
     return replace(d, users=d.users[np.linspace(0, len(d.users) - 1, min(CURVE_UNITS, len(d.users))).astype(int)])
 
 
+def validation_curve_kept(fit: Callable, train: TrainData, seed: int, params: dict, metric: str, epochs: int,
+                          patience: int | None = None, unit: str = "users") -> tuple[np.ndarray, object]:
+    """:func:`validation_curve` plus the inner model as it was after the curve's best epoch
+    (:func:`best_epoch`), for ``refit="none"``.
+
+    The scorer ``on_epoch`` receives is deep-copied whenever its epoch becomes the best so far, so the
+    epochs the curve runs on (until ``patience`` ends) cannot change the kept model, whatever the arm
+    hands over (the built-in arms build fresh arrays each epoch; a user's arm may hand over live
+    state). This is the model a fit of exactly the best epoch's count would give, without fitting again.
+    """
+    return _curve(fit, _curve_units(validation_data(train, unit)), seed, params, metric, epochs, patience, keep=True)
+
+
 def _curve(fit: Callable, d: EvalData, seed: int, params: dict, metric: str, epochs: int,
-           patience: int | None) -> np.ndarray:
+           patience: int | None, keep: bool = False):
+    """The validation curve (float64 (n_epochs_trained,)); with ``keep``, (curve, the scorer after the
+    curve's best epoch)."""
     curve: list[float] = []
+    kept: list = [None]
 
     def on_epoch(epoch: int, scorer) -> None:
         curve.append(_mean_metric(scorer, d, metric))
-        if patience is not None and len(curve) - 1 - int(np.argmax(curve)) >= patience:
+        best = int(np.argmax(curve))  # the first best (NaN: as best_epoch would choose it)
+        if keep and best == len(curve) - 1:
+            kept[0] = copy.deepcopy(scorer)
+        if patience is not None and len(curve) - 1 - best >= patience:
             raise StopTraining
 
     try:
         fit(d.train, seed, **params, epochs=int(epochs), on_epoch=on_epoch)
     except StopTraining:
         pass
-    return np.asarray(curve, dtype=np.float64)
+    out = np.asarray(curve, dtype=np.float64)
+    if not keep:
+        return out
+    if kept[0] is None:
+        raise HarnessError("refit='none': the arm's fit never called on_epoch, so there is no inner model to keep; "
+                           "use refit='full'")
+    return out, kept[0]
 
 
 def best_epoch(curve: np.ndarray) -> int:
