@@ -30,27 +30,11 @@ def _data_dir(args: argparse.Namespace, dataset: str) -> Path | None:
     return fetch.resolve(dataset, args.data_dir, quiet=args.quiet, **_fetch_options(args))
 
 
-def writable_dir(path: Path, flag: str) -> None:
-    """Refuse ``path`` (the value of ``flag``) as a folder to write into, before any work: a file, a path
-    under a file, or (not created yet) under a folder that cannot take new entries. Creates nothing."""
-    import os
-
-    d = Path(path)
-    if d.exists() and not d.is_dir():
-        raise HarnessError(f"{flag} {d} is a file, not a directory; give a directory (it is created if missing)")
-    probe = d.absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise HarnessError(f"{flag} {d}: {probe} is a file, so no folder can be created under it; give a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise HarnessError(f"{flag} {d}: {probe} is not writable (read-only or no permission); give a folder you "
-                           "can write to")
-
-
 def _check_dirs(args: argparse.Namespace, results: bool = True) -> None:
     """``--results-dir`` (when ``results``: the command writes runs) and ``--cache-dir`` (unless
     ``--no-cache``) must be folders this process can write into; one line naming the flag if not."""
+    from harness.data.safe_write import writable_dir
+
     if results and getattr(args, "results_dir", None) is not None:
         writable_dir(args.results_dir, "--results-dir")
     if getattr(args, "cache_dir", None) is not None and not getattr(args, "no_cache", False):

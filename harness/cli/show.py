@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from harness.cli.options import _common
 from harness.errors import HarnessError
@@ -18,17 +17,15 @@ def add_parser(sub) -> None:
 def cmd_show(args: argparse.Namespace) -> int:
     from harness.outputs import report, run_files, run_folder as results
 
-    target = Path(args.run)
     if args.run == "latest":
         target = results.latest(args.results_dir, args.hypothesis)
         if target is None:
             raise HarnessError(f"no runs under {args.results_dir}; run one with: python -m harness run H1")
-    elif not target.is_dir():
-        found = sorted(Path(args.results_dir).glob(f"*/{args.run}"))
-        if not found:
+    else:
+        target = results.find(args.run, args.results_dir)
+        if target is None:
             raise HarnessError(f"run {args.run!r} not found under {args.results_dir}; use a run id, a folder, "
                                "or 'latest'")
-        target = found[0]
     path = target / "summary.json"
     if not path.is_file():
         raise HarnessError(f"{path}: not found; is {target} a run folder?")

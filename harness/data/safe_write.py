@@ -75,3 +75,19 @@ def make_temp_file(parent: Path, prefix: str = ".tmp-", suffix: str = "") -> tup
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary file name {prefix}*{suffix} in {parent}")  # pragma: no cover
+
+
+def writable_dir(path: Path, flag: str) -> None:
+    """Refuse ``path`` (the value of ``flag``) as a folder to write into, before any work: a file, a path
+    under a file, or (not created yet) under a folder that cannot take new entries. Creates nothing."""
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise HarnessError(f"{flag} {d} is a file, not a directory; give a directory (it is created if missing)")
+    probe = d.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise HarnessError(f"{flag} {d}: {probe} is a file, so no folder can be created under it; give a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise HarnessError(f"{flag} {d}: {probe} is not writable (read-only or no permission); give a folder you "
+                           "can write to")

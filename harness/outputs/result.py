@@ -148,19 +148,15 @@ class Result:
 
 
 def _run_folder(run: str | Path, results_dir: Path) -> Path:
-    path = Path(run)
-    if path.is_dir():
-        return path
-    if path.is_absolute() or len(path.parts) > 1:
-        raise HarnessError(f"run folder {path} not found; give a run folder, a run id or a hypothesis id")
-    found = sorted(Path(results_dir).glob(f"*/{run}"))
-    if found:
-        return found[0]
-    latest = sorted(Path(results_dir).glob(f"{run}/*/summary.json"), key=lambda p: p.stat().st_mtime)
-    if latest:  # a hypothesis id: its newest run
-        return latest[-1].parent
-    raise HarnessError(f"run {str(run)!r} not found: give a run folder, a run id or a hypothesis id with runs "
-                       f"under results_dir={results_dir}")
+    from harness.outputs import run_folder
+
+    folder = run_folder.find(run, results_dir)
+    if folder is None and len(Path(run).parts) == 1:  # a hypothesis id: its newest run
+        folder = run_folder.latest(results_dir, str(run))
+    if folder is None:
+        raise HarnessError(f"run {str(run)!r} not found: give a run folder, a run id or a hypothesis id with runs "
+                           f"under results_dir={results_dir}")
+    return folder
 
 
 def load(run: str | Path, results_dir: str | Path = "results") -> Result:

@@ -118,6 +118,18 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     frame.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
+def find(run: str | Path, results_dir: Path) -> Path | None:
+    """The run folder ``run`` names: itself when it is a folder, else the folder of that run id under
+    ``results_dir`` (``<results_dir>/<H>/<run>``); None when there is none (a path that does not exist too)."""
+    path = Path(run)
+    if path.is_dir():
+        return path
+    if path.is_absolute() or len(path.parts) != 1:
+        return None
+    found = sorted(Path(results_dir).glob(f"*/{path.name}"))
+    return found[0] if found else None
+
+
 def latest(results_dir: Path, hyp_id: str | None = None) -> Path | None:
     """The most recently written run folder (optionally of one hypothesis)."""
     root = Path(results_dir)

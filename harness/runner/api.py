@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.data.safe_write import writable_dir
 from harness.errors import HarnessError
 from harness.outputs.result import Result
 from harness.runner import discover
@@ -77,8 +78,9 @@ def run(hypothesis: Hypothesis | str | Path, **options) -> Result:
         ``item_features=...``. The numbers are those of ``python -m harness run`` with the same flags.
     """
     opts = RunOptions.create(**options)
-    if opts.results_dir is not None and opts.results_dir.exists() and not opts.results_dir.is_dir():
-        raise HarnessError(f"results_dir {opts.results_dir} is a file, not a directory")
+    for name in ("results_dir", "cache_dir"):  # the checks of the CLI's --results-dir / --cache-dir
+        if getattr(opts, name) is not None:
+            writable_dir(getattr(opts, name), name)
     hyp = opts.apply(resolve(hypothesis, opts.hypotheses))
     out = execute(hyp, opts)
     return Result(out.summary, out.per_user, out.run_dir, out.provenance)
