@@ -80,7 +80,7 @@ def test_resume_after_sigkill_gives_identical_results(ml100k_dir, tmp_path):
 
 
 def test_every_arm_in_workers_with_memory_mapped_inputs_matches_sequential(ml100k):
-    """Large inputs reach loky workers as memory maps (forced here with max_nbytes=1K); model
+    """Inputs reach loky workers as copy-on-write memory maps (harness.runner.shipping); model
     libraries that write to their buffers (LightFM) must still work, and results equal n_jobs=1."""
     import numpy as np
 
@@ -93,7 +93,7 @@ def test_every_arm_in_workers_with_memory_mapped_inputs_matches_sequential(ml100
     arms = [("lightfm", dict(epochs=1, no_components=4)), ("als", dict(factors=8, iterations=2)),
             ("bpr", dict(factors=8, iterations=2)), ("itemknn", {}), ("ease", {}), ("popularity", {})]
     tasks = [runner.Task("v", Arm(k, k, **kw), 0) for k, kw in arms]
-    par = runner.execute(tasks, {"v": data}, ("ndcg@10",), "ctx", n_jobs=2, max_nbytes="1K")
+    par = runner.execute(tasks, {"v": data}, ("ndcg@10",), "ctx", n_jobs=2)
     seq = runner.execute(tasks, {"v": data}, ("ndcg@10",), "ctx", n_jobs=1)
     for a, b in zip(par, seq):
         assert np.array_equal(a.scores.values["ndcg@10"], b.scores.values["ndcg@10"]), a.task.label()

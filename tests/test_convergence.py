@@ -168,7 +168,7 @@ def test_content_only_and_row_normalised_features(data):
 
 
 def test_report_warns_about_an_arm_still_improving(inter, tmp_path):
-    slow = dict(loss="bpr", no_components=8, learning_rate=0.005, epochs=6)
+    slow = dict(loss="bpr", no_components=8, learning_rate=0.005, epochs=6, curve=True)
     hyp = Hypothesis(id="HV", claim="slow", dataset="synthetic-conv", positives=("watch_ratio>=0.5",),
                      baseline=Arm("pop", "popularity"), treatment=Arm("slow", "lightfm", **slow),
                      segments=(Segment.all(),), metrics=("ndcg@10",), primary="ndcg@10", seeds=(0, 1),

@@ -87,7 +87,7 @@ def test_grid_search_in_the_item_direction_scores_items(data):
 def test_item_hypothesis_records_a_per_item_learning_curve(inter, tmp_path):
     lfm = dict(loss="warp", no_components=8, learning_rate=0.05, user_features="profile")
     h = Hypothesis(id="HIC", claim="c", dataset="synthetic-itemtune", positives=(ENGAGED,),
-                   baseline=Arm("mean", "profile"), treatment=Arm("lfm", "lightfm", epochs=3, **lfm),
+                   baseline=Arm("mean", "profile"), treatment=Arm("lfm", "lightfm", epochs=3, curve=True, **lfm),
                    segments=(Segment.all(),), metrics=("ndcg@100",), primary="ndcg@100", seeds=(1,),
                    decision=Decision.better(0.0), n_boot=100, split=SPLIT, direction="item_to_users")
     out = experiment.run(h, inter=inter, results_dir=tmp_path, cache_dir=None, quiet=True)

@@ -289,7 +289,7 @@ def test_a_user_arm_with_on_epoch_gets_a_learning_curve(tmp_path):
     rel = sp.csr_matrix((rng.random((train.n_users, train.n_items)) < 0.1) & (train.seen.toarray() == 0))
     users = np.flatnonzero(np.diff(rel.indptr) > 0)
     data = EvalData("v", train, users, rel, np.diff(train.positives.indptr))
-    res = run_task(Task("v", Arm("c", f"{p}:fit"), 0), data, ("ndcg@5",), None, "k")
+    res = run_task(Task("v", Arm("c", f"{p}:fit", curve=True), 0), data, ("ndcg@5",), None, "k")
     assert res.curve is not None and len(res.curve) == 3
     assert res.curve[0] < res.curve[1] == res.curve[2]
     from harness.arms.scorer import ConstantScorer

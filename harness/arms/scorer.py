@@ -28,7 +28,7 @@ class StopTraining(Exception):
 #: stops on the validation window after ``patience`` epochs without improvement, at most ``max_epochs``;
 #: ``refit`` is ``"full"`` (refit the chosen epochs on the whole training window) or ``"none"`` (keep the
 #: early-stopped inner model).
-EPOCH_PARAMS = ("max_epochs", "patience", "refit")
+EPOCH_PARAMS = ("max_epochs", "patience", "refit", "curve")
 #: The values of ``refit``.
 REFIT_MODES = ("full", "none")
 
@@ -93,7 +93,8 @@ def fold_biases(user_emb: np.ndarray, user_bias: np.ndarray, item_emb: np.ndarra
 
 def check_epochs(params: dict, arm_name: str) -> None:
     """``epochs`` is a positive int or ``"auto"``; ``max_epochs`` / ``patience`` positive ints and
-    ``refit`` one of :data:`REFIT_MODES`, all only with ``epochs="auto"``; ``"auto"`` does not combine
+    ``refit`` one of :data:`REFIT_MODES`, all only with ``epochs="auto"``; ``curve`` (bool) only with fixed
+    epochs (it asks for the validation curve, which costs one extra fit); ``"auto"`` does not combine
     with a grid."""
     from harness.errors import HarnessError
 
@@ -105,8 +106,15 @@ def check_epochs(params: dict, arm_name: str) -> None:
     auto = params.get("epochs") == "auto"
     if isinstance(params.get("epochs"), (int, np.integer)):  # other types: the type check names them
         positive("epochs")
+    if "curve" in params:
+        if params["curve"] not in (True, False):
+            raise HarnessError(f"Arm {arm_name!r}: curve={params['curve']!r} must be True (record the learning curve "
+                               "on the validation window: one extra fit per task) or False")
+        if auto:
+            raise HarnessError(f"Arm {arm_name!r}: curve only applies to fixed epochs; epochs='auto' always records "
+                               "the validation curve (it chooses the epochs)")
     for name in EPOCH_PARAMS:
-        if name in params:
+        if name in params and name != "curve":
             if not auto:
                 raise HarnessError(f"Arm {arm_name!r}: {name} only applies with epochs='auto'")
             if name != "refit":

@@ -120,7 +120,7 @@ def epoch_budget(arm: Arm) -> str:
     epochs = kw.get("epochs", None if default is None else default.default)
     if epochs is None or epochs is inspect.Parameter.empty:
         return "n/a (no epochs parameter)"
-    return f"{epochs} epochs"
+    return f"{epochs} epochs" + (" + a validation-curve fit (curve=True)" if kw.get("curve") is True else "")
 
 
 def tuning_budget(arm: Arm) -> str | None:

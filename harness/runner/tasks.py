@@ -13,7 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from harness.evaluation.items import candidate_seen, evaluate_data, top_data
 from harness.evaluation.lists import cap_at_list_end
 from harness.design.prepare import EvalData
 from harness.spec import Arm
+from harness.runner import shipping
 from harness.runner.cache import CACHE_VERSION, TaskCache, task_key  # noqa: F401 (CACHE_VERSION re-exported)
 
 log = logging.getLogger("harness.runner.tasks")
@@ -86,9 +87,10 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     An arm with ``grid=`` or ``tune=`` is first tuned on the validation window inside training
     (:func:`harness.runner.tuning.window.search`; optuna trials run sequentially here, tasks run in parallel),
     scored in the data's direction (per user, or per item for ``unit="items"``).
-    For arms that train in epochs (``on_epoch``), the first metric's learning curve on the
-    validation window inside training is recorded (:func:`harness.runner.tuning.window.validation_curve`); with
-    ``epochs="auto"`` it also chooses the epochs of the final fit. The test window chooses nothing.
+    For arms that train in epochs (``on_epoch``) with ``epochs="auto"`` (or fixed epochs and ``curve=True``),
+    the first metric's learning curve on the validation window inside training is recorded
+    (:func:`harness.runner.tuning.window.validation_curve`); with ``epochs="auto"`` it also chooses the
+    epochs of the final fit. The test window chooses nothing.
 
     An arm with ``ann=`` is fitted (and tuned) exactly, then served through an approximate index
     built with the task's seed (:mod:`harness.evaluation.ann`; for ``unit="items"`` over the candidate users,
@@ -97,10 +99,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
-    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs,
-                    users=data.users, metrics=metrics)
+    hit = cached_result(task, data, metrics, cache, key, save_top)
     if hit is not None:
-        return TaskResult(task, seconds=0.0, cached=True, **hit)
+        return hit
     cache_note = cache.rejected
     t0 = time.perf_counter()
     with threadpool_limits(1):
@@ -161,6 +162,19 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                       notes=notes, tuning=tuning_doc, ann=ann_doc, cache_note=cache_note)
 
 
+def cached_result(task: Task, data: EvalData, metrics: tuple[str, ...], cache: TaskCache, key: str,
+                  save_top: int = 0) -> TaskResult | None:
+    """The task's result from ``cache`` if it holds a usable entry (see :meth:`TaskCache.get`), else None
+    (``cache.rejected`` then says why an entry was not used)."""
+    hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs,
+                    users=data.users, metrics=metrics)
+    if hit is None:
+        return None
+    if not _records_curve(task.arm):  # an entry written when fixed epochs always recorded a curve
+        hit["curve"] = None
+    return TaskResult(task, seconds=0.0, cached=True, **hit)
+
+
 def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
             metric: str) -> tuple[dict, np.ndarray | None, int | None, object | None]:
     """(params for the final fit, validation curve, epochs chosen by ``epochs="auto"`` or None, the
@@ -169,6 +183,8 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     With ``epochs="auto", refit="none"`` the inner model after the best epoch is returned (a snapshot
     taken during the curve: :func:`harness.runner.tuning.window.validation_curve_kept`) and no final
     fit is needed; ``refit="full"`` (the default) refits the chosen epochs on the whole training window.
+    Fixed epochs train once; the validation curve (an extra inner fit on the training window minus its
+    validation window) is recorded only with ``curve=True``.
     """
     import inspect
 
@@ -177,6 +193,7 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     params = dict(params)
     auto = params.get("epochs") == "auto"
     keep = params.pop("refit", "full") == "none"
+    want_curve = params.pop("curve", False)
     max_epochs = params.pop("max_epochs", tuning.MAX_EPOCHS)
     patience = params.pop("patience", tuning.PATIENCE)
     default = inspect.signature(fit).parameters.get("epochs")
@@ -185,6 +202,8 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
     epochs = max_epochs if auto else epochs
     if epochs is None:  # an epoch arm without an ``epochs`` parameter: no curve to record
         return params, None, None, None
+    if not auto and not want_curve:  # fixed epochs: one fit; the validation curve only when asked (curve=True)
+        return {**params, "epochs": epochs}, None, None, None
     kept = None
     try:
         if auto and keep:
@@ -199,6 +218,13 @@ def _epochs(fit: Callable, data: EvalData, seed: int, params: dict,
         return {**params, "epochs": epochs}, None, None, None  # no validation window on this data: no curve
     chosen = tuning.best_epoch(curve) if auto else None
     return {**params, "epochs": chosen if auto else epochs}, curve, chosen, kept
+
+
+def _records_curve(arm: Arm) -> bool:
+    """Whether a task of ``arm`` records a validation curve: an epoch arm with ``epochs="auto"`` or
+    ``curve=True``."""
+    kw = arm.kwargs
+    return resolve(arm.kind).supports_curves and (kw.get("epochs") == "auto" or kw.get("curve") is True)
 
 
 def _trains_in_epochs(kind: str) -> bool:
@@ -223,17 +249,29 @@ def _safe_run_task(*args) -> TaskResult:
         return TaskResult(args[0], None, 0.0, False, f"{e} (traceback in the log)\n{e.tb}")
 
 
-def _run_indexed(i: int, *args) -> tuple[int, TaskResult]:
-    """``(i, _safe_run_task(*args))``: results arrive in completion order and are put back in task order."""
-    return i, _safe_run_task(*args)
+def _run_indexed(i: int, task: Task, data: object, *args) -> tuple[int, TaskResult]:
+    """``(i, _safe_run_task(task, data, *args))``: results arrive in completion order and are put back in task
+    order. ``data`` may be a handle of :mod:`harness.runner.shipping` (loaded once per worker)."""
+    if isinstance(data, shipping.Shipped):
+        return i, shipping.detach(_safe_run_task(task, shipping.resolve(data), *args))
+    return i, _safe_run_task(task, data, *args)
+
+
+def _needs_events(t: Task) -> bool:
+    """Whether ``t``'s arm reads the training events (the others get ``events=None``: less to ship)."""
+    return t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or "tune" in t.arm.kwargs \
+        or _trains_in_epochs(t.arm.kind)
 
 
 def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
             n_jobs: int = 1, cache_dir: Path | None = None, backend: str = "loky",
-            progress: Callable | None = None, max_nbytes: str | int | None = "1M",
-            save_top: int = 0) -> list[TaskResult]:
+            progress: Callable | None = None, save_top: int = 0) -> list[TaskResult]:
     """Run ``tasks`` (cached ones are read, not refit) and return results in task order (so outputs do
     not depend on ``n_jobs``), while ``progress`` sees each task as soon as it finishes.
+
+    Cached tasks are read here, in the calling process. The data of the others reaches the workers once
+    (:mod:`harness.runner.shipping`: one memory-mapped file per payload for loky, one scatter per payload
+    for Dask); each task carries a handle.
 
     Parameters
     ----------
@@ -243,52 +281,70 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     context : text describing the data/split (hashed into each task's cache key).
     n_jobs : joblib workers; results are identical for any value.
     cache_dir : where finished tasks are stored (None: no cache).
-    backend : joblib backend ("loky", or "dask" inside a ``parallel_config``).
+    backend : "loky", or "dask" inside :func:`harness.runner.backends.backend` (tasks go to its client).
     progress : called once per finished task with its TaskResult, in the order tasks finish (joblib's
-        ``return_as="generator_unordered"``, one task per batch; on Dask too).
-    max_nbytes : arrays larger than this are shared with loky workers as copy-on-write memory maps
-        (``mmap_mode="c"``: model libraries such as LightFM need writable buffers).
+        ``return_as="generator_unordered"``, one task per batch; on Dask, ``as_completed``).
     save_top : > 0: also return each task's evaluated top-``save_top`` lists (``--save-runs``).
     """
-    from joblib import Parallel, delayed
-
     keys = [task_key(t, context) for t in tasks]
     log.info("%d tasks, metrics %s", len(tasks), ", ".join(metrics))
     cdir = None if cache_dir is None else str(cache_dir)
-
-    def payload(t: Task) -> EvalData:
-        d = data[t.variant]
-        if t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or "tune" in t.arm.kwargs \
-                or _trains_in_epochs(t.arm.kind):
-            return d
-        return replace(d, train=replace(d.train, events=None))
-
-    jobs = (delayed(_run_indexed)(i, t, payload(t), metrics, cdir, k, save_top)
-            for i, (t, k) in enumerate(zip(tasks, keys)))
-    if backend == "dask":  # inside harness.runner.backends.backend("dask"): joblib's active backend is the cluster
-        gen = Parallel(n_jobs=-1, return_as="generator_unordered", batch_size=1)(jobs)
-    elif n_jobs == 1:
-        gen = (_run_indexed(i, t, payload(t), metrics, cdir, k, save_top) for i, (t, k) in enumerate(zip(tasks, keys)))
-    else:
-        gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1,
-                       max_nbytes=max_nbytes, mmap_mode="c")(jobs)
     finished: dict[int, TaskResult] = {}
+
+    def done(i: int, r: TaskResult) -> None:
+        if r.cache_note:
+            log.warning("task %s: %s", r.task.label(), r.cache_note)
+        log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
+                 ("cached" if r.cached else f"{r.seconds:.1f} s"))
+        if progress is not None:
+            progress(r)
+        finished[i] = r
+
+    cache = TaskCache(cache_dir)
+    todo = []
+    for i, (t, k) in enumerate(zip(tasks, keys)):
+        hit = cached_result(t, data[t.variant], metrics, cache, k, save_top) if cdir else None
+        if hit is None:
+            todo.append(i)
+        else:
+            done(i, hit)
+    payloads: dict[tuple[str, bool], EvalData] = {}
+    for i in todo:
+        t = tasks[i]
+        pk = (t.variant, _needs_events(t))
+        if pk not in payloads:
+            d = data[t.variant]
+            payloads[pk] = d if pk[1] else replace(d, train=replace(d.train, events=None))
     try:
-        for i, r in gen:
-            if r.cache_note:
-                log.warning("task %s: %s", r.task.label(), r.cache_note)
-            log.info("task %s: %s", r.task.label(), "FAILED: " + r.error if r.error else
-                     ("cached" if r.cached else f"{r.seconds:.1f} s"))
-            if progress is not None:
-                progress(r)
-            finished[i] = r
+        with shipping.ship(payloads, backend, n_jobs) as handles:
+            def args(i: int) -> tuple:
+                t = tasks[i]
+                return i, t, handles[(t.variant, _needs_events(t))], metrics, cdir, keys[i], save_top
+
+            if not todo:
+                gen: Iterable = ()
+            elif backend == "dask":  # inside harness.runner.backends.backend("dask"): a client is active
+                from distributed import as_completed, get_client
+
+                client = get_client()
+                futures = [client.submit(_run_indexed, *args(i), pure=False) for i in todo]
+                gen = (f.result() for f in as_completed(futures))
+            elif n_jobs == 1:
+                gen = (_run_indexed(*args(i)) for i in todo)
+            else:
+                from joblib import Parallel, delayed
+
+                gen = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered", batch_size=1,
+                               max_nbytes=None)(delayed(_run_indexed)(*args(i)) for i in todo)
+            for i, r in gen:
+                done(i, r)
     except Exception as e:  # a worker process died (killed, out of memory, segfault in a model library)
         if type(e).__name__ not in ("TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"):
             raise
         log.error("worker died: %s", e)
-        done = len(finished)
+        n = len(finished)
         raise HarnessError(f"a worker process died while running tasks ({type(e).__name__}: "
-                           f"{str(e).splitlines()[0][:160]}); {done} of {len(tasks)} tasks finished and are cached, "
+                           f"{str(e).splitlines()[0][:160]}); {n} of {len(tasks)} tasks finished and are cached, "
                            "rerun the same command to resume (fewer --n-jobs if memory ran out)") from None
     results = [finished[i] for i in range(len(tasks))]
     failed = [r for r in results if r.error]
