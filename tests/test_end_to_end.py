@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def small_h1(seeds=(0, 1, 2)):
     h = registry.get("H1", ROOT / "hypotheses")
-    fast = dict(loss="bpr", no_components=16, learning_rate=0.05, epochs=3)
+    fast = dict(loss="bpr", no_components=16, learning_rate=0.05, epochs=3, curve=True)
     return h.replace(baseline=Arm("cf", "lightfm", **fast),
                      treatment=Arm("cf+content", "lightfm", item_features="embedding[:32]", **fast),
                      seeds=tuple(seeds), n_boot=500)
@@ -124,6 +124,6 @@ def test_learning_curves_for_epoch_arms(run_twice, ml100k):
     from harness.design.split import split
 
     data = prepare(ml100k, split(ml100k, ml100k.default_split), "rating>=4")
-    params = {k: v for k, v in small_h1().baseline.kwargs.items() if k != "epochs"}
+    params = {k: v for k, v in small_h1().baseline.kwargs.items() if k not in ("epochs", "curve")}
     again = tuning.validation_curve(lfm.fit, data.train, 0, params, "ndcg@10", 3)
     assert curves["cf"]["seeds"]["0"] == pytest.approx(list(again), abs=1e-12)

@@ -2,8 +2,8 @@
 
 implicit stores the item bias as the last column of ``item_factors`` with a constant 1 in the
 matching column of ``user_factors``, so score = ``user_factors @ item_factors.T`` on the raw
-factors is exactly what ``implicit``'s ``recommend`` ranks by. One thread: implicit's BPR is not
-deterministic with more than one.
+factors is exactly what ``implicit``'s ``recommend`` ranks by. One thread by default: implicit's BPR is
+not deterministic with more than one (``--threads-per-task`` labels such a run).
 """
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import scipy.sparse as sp
 from harness.arms._blas import single_blas_thread
 from harness.arms.scorer import FactorScorer, TrainData
 from harness.errors import HarnessError
+
+#: More threads per fit (``--threads-per-task``) change the result for a seed (Hogwild updates).
+THREADS = "not reproducible"
 
 
 def validate(params: dict) -> None:
@@ -26,7 +29,7 @@ def validate(params: dict) -> None:
 
 
 def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0.01,
-        regularization: float = 0.01, iterations: int = 100) -> FactorScorer:
+        regularization: float = 0.01, iterations: int = 100, num_threads: int = 1) -> FactorScorer:
     """Fit BPR on ``train.positives`` with ``random_state=seed``.
 
     Parameters
@@ -35,6 +38,8 @@ def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0
     learning_rate : SGD step size.
     regularization : L2 weight.
     iterations : epochs over the positives.
+    num_threads : set by the runner (``--threads-per-task``), never in the hypothesis; more than one thread
+        updates the factors Hogwild-style, so the result for a seed is not reproducible (``THREADS``).
     """
     from implicit.cpu.bpr import BayesianPersonalizedRanking
 
@@ -44,7 +49,7 @@ def fit(train: TrainData, seed: int, factors: int = 64, learning_rate: float = 0
     with single_blas_thread():
         model = BayesianPersonalizedRanking(factors=int(factors), learning_rate=float(learning_rate),
                                             regularization=float(regularization), iterations=int(iterations),
-                                            random_state=int(seed), num_threads=1)
+                                            random_state=int(seed), num_threads=int(num_threads))
         model.fit(user_items, show_progress=False)
     return FactorScorer(np.ascontiguousarray(model.user_factors, dtype=np.float32),
                         np.ascontiguousarray(model.item_factors, dtype=np.float32))

@@ -20,8 +20,9 @@ window inside training (see :mod:`harness.runner.tuning.window`).
 The arm supports learning curves (``SUPPORTS_CURVES``): the runner passes ``on_epoch``, which may
 raise :class:`~harness.arms.scorer.StopTraining` to end training early.
 
-Always ``num_threads=1``: LightFM with more threads is not reproducible for a seed; the runner
-parallelises across (arm, seed) tasks instead.
+One thread per fit by default: LightFM with more threads (Hogwild updates) is not reproducible for a seed,
+so the runner parallelises across (arm, seed) tasks instead. ``--threads-per-task N`` passes
+``num_threads=N`` (``THREADS``: the run is then labelled not byte-reproducible).
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from harness.arms.scorer import FactorScorer, TrainData, fold_biases
 from harness.errors import HarnessError
 
 SUPPORTS_CURVES = True
+#: More threads per fit (``--threads-per-task``) change the result for a seed (Hogwild updates).
+THREADS = "not reproducible"
 #: Parameters ``Arm(..., "lightfm", **params)`` accepts.
 PARAMS = ("loss", "no_components", "learning_rate", "epochs", "item_alpha", "user_alpha", "max_sampled",
           "item_features", "user_features", "identity", "normalize")
@@ -123,32 +126,33 @@ def build_model(seed: int, loss: str = "warp", no_components: int = 64, learning
 
 def fit(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
         user_features: str | None = None, on_epoch: Callable[[int, FactorScorer], None] | None = None,
-        identity: bool = True, normalize: str | None = None, **params) -> FactorScorer:
+        identity: bool = True, normalize: str | None = None, num_threads: int = 1, **params) -> FactorScorer:
     """Fit LightFM on the training positives and return a scorer over all items.
 
     ``on_epoch(epoch, scorer)`` (optional) is called after each epoch, for learning curves; training
-    epoch by epoch gives exactly the model that one ``fit(epochs=n)`` call gives.
+    epoch by epoch gives exactly the model that one ``fit(epochs=n)`` call gives. ``num_threads``: set by
+    the runner (``--threads-per-task``), never in the hypothesis.
     """
     model, uf, itf = fit_model(train, seed, epochs=epochs, item_features=item_features,
                                user_features=user_features, on_epoch=on_epoch, identity=identity,
-                               normalize=normalize, **params)
+                               normalize=normalize, num_threads=num_threads, **params)
     return scorer_from_model(model, uf, itf)
 
 
 def fit_model(train: TrainData, seed: int, epochs: int = 10, item_features: str | None = None,
               user_features: str | None = None, on_epoch: Callable | None = None, identity: bool = True,
-              normalize: str | None = None, **params):
+              normalize: str | None = None, num_threads: int = 1, **params):
     """The fitted ``LightFM`` model and its (user, item) feature matrices (for reference checks)."""
     model = build_model(seed, **params)
     itf = item_feature_matrix(train, item_features, identity, normalize)
     uf = user_feature_matrix(train, user_features, identity, normalize, seed)
     coo = train.positives.tocoo()
     if on_epoch is None:
-        model.fit(coo, user_features=uf, item_features=itf, epochs=int(epochs), num_threads=1)
+        model.fit(coo, user_features=uf, item_features=itf, epochs=int(epochs), num_threads=int(num_threads))
         return model, uf, itf
     model._reset_state()
     for epoch in range(1, int(epochs) + 1):
-        model.fit_partial(coo, user_features=uf, item_features=itf, epochs=1, num_threads=1)
+        model.fit_partial(coo, user_features=uf, item_features=itf, epochs=1, num_threads=int(num_threads))
         on_epoch(epoch, scorer_from_model(model, uf, itf))
     return model, uf, itf
 

@@ -87,6 +87,17 @@ class ArmSource:
     def path_params(self) -> tuple[str, ...]:
         return tuple(getattr(self.module, "PATH_PARAMS", ()))
 
+    @property
+    def threads(self) -> str | None:
+        """How the arm trains with ``--threads-per-task N`` > 1: ``"reproducible"`` (the same result for a seed at
+        any thread count), ``"not reproducible"`` (e.g. Hogwild updates), or None when ``fit`` takes no
+        ``num_threads`` (it trains on one thread). A module declares it as ``THREADS``; a ``fit`` with
+        ``num_threads`` but no ``THREADS`` counts as not reproducible."""
+        if "num_threads" not in inspect.signature(self.fit).parameters:
+            return None
+        mode = getattr(self.module, "THREADS", "not reproducible")
+        return mode if mode in ("reproducible", "not reproducible") else "not reproducible"
+
     def fingerprint(self, params: dict, seed: int) -> str:
         """Text hashed into a task's cache key: the source hash plus the module's own ``fingerprint``."""
         extra = getattr(self.module, "fingerprint", None)
@@ -271,6 +282,9 @@ def check_params(kind: str, params: dict, arm_name: str, preflight: bool = False
         raise HarnessError(f"Arm {arm_name!r}: {e}") from None
     if preflight and hasattr(src.module, "preflight"):
         src.module.preflight()
+    if "num_threads" in params:
+        raise HarnessError(f"Arm {arm_name!r}: num_threads is set per run, not per arm: use --threads-per-task N "
+                           "(harness.run(..., threads_per_task=N)); the default is 1")
     if "ann" in params:  # the ANN option of a factor arm (harness.evaluation.ann), not an arm parameter
         from harness.spec import ann
 

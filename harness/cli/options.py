@@ -90,6 +90,9 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/harness"), help="task cache and generated data")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
     p.add_argument("--n-jobs", type=_positive_int, default=2, help="parallel (arm, seed) tasks (default 2)")
+    p.add_argument("--threads-per-task", type=_positive_int, default=1, metavar="N",
+                   help="threads each fit trains with, for arms whose library takes num_threads (lightfm, als, bpr; "
+                   "default 1). LightFM and BPR are then not byte-reproducible for a seed: the run says so")
     p.add_argument("--seeds", type=_seeds_arg, default=None, help="override: use seeds 0..N-1, or 'auto': seeds in "
                    "rounds (3, 5, ..., 15) until the verdict is decided, with group-sequential levels")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -49,6 +49,7 @@ def execute(hyp: Hypothesis, options: RunOptions) -> RunOutcome:
                              **options.fetch_options())
     return experiment.run(hyp, dataset=options.dataset, data_dir=data_dir, results_dir=options.results_dir,
                           cache_dir=options.cache_dir, n_jobs=options.n_jobs, quiet=options.quiet,
+                          threads_per_task=options.threads_per_task,
                           backend=options.backend, scheduler=options.scheduler, columns=options.columns or None,
                           save_runs=options.save_runs, load_options=options.load_options())
 
@@ -63,6 +64,7 @@ def plan(hyp: Hypothesis, options: RunOptions) -> Plan:
                              **options.fetch_options())
     return experiment.make_plan(hyp, dataset=options.dataset, data_dir=data_dir, cache_dir=options.cache_dir,
                                 n_jobs=options.n_jobs, backend=options.backend, columns=options.columns or None,
+                                threads_per_task=options.threads_per_task,
                                 save_runs=options.save_runs, load_options=options.load_options())
 
 

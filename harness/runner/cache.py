@@ -30,19 +30,27 @@ class _Task(Protocol):
     variant: str
     arm: Arm
     seed: int
+    threads: int
 
 
 def task_key(task: _Task, context: str) -> str:
     """Cache key: the task, the data/split/metric context, the code version and the arm's source (the
     hash of the module defining its ``fit``, plus e.g. a run file's hash): editing a model file
-    invalidates its cached results."""
-    source = resolve(task.arm.kind).fingerprint(task.arm.kwargs, task.seed)
+    invalidates its cached results. A task trained with more than one thread (``--threads-per-task``) in a
+    library that is then not reproducible for a seed (LightFM, BPR) has its own key, marked
+    ``reproducible: false``; where threads change nothing (ALS; arms without ``num_threads``) the key is the
+    one-thread key."""
+    src = resolve(task.arm.kind)
+    source = src.fingerprint(task.arm.kwargs, task.seed)
     if "ann" in task.arm.kwargs:  # an ANN arm's results also depend on the index code
         from harness.evaluation.ann import index
 
         source += f"|ann:{index.source_hash()}"
-    blob = json.dumps({"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
-                       "context": context, "version": CACHE_VERSION, "source": source}, sort_keys=True, default=str)
+    doc = {"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
+           "context": context, "version": CACHE_VERSION, "source": source}
+    if task.threads > 1 and src.threads == "not reproducible":
+        doc.update(threads=task.threads, reproducible=False)
+    blob = json.dumps(doc, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

@@ -85,7 +85,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         results_dir: Path | None = Path("results"), cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1,
         quiet: bool = False, backend: str = "loky", scheduler: str | None = None,
         inter: Interactions | None = None, columns: dict[str, str] | None = None,
-        save_runs: str | None = None, load_options: dict | None = None) -> RunOutcome:
+        save_runs: str | None = None, load_options: dict | None = None, threads_per_task: int = 1) -> RunOutcome:
     """Run ``hyp`` (optionally on another dataset, or on already loaded ``inter``) and write its run
     folder; returns the outcome.
 
@@ -98,10 +98,13 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     """
     t0 = time.perf_counter()
     hyp, inter = load_data(hyp, dataset, inter, data_dir, cache_dir, columns, load_options)
+    stages = {"load": time.perf_counter() - t0}
     p = prepare_run(hyp, inter)
+    stages["prepare"] = time.perf_counter() - t0 - stages["load"]
     plan = adaptive.levels(hyp)  # (seeds, nominal alpha) per look: one look for fixed seeds
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
-    lines = run_plan.render(run_plan.build(p, n_jobs=n_jobs, backend=backend, cache_dir=cache_dir, save_top=save_top))
+    lines = run_plan.render(run_plan.build(p, n_jobs=n_jobs, backend=backend, cache_dir=cache_dir, save_top=save_top,
+                                           threads=threads_per_task))
     res: list[runner.TaskResult] = []
     looks: list[adaptive.Look] = []
     # Logs never go into results/ (which holds only complete run folders).
@@ -113,14 +116,16 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
         for n_seeds, alpha in plan:  # one round for fixed seeds; rounds until decided for adaptive ones
             done = looks[-1].n_seeds if looks else 0
             res += run_tasks(p, hyp.seeds[done:n_seeds], cache_dir=cache_dir, n_jobs=n_jobs, backend=active,
-                             progress=tick, save_top=save_top)
+                             progress=tick, save_top=save_top, threads=threads_per_task)
             analysed = analyse(p, res, alpha)
             verdict = decide(analysed.hyp, analysed.cells)
             looks.append(look(hyp, n_seeds, alpha, verdict, len(looks) + 1))
             if looks[-1].decided:
                 break
+    stages["tasks_and_analysis"] = time.perf_counter() - t0 - sum(stages.values())
     doc, prov = summarise(p, res, looks, analysed, verdict)
-    prov_full = run_provenance(prov, res, log_path=log_path, n_jobs=n_jobs, backend=backend, t0=t0)
+    stages["summary"] = time.perf_counter() - t0 - sum(stages.values())
+    prov_full = run_provenance(prov, res, log_path=log_path, n_jobs=n_jobs, backend=backend, t0=t0, stages=stages)
     run_dir = None if results_dir is None else \
         write_outputs(Path(results_dir), p, res, doc, analysed.per_user, prov_full, save_runs)
     fitted = sum(not r.cached for r in res)
@@ -130,13 +135,15 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
 def make_plan(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = None,
               cache_dir: Path | None = Path(".cache/harness"), n_jobs: int = 1, backend: str = "loky",
               inter: Interactions | None = None, columns: dict[str, str] | None = None,
-              save_runs: str | None = None, load_options: dict | None = None) -> run_plan.Plan:
+              save_runs: str | None = None, load_options: dict | None = None,
+              threads_per_task: int = 1) -> run_plan.Plan:
     """What :func:`run` with the same arguments would do (:mod:`harness.runner.plan`): loads the data and
     prepares the split, fits nothing and writes nothing but generated synthetic data."""
     hyp, inter = load_data(hyp, dataset, inter, data_dir, cache_dir, columns, load_options)
     p = prepare_run(hyp, inter)
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
-    return run_plan.build(p, n_jobs=n_jobs, backend=backend, cache_dir=cache_dir, save_top=save_top)
+    return run_plan.build(p, n_jobs=n_jobs, backend=backend, cache_dir=cache_dir, save_top=save_top,
+                          threads=threads_per_task)
 
 
 def load_data(hyp: Hypothesis, dataset: str | None, inter: Interactions | None, data_dir: Path | None,
@@ -165,10 +172,11 @@ def prepare_run(hyp: Hypothesis, inter: Interactions) -> Prepared:
 
 
 def run_tasks(p: Prepared, seeds: tuple[int, ...], *, cache_dir: Path | None, n_jobs: int, backend: str,
-              progress: Callable[[runner.TaskResult], None], save_top: int) -> list[runner.TaskResult]:
+              progress: Callable[[runner.TaskResult], None], save_top: int, threads: int = 1) -> list[runner.TaskResult]:
     """Train and evaluate every (positives, arm) pair with each of ``seeds`` on ``backend`` (tasks in the
-    cache under ``cache_dir/tasks`` are read back instead); ``progress`` is called per finished task."""
-    return runner.execute(tasks_for(p, seeds), p.data, p.metrics, p.context, n_jobs=n_jobs,
+    cache under ``cache_dir/tasks`` are read back instead), each fit with ``threads``; ``progress`` is
+    called per finished task."""
+    return runner.execute(tasks_for(p, seeds, threads), p.data, p.metrics, p.context, n_jobs=n_jobs,
                           cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
                           backend=backend, progress=progress, save_top=save_top)
 
@@ -207,7 +215,8 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     notes += floor.below_reference(last.cells, reference, hyp)
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
-    warnings = run_notes.run_warnings(p.warnings, curves_doc, hyp, max((c.n_seeds for c in last.cells), default=0))
+    warnings = run_notes.run_warnings(p.warnings, curves_doc, hyp, max((c.n_seeds for c in last.cells), default=0),
+                                      run_notes.threads_warning(res))
     spec = run_spec.run_spec(p)
     inputs = sorted({task_key(r.task, p.context) for r in res})  # each task's inputs: data, arm source, runs files
     rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)
@@ -219,13 +228,17 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
 
 
 def run_provenance(prov: dict, res: list[runner.TaskResult], *, log_path: Path | None, n_jobs: int, backend: str,
-                   t0: float) -> dict:
-    """provenance.json: ``prov`` plus what varies run to run (log file, backend, wall time, each task's
-    seconds, finish time); kept out of summary.json so that it is reproducible."""
+                   t0: float, stages: dict | None = None) -> dict:
+    """provenance.json: ``prov`` plus what varies run to run (log file, backend, threads, wall time and
+    ``stages`` seconds: load, prepare, tasks_and_analysis, summary; each task's seconds and phases, finish time);
+    kept out of summary.json so that it is reproducible."""
     prov_full = {**prov, "log": None if log_path is None else str(log_path), "n_jobs": n_jobs, "backend": backend,
+                 "threads_per_task": max((r.task.threads for r in res), default=1),
+                 "not_reproducible": run_notes.unreproducible_arms(res),
                  "wall_seconds": round(time.perf_counter() - t0, 1),
+                 "stage_seconds": {k: round(v, 3) for k, v in (stages or {}).items()},
                  "tasks": [{"task": r.task.label(), "variant": r.task.variant, "arm": r.task.arm.name, "seed": r.task.seed,
-                            "seconds": round(r.seconds, 3), "cached": r.cached,
+                            "seconds": round(r.seconds, 3), "cached": r.cached, "phases": r.phases,
                             "tuned": {k: v.item() if hasattr(v, "item") else v for k, v in r.tuned.items()}
                             if r.tuned else None} for r in res]}
     prov_full["finished"] = datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # the index sorts runs by it

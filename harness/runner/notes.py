@@ -104,12 +104,39 @@ def seed_warning(n_seeds: int, unit: str = "users") -> str | None:
     return f"too few seeds for the interval: {what}; use at least {MIN_SEEDS} seeds (--seeds {MIN_SEEDS})"
 
 
-def run_warnings(prepared: tuple[str, ...], curves_doc: dict, hyp: Hypothesis, n_seeds: int) -> list[str]:
+def unreproducible_arms(res: list[runner.TaskResult]) -> list[str]:
+    """Arms whose tasks trained with more than one thread in a library that is then not reproducible for a
+    seed (``--threads-per-task``; e.g. LightFM's and BPR's Hogwild updates), in arm order."""
+    from harness.arms.registry import resolve
+
+    out: list[str] = []
+    for r in res:
+        t = r.task
+        if t.threads > 1 and t.arm.name not in out and resolve(t.arm.kind).threads == "not reproducible":
+            out.append(t.arm.name)
+    return out
+
+
+def threads_warning(res: list[runner.TaskResult]) -> str | None:
+    """The warning for :func:`unreproducible_arms`, or None."""
+    arms = unreproducible_arms(res)
+    if not arms:
+        return None
+    n = max(r.task.threads for r in res)
+    return (f"not byte-reproducible: arm(s) {', '.join(arms)} trained with {n} threads per task (--threads-per-task "
+            f"{n}), whose updates race (Hogwild), so the same seed gives slightly different models on every run; "
+            "the seed x user interval still holds, but a rerun will not reproduce these numbers exactly "
+            "(the default, --threads-per-task 1, does)")
+
+
+def run_warnings(prepared: tuple[str, ...], curves_doc: dict, hyp: Hypothesis, n_seeds: int,
+                 threads: str | None = None) -> list[str]:
     """summary.json's ``warnings``, what undercuts the verdict in the order the report lists it: those
     found while preparing the data (``prepared``: replaced positives, a leakage-prone split, segments
     whose ties moved their share), arms that had not converged (:func:`convergence_notes`, without their
-    ``WARNING:`` prefix), then too few seeds (:func:`seed_warning`, ``n_seeds``: the most any cell had)."""
+    ``WARNING:`` prefix), too few seeds (:func:`seed_warning`, ``n_seeds``: the most any cell had), then
+    ``threads``: :func:`threads_warning`."""
     out = list(prepared)
     out += [n.removeprefix("WARNING: ") for n in convergence_notes(curves_doc, auto_patience(hyp))]
     few = seed_warning(n_seeds, hyp.unit)
-    return out + ([few] if few else [])
+    return out + ([few] if few else []) + ([threads] if threads else [])

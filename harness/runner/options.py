@@ -34,6 +34,8 @@ class RunOptions:
     sep, names : a text file's separator and, without a header row, its column names.
     item_features : a side file of item content for a tabular dataset.
     n_jobs, backend, scheduler : parallel (arm, seed) tasks; ``backend="dask"`` with ``scheduler`` an address.
+    threads_per_task : ``num_threads`` of each fit, for arms whose library takes it (default 1; LightFM and
+        BPR are not byte-reproducible with more, and the run's cache keys, provenance and report say so).
     cache_dir, results_dir, hypotheses : the task cache, where run folders go, the hypothesis files.
     save_runs : also write every arm's evaluated top-k lists (``parquet``, ``csv``, ``trec``).
     quiet : no progress bar.
@@ -50,6 +52,7 @@ class RunOptions:
     names: tuple[str, ...] | None = None
     item_features: Path | None = None
     n_jobs: int = 1
+    threads_per_task: int = 1
     backend: str = "loky"
     scheduler: str | None = None
     cache_dir: Path | None = Path(".cache/harness")
@@ -67,6 +70,9 @@ class RunOptions:
             raise HarnessError(f"seeds={self.seeds!r}: give a positive number of seeds or 'auto'")
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs < 1:
             raise HarnessError(f"n_jobs={self.n_jobs!r}: give a positive integer")
+        if isinstance(self.threads_per_task, bool) or not isinstance(self.threads_per_task, int) \
+                or self.threads_per_task < 1:
+            raise HarnessError(f"threads_per_task={self.threads_per_task!r}: give a positive integer (default 1)")
         if self.backend not in BACKENDS:
             raise HarnessError(f"backend={self.backend!r}: use one of {', '.join(BACKENDS)}")
         if self.save_runs is not None and self.save_runs not in SAVE_RUNS:

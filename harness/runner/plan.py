@@ -34,6 +34,7 @@ class ArmPlan:
     tasks: int
     to_train: int
     history: tuple[float, ...] = ()
+    threads: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Plan:
     backend: str
     cpu_count: int | None
     timings: Path | None
+    threads: int = 1
 
     @property
     def n_tasks(self) -> int:
@@ -77,8 +79,9 @@ class Plan:
         return sum(a.to_train for a in self.arms)
 
 
-def build(p: Prepared, *, n_jobs: int, backend: str, cache_dir: Path | None, save_top: int = 0) -> Plan:
-    """The plan of running ``p`` with ``n_jobs`` workers on ``backend``; ``cache_dir`` is the run's
+def build(p: Prepared, *, n_jobs: int, backend: str, cache_dir: Path | None, save_top: int = 0,
+          threads: int = 1) -> Plan:
+    """The plan of running ``p`` with ``n_jobs`` workers on ``backend``, ``threads`` per fit; ``cache_dir`` is the run's
     ``--cache-dir`` (its ``tasks`` folder holds the task cache and the timings). Reads, never writes."""
     hyp, inter = p.hyp, p.inter
     task_dir = None if cache_dir is None else Path(cache_dir) / "tasks"
@@ -86,17 +89,27 @@ def build(p: Prepared, *, n_jobs: int, backend: str, cache_dir: Path | None, sav
     history = timings.read(task_dir, hyp.dataset, [(a.name, a.kind) for a in hyp.arms])
     arms = []
     for arm in hyp.arms:
-        own = [t for t in tasks_for(p) if t.arm.name == arm.name]
+        own = [t for t in tasks_for(p, threads=threads) if t.arm.name == arm.name]
         tuned = "grid" in arm.kwargs or "tune" in arm.kwargs
         done = sum(cache.get(task_key(t, p.context), save_top, need_tuning=tuned) is not None for t in own)
         arms.append(ArmPlan(arm.name, arm.kind, epoch_budget(arm), tuning_budget(arm), len(own), len(own) - done,
-                            tuple(history.get(arm.name, ()))))
+                            tuple(history.get(arm.name, ())), thread_desc(arm.kind, threads)))
     variants = tuple(VariantPlan(v, int(d.train.seen.nnz), int(d.train.positives.nnz), int(len(d.users)))
                      for v, d in p.data.items())  # d.train: the same matrices in either direction
     rounds = tuple(hyp.adaptive.rounds()) if hyp.adaptive is not None else ()
     return Plan(hyp.id, hyp.dataset, int(len(inter.events)), int(inter.n_users), int(inter.n_items), p.split_desc,
                 hyp.unit, variants, tuple(arms), tuple(hyp.seeds), rounds, int(n_jobs), backend, os.cpu_count(),
-                None if task_dir is None else timings.path(task_dir))
+                None if task_dir is None else timings.path(task_dir), int(threads))
+
+
+def thread_desc(kind: str, threads: int) -> str:
+    """How a fit of ``kind`` uses ``threads`` (``--threads-per-task``): ``""`` for one thread."""
+    if threads == 1:
+        return ""
+    mode = resolve(kind).threads
+    if mode is None:
+        return "1 thread (the arm takes no num_threads)"
+    return f"{threads} threads" + ("" if mode == "reproducible" else ", not byte-reproducible for a seed")
 
 
 def epoch_budget(arm: Arm) -> str:
@@ -169,13 +182,17 @@ def render(plan: Plan) -> list[str]:
              f"{plan.to_train} to train"]
     for a in plan.arms:
         tuning = f"; {a.tuning}" if a.tuning else ""
-        lines.append(f"  arm {a.name} ({a.kind}): {a.epochs}{tuning}; {_n(a.tasks, 'task')}, {a.to_train} to train")
+        threads = f"; {a.threads}" if a.threads else ""
+        lines.append(f"  arm {a.name} ({a.kind}): {a.epochs}{tuning}{threads}; {_n(a.tasks, 'task')}, "
+                     f"{a.to_train} to train")
     for v in plan.variants:
         lines.append(f"  variant {v.name}: {v.rows:,} training rows, {v.positives:,} training positives, "
                      f"{v.evaluated:,} evaluated {unit}")
     cores = f"os.cpu_count()={plan.cpu_count}"
-    over = "; more workers than cores: tasks share cores" if plan.cpu_count and plan.n_jobs > plan.cpu_count else ""
-    lines.append(f"  cores: n_jobs={plan.n_jobs}, backend {plan.backend}, {cores}{over}")
+    used = plan.n_jobs * plan.threads
+    over = "; more threads than cores: tasks share cores" if plan.cpu_count and used > plan.cpu_count else ""
+    threads = "" if plan.threads == 1 else f" x {plan.threads} threads per task"
+    lines.append(f"  cores: n_jobs={plan.n_jobs}{threads}, backend {plan.backend}, {cores}{over}")
     lines.append(f"  estimated wall time: {estimate_text(plan)}")
     return lines
 

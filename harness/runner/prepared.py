@@ -116,10 +116,11 @@ def check_arm_data(p: Prepared) -> None:
                 raise HarnessError(f"Arm {arm.name!r}: {e}") from None
 
 
-def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None) -> list[runner.Task]:
-    """Every (positives, arm, seed) task, for the hypothesis' seeds or ``seeds``."""
+def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None, threads: int = 1) -> list[runner.Task]:
+    """Every (positives, arm, seed) task, for the hypothesis' seeds or ``seeds``, each fit with ``threads``
+    (``--threads-per-task``)."""
     seeds = p.hyp.seeds if seeds is None else seeds
-    return [runner.Task(v, arm, s) for v in p.variants for arm in p.hyp.arms for s in seeds]
+    return [runner.Task(v, arm, s, threads) for v in p.variants for arm in p.hyp.arms for s in seeds]
 
 
 def data_summary(p: Prepared) -> dict:

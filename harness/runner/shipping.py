@@ -5,7 +5,8 @@ without the training events) and many tasks. Sending the payload with every task
 (a VK-LSVD-sized variant is ~1 GB). Instead:
 
 - **loky** (``n_jobs > 1``): each payload is written once with :func:`joblib.dump` to a temporary folder
-  (``/dev/shm`` when it has room, else the system temp folder), and each task gets a :class:`Shipped`
+  (the system's, ``TMPDIR``; a disk file, so its pages are page cache the kernel can evict, unlike
+  ``/dev/shm``), and each task gets a :class:`Shipped`
   handle (the file's path). A worker loads a payload once, with ``mmap_mode="c"``: the arrays are
   copy-on-write memory maps of the same file, so the workers share its pages (a model library that writes
   into its input gets a private copy of the pages it writes), and keeps it for its next tasks of the run.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
 import uuid
@@ -59,14 +59,6 @@ def resolve(handle: object) -> object:
 
         run[handle.path] = joblib.load(handle.path, mmap_mode="c")
     return run[handle.path]
-
-
-def _room(folder: str, nbytes: int) -> bool:
-    try:
-        st = os.statvfs(folder)
-    except OSError:
-        return False
-    return os.access(folder, os.W_OK) and st.f_bavail * st.f_frsize > 2 * nbytes + (256 << 20)
 
 
 def nbytes(obj: object) -> int:
@@ -112,8 +104,7 @@ def ship(payloads: dict[Hashable, object], backend: str, n_jobs: int) -> Iterato
     import joblib
 
     size = sum(nbytes(p) for p in payloads.values())
-    where = "/dev/shm" if _room("/dev/shm", size) else None
-    folder = tempfile.mkdtemp(prefix="harness-data-", dir=where)
+    folder = tempfile.mkdtemp(prefix="harness-data-")
     token = uuid.uuid4().hex
     try:
         handles = {}

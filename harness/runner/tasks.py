@@ -36,11 +36,14 @@ _NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: fit ``arm`` on ``variant`` with ``seed`` and evaluate it."""
+    """One unit of work: fit ``arm`` on ``variant`` with ``seed`` and evaluate it; ``threads``: the
+    ``num_threads`` its model library trains with (``--threads-per-task``; arms without ``num_threads``
+    train on one thread whatever it says)."""
 
     variant: str
     arm: Arm
     seed: int
+    threads: int = 1
 
     def label(self) -> str:
         return f"{self.variant} / {self.arm.name} / seed {self.seed}"
@@ -57,7 +60,9 @@ class TaskResult:
     (:meth:`harness.runner.tuning.window.Tuned.to_dict`: sampler, per, trials, best-so-far curve); ``ann``: for an
     arm with ``ann=``, the quality record of its approximate search (:func:`harness.evaluation.ann.quality.measure`);
     ``cache_note``: why a cache entry for the task was not used (it was recomputed), for the log;
-    ``bad_input``: the ``error`` is the user's input (a :class:`HarnessError`), not a failure of the arm."""
+    ``bad_input``: the ``error`` is the user's input (a :class:`HarnessError`), not a failure of the arm;
+    ``phases``: seconds of a trained task's steps (``tune``, ``curve``: the validation-window fits, ``fit``: the
+    final fit, ``ann``, ``evaluate``: scoring, top-k and metrics), for benchmarks and provenance."""
 
     task: Task
     scores: PerUserScores | None
@@ -72,6 +77,7 @@ class TaskResult:
     ann: dict | None = None
     cache_note: str | None = None
     bad_input: bool = False
+    phases: dict | None = None
 
 
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
@@ -104,10 +110,20 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         return hit
     cache_note = cache.rejected
     t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+    mark = [t0]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(phases.get(name, 0.0) + now - mark[0], 3)
+        mark[0] = now
+
     with threadpool_limits(1):
         src = resolve(task.arm.kind)
         fit = src.fit
         params = task.arm.kwargs
+        if task.threads > 1 and src.threads is not None:
+            params["num_threads"] = task.threads
         ann_spec = params.pop("ann", None)
         tuned, curve, tuning_doc, ann_doc, kept = None, None, None, None, None
         try:
@@ -122,18 +138,23 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                 log.info("task %s: tuned %s on the validation window (%s, %d trials: %s)", task.label(), tuned,
                          result.sampler, len(result.trials),
                          ", ".join(f"{p}: {s:.4f}" for p, s in result.trials))
+                lap("tune")
             if src.supports_curves:
                 params, curve, chosen, kept = _epochs(fit, data, task.seed, params, metrics[0])
                 if chosen is not None:
                     tuned = {**(tuned or {}), "epochs": chosen}
                     log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
+                if curve is not None:
+                    lap("curve")
             scorer = kept if kept is not None else fit(data.train, task.seed, **params)
+            lap("fit")
             if ann_spec is not None:  # items -> users: an index over the candidate users, queried by items
                 from harness.evaluation.ann import index
                 from harness.spec import ann as spec
 
                 scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.seed, task.arm.name,
                                      item_to_users=data.unit == "items", candidates=data.candidates)
+                lap("ann")
         except HarnessError:
             raise
         except SystemExit as e:  # the arm's own code: bad input, never the run's exit code
@@ -157,9 +178,10 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             kmax = max(int(m.split("@")[1]) for m in metrics)
             notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
         top = top_data(scorer, data, save_top) if save_top else None
+        lap("evaluate")
     cache.put(key, scores, curve, tuned, top, notes, tuning_doc, ann_doc)
     return TaskResult(task, scores, time.perf_counter() - t0, False, curve=curve, tuned=tuned, top=top,
-                      notes=notes, tuning=tuning_doc, ann=ann_doc, cache_note=cache_note)
+                      notes=notes, tuning=tuning_doc, ann=ann_doc, cache_note=cache_note, phases=phases)
 
 
 def cached_result(task: Task, data: EvalData, metrics: tuple[str, ...], cache: TaskCache, key: str,

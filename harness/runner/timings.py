@@ -1,7 +1,8 @@
 """How long tasks took before: every trained task's seconds, kept beside the task cache for a run's plan.
 
 Each trained task (not a cache hit, not a failure) appends one JSON line to ``<tasks dir>/timings.jsonl``
-(the task cache's folder, ``<--cache-dir>/tasks``): arm name, kind, dataset, variant, seed, seconds.
+(the task cache's folder, ``<--cache-dir>/tasks``): arm name, kind, dataset, variant, seed, seconds, threads
+and the seconds of the task's phases (see :class:`harness.runner.tasks.TaskResult`).
 :func:`read` gives the plan (:mod:`harness.runner.plan`) the seconds of earlier tasks with the same arm
 name, kind and dataset. Records are advisory: a line that cannot be written or read is skipped (logged).
 """
@@ -30,7 +31,8 @@ def record(task_dir: Path | None, result: runner.TaskResult, dataset: str) -> No
         return
     t = result.task
     line = json.dumps({"arm": t.arm.name, "kind": t.arm.kind, "dataset": dataset, "variant": t.variant,
-                       "seed": t.seed, "seconds": round(float(result.seconds), 3)}, sort_keys=True)
+                       "seed": t.seed, "seconds": round(float(result.seconds), 3), "threads": t.threads,
+                       "phases": result.phases}, sort_keys=True)
     try:
         Path(task_dir).mkdir(parents=True, exist_ok=True)
         with open(path(task_dir), "a", encoding="utf-8") as f:  # one write per line: appends stay whole lines
