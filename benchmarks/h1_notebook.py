@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/h1_notebook.py                      # everything, ~45 min on 2 cores at 1 epoch
+    python benchmarks/h1_notebook.py                      # everything, ~30 min on 2 cores at 1 epoch
     python benchmarks/h1_notebook.py --parts overhead e2e  # a subset: overhead e2e dask threads
     python benchmarks/h1_notebook.py --dataset synthetic-vk --epochs 2   # quick, on the small default
 
@@ -23,6 +23,12 @@ printed and not counted):
     the whole process tree, and the extrapolated 5-seed time.
 ``dask``
     the same with ``--backend dask`` (a LocalCluster of ``--n-jobs`` single-threaded workers).
+``auto``
+    H1 as shipped (``epochs="auto"``, ``refit="full"``) on ``--auto-dataset`` (default the small
+    ``synthetic-vk``: at the notebook's size it would take hours), ``--seeds``, ``--n-jobs``: per task the epochs
+    chosen, the seconds of the validation curve (the inner fit, run to the end of ``patience``) and of the
+    refit (one fit of the chosen epochs), and their ratio (inner + refit) / refit; ``refit="none"`` would save
+    the refit.
 ``threads``
     ``--n-jobs 2`` on one positive definition with ``--threads-seeds`` seeds (an odd count leaves one long
     content task alone at the end: the straggler), ``--threads-per-task`` 1 vs 2.
@@ -283,19 +289,43 @@ def e2e(args, hyp_dir: Path, backend: str) -> None:
     print(f"verdict: {verdict['status']}")
 
 
+def auto(args) -> None:
+    print(f"\n== epochs='auto': H1 as shipped on {args.auto_dataset}, --seeds {args.seeds}, --n-jobs {args.n_jobs}")
+    name, _, preset = args.auto_dataset.partition(":")
+    from harness.data import synthetic
+
+    synthetic.ensure(args.data_cache / "data", preset=preset or None)
+    h = harness_run(REPO / "hypotheses", args.auto_dataset, args.data_cache, args.seeds,
+                    ["--n-jobs", str(args.n_jobs)], "auto")
+    print(f"{'variant':<22}{'arm':<12}{'seed':>5}{'epochs':>8}{'curve s':>9}{'refit s':>9}{'eval s':>8}"
+          f"{'(curve+refit)/refit':>21}")
+    tot_c = tot_f = 0.0
+    for t in h["prov"]["tasks"]:
+        ph = t.get("phases") or {}
+        c, f = ph.get("curve", 0.0), ph.get("fit", 0.0)
+        tot_c, tot_f = tot_c + c, tot_f + f
+        print(f"{t['variant']:<22}{t['arm']:<12}{t['seed']:>5}{(t['tuned'] or {}).get('epochs', '-'):>8}{c:>9.1f}"
+              f"{f:>9.1f}{ph.get('evaluate', 0.0):>8.1f}{(c + f) / f:>21.2f}")
+    print(f"all tasks: curve {tot_c:.1f} s + refit {tot_f:.1f} s = {(tot_c + tot_f) / tot_f:.2f} x the refit alone; "
+          f"wall {h['wall']:.1f} s")
+
+
 def threads(args, hyp_dir: Path) -> None:
-    print(f"\n== threads per task: {args.overhead_positives}, --seeds {args.threads_seeds}, --n-jobs 2")
+    print(f"\n== threads per task: {args.overhead_positives}, --seeds {args.threads_seeds}")
     out = {}
-    for n in (1, 2):
+    for jobs, n in ((2, 1), (2, 2), (1, 2)):
         h = harness_run(hyp_dir, args.dataset, args.data_cache, args.threads_seeds,
-                        ["--n-jobs", "2", "--positives", args.overhead_positives, "--threads-per-task", str(n)],
-                        f"threads{n}")
-        out[n] = h
-        last = max(h["prov"]["tasks"], key=lambda t: t["seconds"])
-        print(f"--threads-per-task {n}: wall {h['wall']:.1f} s, tasks sum {sum(t['seconds'] for t in h['prov']['tasks']):.1f} s, "
-              f"longest task {last['arm']} seed {last['seed']} {last['seconds']:.1f} s; "
-              f"not reproducible: {h['prov']['not_reproducible'] or 'none'}")
-    print(f"wall ratio threads 2 / threads 1: {out[2]['wall'] / out[1]['wall']:.3f}")
+                        ["--n-jobs", str(jobs), "--positives", args.overhead_positives, "--threads-per-task", str(n)],
+                        f"threads{jobs}x{n}")
+        out[(jobs, n)] = h
+        tasks = h["prov"]["tasks"]
+        last = max(tasks, key=lambda t: t["seconds"])
+        print(f"--n-jobs {jobs} --threads-per-task {n}: wall {h['wall']:.1f} s, tasks sum "
+              f"{sum(t['seconds'] for t in tasks):.1f} s, longest task {last['arm']} seed {last['seed']} "
+              f"{last['seconds']:.1f} s; not reproducible: {', '.join(h['prov']['not_reproducible']) or 'none'}")
+    base = out[(2, 1)]["wall"]
+    print(f"wall / (--n-jobs 2, 1 thread): --n-jobs 2 x 2 threads {out[(2, 2)]['wall'] / base:.3f}, "
+          f"--n-jobs 1 x 2 threads {out[(1, 2)]['wall'] / base:.3f}")
 
 
 def main(argv=None) -> None:
@@ -310,8 +340,9 @@ def main(argv=None) -> None:
     ap.add_argument("--threads-seeds", type=int, default=3)
     ap.add_argument("--auto-epochs", type=int, default=10,
                     help="epochs epochs='auto' is assumed to choose, for the H1-as-shipped extrapolation")
-    ap.add_argument("--parts", nargs="+", default=["overhead", "e2e", "dask", "threads"],
-                    choices=["overhead", "e2e", "dask", "threads"])
+    ap.add_argument("--auto-dataset", default="synthetic-vk", help="dataset of the epochs='auto' part")
+    ap.add_argument("--parts", nargs="+", default=["overhead", "e2e", "dask", "threads", "auto"],
+                    choices=["overhead", "e2e", "dask", "threads", "auto"])
     ap.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.bare:
@@ -331,6 +362,8 @@ def main(argv=None) -> None:
             overhead(args, hyp_dir)
         elif part in ("e2e", "dask"):
             e2e(args, hyp_dir, "loky" if part == "e2e" else "dask")
+        elif part == "auto":
+            auto(args)
         else:
             threads(args, hyp_dir)
     print(f"\nload average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

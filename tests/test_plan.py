@@ -102,7 +102,7 @@ def test_render_says_where_the_estimate_comes_from():
         "  estimated wall time: nothing to train (every task is in the task cache)"
 
 
-def test_timings_match_arm_name_kind_and_dataset(tmp_path):
+def test_timings_match_arm_name_kind_parameters_threads_and_dataset(tmp_path):
     def result(arm: Arm, seconds: float, cached=False, error=None) -> runner.TaskResult:
         return runner.TaskResult(runner.Task("v", arm, 0), None, seconds, cached, error)
 
@@ -111,14 +111,20 @@ def test_timings_match_arm_name_kind_and_dataset(tmp_path):
     timings.record(tmp_path, result(cf, 30.0), "synthetic-vk")
     timings.record(tmp_path, result(cf, 99.0), "ml-100k")  # another dataset
     timings.record(tmp_path, result(Arm("cf", "als"), 99.0), "synthetic-vk")  # same name, another kind
+    timings.record(tmp_path, result(Arm("cf", "lightfm", epochs="auto"), 99.0), "synthetic-vk")  # other parameters
+    threaded = runner.TaskResult(runner.Task("v", cf, 0, 2), None, 99.0, False)
+    timings.record(tmp_path, threaded, "synthetic-vk")  # another thread count
+    with open(timings.path(tmp_path), "a") as f:  # a line of an older version, without arm_id
+        f.write(json.dumps({"arm": "cf", "kind": "lightfm", "dataset": "synthetic-vk", "seconds": 99.0}) + "\n")
     timings.record(tmp_path, result(pop, 0.0, cached=True), "synthetic-vk")  # reading the cache is no timing
     timings.record(tmp_path, result(pop, 5.0, error="boom"), "synthetic-vk")
     timings.record(None, result(pop, 5.0), "synthetic-vk")  # no cache: nothing recorded
     with open(timings.path(tmp_path), "a") as f:
         f.write('{"arm": "cf", "kind": "lightf')  # a torn line is skipped
-    assert timings.read(tmp_path, "synthetic-vk", [("cf", "lightfm"), ("pop", "popularity")]) == {"cf": [10.0, 30.0]}
-    assert timings.read(tmp_path, "ml-100k", [("cf", "lightfm")]) == {"cf": [99.0]}
-    assert timings.read(tmp_path / "none", "synthetic-vk", [("cf", "lightfm")]) == {}
+    assert timings.read(tmp_path, "synthetic-vk", [cf, pop]) == {"cf": [10.0, 30.0]}
+    assert timings.read(tmp_path, "ml-100k", [cf]) == {"cf": [99.0]}
+    assert timings.read(tmp_path, "synthetic-vk", [cf], threads=2) == {"cf": [99.0]}
+    assert timings.read(tmp_path / "none", "synthetic-vk", [cf]) == {}
 
 
 def test_every_finished_task_logs_the_time_left(tmp_path):

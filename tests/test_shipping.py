@@ -18,7 +18,8 @@ from harness.spec import Arm
 
 from _tiny import prepared, tiny_vk
 
-ARMS = (Arm("pop", "popularity"), Arm("lfm", "lightfm", epochs=1, no_components=4))
+#: popularity gets no training events; the LightFM arm with a validation curve needs them (it cuts the window).
+ARMS = (Arm("pop", "popularity"), Arm("lfm", "lightfm", epochs=1, no_components=4, curve=True))
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,9 @@ def test_loky_pickles_each_payload_once_not_once_per_task(data, pickles):
     par = runner.execute(tasks, data, ("ndcg@10",), "ctx", n_jobs=2)
     assert pickles["n"] == 4
     _same(par, seq)
+    fixed = [runner.Task(v, Arm("lfm", "lightfm", epochs=1, no_components=4), 0) for v in ("a", "b")]
+    runner.execute(fixed, data, ("ndcg@10",), "ctx", n_jobs=2)
+    assert pickles["n"] == 4 + 2  # fixed epochs without a curve need no events: one payload per variant
     for r in par:  # results were copied out of the workers' memory maps
         assert not any(isinstance(a, np.memmap) or isinstance(a.base, np.memmap)
                        for a in (r.scores.users, r.scores.n_relevant, *r.scores.values.values()))

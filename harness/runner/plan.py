@@ -2,7 +2,7 @@
 rows and positives per variant, the cores, and the wall time earlier task timings predict.
 
 :func:`build` reads a prepared hypothesis (:class:`~harness.runner.prepared.Prepared`) and the task cache
-(which tasks are done; how long tasks of the same arm name, kind and dataset took before:
+(which tasks are done; how long tasks of the same arm (name, kind, parameters, threads) and dataset took before:
 :mod:`harness.runner.timings`) into a frozen :class:`Plan`; :func:`render` turns it into the lines
 ``run --plan`` prints and every run writes first (stderr unless ``--quiet``, and the log);
 :func:`estimate` is the prediction itself.
@@ -25,7 +25,7 @@ from harness.spec import Arm
 @dataclass(frozen=True)
 class ArmPlan:
     """One arm: its budget per task (epochs; tuning trials or None) and tasks (all; not in the task cache);
-    ``history``: seconds of earlier trained tasks of the same arm name, kind and dataset."""
+    ``history``: seconds of earlier trained tasks of the same arm (name, kind, parameters, threads) and dataset."""
 
     name: str
     kind: str
@@ -86,7 +86,7 @@ def build(p: Prepared, *, n_jobs: int, backend: str, cache_dir: Path | None, sav
     hyp, inter = p.hyp, p.inter
     task_dir = None if cache_dir is None else Path(cache_dir) / "tasks"
     cache = TaskCache(task_dir)
-    history = timings.read(task_dir, hyp.dataset, [(a.name, a.kind) for a in hyp.arms])
+    history = timings.read(task_dir, hyp.dataset, hyp.arms, threads)
     arms = []
     for arm in hyp.arms:
         own = [t for t in tasks_for(p, threads=threads) if t.arm.name == arm.name]

@@ -249,11 +249,6 @@ def _records_curve(arm: Arm) -> bool:
     return resolve(arm.kind).supports_curves and (kw.get("epochs") == "auto" or kw.get("curve") is True)
 
 
-def _trains_in_epochs(kind: str) -> bool:
-    """Arms with learning curves read the training events (for the validation window)."""
-    return resolve(kind).supports_curves
-
-
 class ArmFailure(Exception):
     """An arm's model library raised while fitting; carries the worker's traceback for the log."""
 
@@ -282,7 +277,7 @@ def _run_indexed(i: int, task: Task, data: object, *args) -> tuple[int, TaskResu
 def _needs_events(t: Task) -> bool:
     """Whether ``t``'s arm reads the training events (the others get ``events=None``: less to ship)."""
     return t.arm.kind in _NEEDS_EVENTS or "grid" in t.arm.kwargs or "tune" in t.arm.kwargs \
-        or _trains_in_epochs(t.arm.kind)
+        or _records_curve(t.arm)  # the validation window is cut from the events
 
 
 def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ...], context: str, *,
