@@ -43,6 +43,29 @@ class NoiseFloor:
 
 
 @dataclass(frozen=True)
+class Disparity:
+    """The primary metric's delta in two user groups and the seed x user interval of their difference (A - B),
+    for a ``Decision.no_disparity`` (:func:`harness.stats.disparity.group_difference_interval`).
+
+    Attributes
+    ----------
+    attribute : the user metadata column.
+    groups : its two values compared, (A, B).
+    n_users : users of the cell in A and in B.
+    mean_delta : the mean delta (over seeds and users) in A and in B.
+    difference : the interval of ``mean_delta[0] - mean_delta[1]``.
+    left_out : users of the cell in neither group (another value, or none).
+    """
+
+    attribute: str
+    groups: tuple
+    n_users: tuple[int, int]
+    mean_delta: tuple[float, float]
+    difference: S.IntervalResult
+    left_out: int
+
+
+@dataclass(frozen=True)
 class Cell:
     """Statistics of one (variant, segment, metric).
 
@@ -83,6 +106,7 @@ class Cell:
     mde: float = float("nan")
     noise: NoiseFloor | None = None
     adjusted: dict = field(default_factory=dict)
+    disparity: Disparity | None = None
 
     @property
     def empty(self) -> bool:
@@ -192,7 +216,58 @@ def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) 
             if fam.any():
                 out[fam] = S.adjust_pvalues(p[fam], method=hyp.correction)
         adj[name] = out
-    return [_with_adjusted(c, {name: float(adj[name][i]) for name in ADJUSTED}) for i, c in enumerate(cells)]
+    out = [_with_adjusted(c, {name: float(adj[name][i]) for name in ADJUSTED}) for i, c in enumerate(cells)]
+    return [_with_disparity(hyp, per_user, c) for c in out]
+
+
+#: The per-user table's column of a user metadata attribute (added by the runner for no_disparity decisions).
+def attribute_column(attribute: str) -> str:
+    return f"attr_{attribute}"
+
+
+def _with_disparity(hyp: Hypothesis, per_user: pd.DataFrame, cell: Cell) -> Cell:
+    """``cell`` with its :class:`Disparity` when a no_disparity decision is about its segment (primary metric)."""
+    from dataclasses import replace
+
+    decision = next((d for seg, d in hyp.decisions if seg == cell.segment and d.rule == "no_disparity"), None)
+    if decision is None or cell.metric != hyp.primary or cell.empty:
+        return cell
+    return replace(cell, disparity=disparity(hyp, per_user, cell, decision))
+
+
+def disparity(hyp: Hypothesis, per_user: pd.DataFrame, cell: Cell, decision) -> Disparity:
+    """The :class:`Disparity` of ``cell`` under ``decision`` (a no_disparity Decision)."""
+    from harness.stats.disparity import group_difference_interval
+
+    col = attribute_column(decision.attribute)
+    seeds, base, treat = matrices(per_user, cell.variant, hyp.baseline.name, hyp.treatment.name, cell.metric,
+                                  f"seg_{cell.segment}")
+    rows = per_user[(per_user["variant"] == cell.variant) & per_user[f"seg_{cell.segment}"]]
+    values = rows.drop_duplicates("user_index").set_index("user_index")[col]
+    values = values.reindex(sorted(values.index))  # matrices' column order: dense user index
+    text = values.map(lambda x: None if pd.isna(x) else str(x)).to_numpy(dtype=object)
+    if decision.groups is not None:
+        groups = tuple(str(g) for g in decision.groups)
+        present = set(x for x in text if x is not None)
+        missing = [g for g in groups if g not in present]
+        if missing:
+            raise HarnessError(f"decision no_disparity: attribute {decision.attribute!r} has no evaluated user with "
+                               f"value {missing[0]!r} in segment {cell.segment!r} (values: "
+                               f"{', '.join(sorted(present)[:10]) or 'none'}); fix groups=")
+    else:
+        found = sorted(set(x for x in text if x is not None))
+        if len(found) != 2:
+            raise HarnessError(f"decision no_disparity: attribute {decision.attribute!r} has {len(found)} values among "
+                               f"the evaluated users of segment {cell.segment!r} ({', '.join(found[:10])}); name the "
+                               "two to compare with groups=(A, B)")
+        groups = tuple(found)
+    in_a, in_b = text == groups[0], text == groups[1]
+    keep = in_a | in_b
+    delta = (treat - base)[:, keep]
+    interval = group_difference_interval(delta, in_a[keep], confidence_level=1 - hyp.alpha)
+    means = (float(delta[:, in_a[keep]].mean()), float(delta[:, in_b[keep]].mean()))
+    return Disparity(decision.attribute, groups, (int(in_a.sum()), int(in_b.sum())), means, interval,
+                     int((~keep).sum()))
 
 
 def _with_adjusted(cell: Cell, adjusted: dict) -> Cell:

@@ -10,7 +10,11 @@ better        low > margin                 high < margin                 INCONCL
 not_better    high < margin                low > margin                  INCONCLUSIVE
 not_worse     low > -margin                high < -margin                INCONCLUSIVE
 equivalent    -margin < low, high < margin low > margin or high < -margin INCONCLUSIVE
+no_disparity  as equivalent, on the interval of delta(group A) - delta(group B)
 ============  ===========================  ============================  =====================
+
+``no_disparity`` uses :func:`harness.stats.disparity.group_difference_interval`, the seed x user interval of
+the difference between two user groups' mean deltas (the cell's :class:`~harness.decision.analysis.Disparity`).
 
 With several positive definitions (variants) or target segments the claim must hold in each: the
 hypothesis is CONFIRMED when every (variant, segment) is (an intersection-union test: no
@@ -57,6 +61,8 @@ def decide_cell(decision: Decision, cell: Cell, unit: str = "users") -> tuple[st
     """Status and reason for one cell under ``decision`` (``unit``: ``"users"`` or ``"items"``)."""
     if cell.empty or cell.primary is None:
         return INCONCLUSIVE, f"segment {cell.segment!r} has no evaluable {unit}"
+    if decision.rule == "no_disparity":
+        return _decide_disparity(decision, cell)
     lo, hi, m = cell.primary.ci.low, cell.primary.ci.high, decision.margin
     level = f"{100 * (1 - decision.alpha):.6g} %"
     ci = f"the {level} seed x {unit[:-1]} CI of the {cell.metric} delta is [{_fmt(lo)}, {_fmt(hi)}]"
@@ -91,6 +97,24 @@ def decide_cell(decision: Decision, cell: Cell, unit: str = "users") -> tuple[st
             reason += f"; the interval is {width:.4f} wide, ~{grow:.1f}x more {unit}/seeds needed to fit the margin"
         elif cell.mde == cell.mde:
             reason += f"; minimum detectable effect at 80 % power is {cell.mde:.4f}"
+    return status, reason
+
+
+def _decide_disparity(decision: Decision, cell: Cell) -> tuple[str, str]:
+    """no_disparity: the interval of delta(A) - delta(B) inside (-margin, +margin), or outside it."""
+    dis = cell.disparity
+    lo, hi, m = dis.difference.ci.low, dis.difference.ci.high, decision.margin
+    a, b = dis.groups
+    level = f"{100 * (1 - decision.alpha):.6g} %"
+    status = CONFIRMED if (-m < lo and hi < m) else REJECTED if (lo > m or hi < -m) else INCONCLUSIVE
+    what = {CONFIRMED: f"lies inside (-{m:g}, +{m:g}) (no disparity beyond the margin)",
+            REJECTED: f"lies outside (-{m:g}, +{m:g}) (the treatment helps one group more)",
+            INCONCLUSIVE: f"is not inside (-{m:g}, +{m:g})"}[status]
+    reason = (f"the {level} seed x user CI of the {cell.metric} delta in {dis.attribute}={a} ({_fmt(dis.mean_delta[0])}, "
+              f"{dis.n_users[0]} users) minus that in {dis.attribute}={b} ({_fmt(dis.mean_delta[1])}, "
+              f"{dis.n_users[1]} users) is [{_fmt(lo)}, {_fmt(hi)}], which {what}")
+    if status == INCONCLUSIVE and hi - lo > 2 * m:
+        reason += f"; the interval is {hi - lo:.4f} wide, ~{((hi - lo) / (2 * m)) ** 2:.1f}x more users/seeds needed"
     return status, reason
 
 

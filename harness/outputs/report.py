@@ -63,7 +63,8 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     v = summary["verdict"]
     u, us = units(summary)
     level = pct(round(1 - h["alpha"], 6))
-    rules = "; ".join(f"`{d['rule']}(margin={d['margin']:g})` in segment `{d['segment']}`" for d in h["decisions"])
+    rules = "; ".join(f"`{d['rule']}({_attribute(d)}margin={d['margin']:g})` in segment `{d['segment']}`"
+                      for d in h["decisions"])
     lines = [f"# {h['id']}: {v['status']}", "",
              f"**Verdict: {v['status']}** - {v['reason']}.", ""]
     lines += [f"- **warning:** {w}" for w in warnings(summary)] + ([""] if warnings(summary) else [])
@@ -105,6 +106,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
               f"accuracy-metric cells (novelty/avgpop cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
               f"the verdict rests on the seed x {u} interval.", ""]
     lines += metric_notes(summary)
+    lines += report_evidence.disparity_section(summary)
     lines += report_evidence.effects_section(summary)
     if "forest" in figures:
         lines += [f"![delta with CIs per segment]({figures['forest']})", ""]
@@ -119,6 +121,14 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += report_setup.provenance_section(summary)
     return "\n".join(lines) + "\n"
+
+
+def _attribute(decision: dict) -> str:
+    """``attribute=gender, groups=(F, M), `` for a no_disparity decision, else empty."""
+    if decision["rule"] != "no_disparity":
+        return ""
+    groups = f"groups=({', '.join(map(str, decision['groups']))}), " if decision.get("groups") else ""
+    return f"attribute={decision['attribute']}, {groups}"
 
 
 def metric_notes(summary: dict) -> list[str]:

@@ -89,3 +89,25 @@ def sequential_section(summary: dict) -> list[str]:
             f"alpha = {seq['alpha']:g} although the run may stop at any look (so each look's interval is wider than "
             f"the fixed design's). Stopped: {seq['stopped']}.", "",
             md_table(["look", "seeds", "nominal alpha", "interval", "verdict"], rows), ""]
+
+
+def disparity_section(summary: dict) -> list[str]:
+    """The no_disparity cells: each group's mean delta and the interval of their difference."""
+    cells = [c for c in summary["cells"] if c.get("disparity")]
+    if not cells:
+        return []
+    level = pct(round(1 - summary["hypothesis"]["alpha"], 6))
+    rows = []
+    for c in cells:
+        d = c["disparity"]
+        a, b = d["groups"]
+        diff = d["difference"]
+        rows.append([f"`{c['variant']}`", f"`{c['segment']}`", f"{d['attribute']}={a} ({d['n_users'][0]})",
+                     f"{d['attribute']}={b} ({d['n_users'][1]})", f"{num(d['mean_delta'][0])} / {num(d['mean_delta'][1])}",
+                     f"{num(diff['estimate'])} [{num(diff['low'])}, {num(diff['high'])}]", str(d["left_out"])])
+    return ["## Disparity between user groups", "",
+            f"The {c['metric']} delta (treatment - baseline) in each group and the {level} seed x user interval of "
+            "their difference (A - B): per seed the difference of the two groups' mean deltas, its seed variance "
+            "plus each group's user variance (harness.stats.disparity). Users in neither group are left out.", "",
+            md_table(["positives", "segment", "group A (users)", "group B (users)", "delta A / B", "A - B [CI]",
+                      "left out"], rows), ""]

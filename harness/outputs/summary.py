@@ -57,6 +57,10 @@ def cell_dict(c: Cell) -> dict:
         "seeds_agree": [int(c.seeds_agree[0]), int(c.seeds_agree[1])],
         "mde": _num(c.mde),
         "adjusted_p": {k: _num(v) for k, v in c.adjusted.items()},
+        **({} if c.disparity is None else {"disparity": {
+            "attribute": c.disparity.attribute, "groups": list(c.disparity.groups),
+            "n_users": [int(x) for x in c.disparity.n_users], "mean_delta": [_num(x) for x in c.disparity.mean_delta],
+            "difference": _interval(c.disparity.difference), "left_out": int(c.disparity.left_out)}}),
         "noise_floor": None if c.noise is None else {
             "seed_sd": _num(c.noise.seed_sd), "max_abs_mean": _num(c.noise.max_abs_mean),
             "share_ci_excludes_0": _num(c.noise.share_ci_excludes_0),
@@ -78,7 +82,7 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "hypothesis": {"id": hyp.id, "claim": hyp.claim, "primary": hyp.primary, "target": hyp.target_segment,
-                       "decisions": [{"segment": s, "rule": d.rule, "margin": d.margin, "alpha": d.alpha}
+                       "decisions": [{"segment": s, **d.to_dict()}
                                      for s, d in hyp.decisions],
                        "alpha": hyp.alpha,
                        "baseline": hyp.baseline.name, "treatment": hyp.treatment.name,

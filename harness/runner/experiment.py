@@ -40,8 +40,8 @@ from harness.runner.cache import task_key
 from harness.runner.run_spec import arm_sources
 from harness.runner.monitor import open_log, progress_bar
 from harness.runner.notes import auto_patience, convergence_notes
-from harness.runner.prepared import (Prepared, check_arm_data, check_content, data_summary, prepare_hypothesis,
-                                     tasks_for)
+from harness.runner.prepared import (Prepared, check_arm_data, check_attributes, check_content, data_summary,
+                                     prepare_hypothesis, tasks_for, user_attributes)
 from harness.runner.saved_runs import variant_slug, write_runs
 
 __all__ = ["run", "RunOutcome", "Analysis", "load_data", "prepare_run", "run_tasks", "analyse", "look", "summarise",
@@ -166,6 +166,7 @@ def prepare_run(hyp: Hypothesis, inter: Interactions) -> Prepared:
     """Resolve ``hyp`` against the data (positives, split, segments), failing before any training when an
     arm asks for item content the data lacks or rejects a variant's training data."""
     check_content(hyp, inter)
+    check_attributes(hyp, inter)
     p = prepare_hypothesis(hyp, inter)
     check_arm_data(p)
     return p
@@ -190,6 +191,7 @@ def analyse(p: Prepared, res: list[runner.TaskResult], alpha: float) -> Analysis
                                      p.masks)
     if hyp.unit == "items":  # the unit columns hold items: say so under their own names too
         per_user = per_user.assign(item_id=per_user["user_id"], item_index=per_user["user_index"])
+    per_user = user_attributes(hyp, p.inter, per_user)  # attr_<column> for no_disparity decisions
     return Analysis(decision_hyp, per_user, analysis.compare(decision_hyp, per_user, p.variants))
 
 

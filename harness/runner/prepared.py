@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from harness.runner import tasks as runner
 from harness.design import features, feedback, segments
@@ -98,6 +99,34 @@ def check_content(hyp: Hypothesis, inter: Interactions) -> None:
             raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "
                                f"{inter.name!r} has no item content; for a tabular file give --item-features FILE "
                                "(the item column plus numeric or '|'-separated columns, e.g. MovieLens movies.csv)")
+
+
+def check_attributes(hyp: Hypothesis, inter: Interactions) -> None:
+    """Fail before any training when a ``Decision.no_disparity`` names a user metadata column the data lacks,
+    or the hypothesis ranks users for items (the groups are user groups)."""
+    for _, d in hyp.decisions:
+        if d.rule != "no_disparity":
+            continue
+        if hyp.unit == "items":
+            raise HarnessError("decision no_disparity compares user groups; it does not apply to "
+                               "direction='item_to_users'")
+        meta = inter.user_meta
+        if meta is None or d.attribute not in meta.columns:
+            have = [] if meta is None else [str(c) for c in meta.columns]
+            raise HarnessError(f"decision no_disparity: dataset {inter.name!r} has no user metadata column "
+                               f"{d.attribute!r} (available: {', '.join(have) or 'none'}); fix attribute=")
+
+
+def user_attributes(hyp: Hypothesis, inter: Interactions, per_user: pd.DataFrame) -> pd.DataFrame:
+    """``per_user`` with an ``attr_<column>`` column per no_disparity decision's user metadata column."""
+    from harness.decision.analysis import attribute_column
+
+    cols = {}
+    for _, d in hyp.decisions:
+        if d.rule == "no_disparity":
+            cols[attribute_column(d.attribute)] = inter.user_meta[d.attribute].to_numpy()[
+                per_user["user_index"].to_numpy()]
+    return per_user.assign(**cols) if cols else per_user
 
 
 def check_arm_data(p: Prepared) -> None:

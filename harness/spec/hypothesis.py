@@ -218,8 +218,7 @@ class Hypothesis:
             "baseline": self.baseline.to_dict(), "treatment": self.treatment.to_dict(),
             "segments": [s.to_dict() for s in self.segments],
             "metrics": list(self.metrics), "primary": self.primary, "seeds": list(self.seeds),
-            "decisions": [{"segment": seg, "rule": d.rule, "margin": d.margin, "alpha": d.alpha}
-                          for seg, d in self.decisions],
+            "decisions": [{"segment": seg, **d.to_dict()} for seg, d in self.decisions],
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
                                                       "n": self.split.n, "min_train": self.split.min_train,
                                                       "seed": self.split.seed,
