@@ -117,3 +117,15 @@ def test_dask_scatters_once_and_tasks_hold_futures(data, monkeypatch):
     assert len(submitted) == len(tasks)
     assert all(isinstance(a[2], distributed.Future) for a in submitted)
     _same(par, runner.execute(tasks, data, ("ndcg@10",), "ctx", n_jobs=1))
+
+
+def test_dask_with_every_task_cached_ships_nothing(data, tmp_path):
+    pytest.importorskip("distributed")
+    from harness.runner.backends import backend
+
+    tasks = _tasks()[:2]
+    first = runner.execute(tasks, data, ("ndcg@10",), "ctx", n_jobs=1, cache_dir=tmp_path)
+    with backend("dask", 2) as name:
+        again = runner.execute(tasks, data, ("ndcg@10",), "ctx", n_jobs=2, backend=name, cache_dir=tmp_path)
+    assert all(r.cached for r in again)
+    _same(again, first)

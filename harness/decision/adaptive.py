@@ -9,7 +9,7 @@ may stop at any look. The run stops at the first look where no target cell is IN
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,8 +39,8 @@ def levels(hyp: Hypothesis) -> list[tuple[int, float]]:
 def at_level(hyp: Hypothesis, alpha: float) -> Hypothesis:
     """``hyp`` with every decision (and so every reported interval) at the two-sided level ``alpha``."""
     if isinstance(hyp.decision, tuple):
-        return hyp.replace(decision=tuple((seg, replace(d, alpha=alpha)) for seg, d in hyp.decision))
-    return hyp.replace(decision=replace(hyp.decision, alpha=alpha))
+        return hyp.replace(decision=tuple((seg, d.with_alpha(alpha)) for seg, d in hyp.decision))
+    return hyp.replace(decision=hyp.decision.with_alpha(alpha))
 
 
 def decided(verdict: Verdict) -> bool:

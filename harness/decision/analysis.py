@@ -229,8 +229,9 @@ def _with_disparity(hyp: Hypothesis, per_user: pd.DataFrame, cell: Cell) -> Cell
     """``cell`` with its :class:`Disparity` when a no_disparity decision is about its segment (primary metric)."""
     from dataclasses import replace
 
-    decision = next((d for seg, d in hyp.decisions if seg == cell.segment and d.rule == "no_disparity"), None)
-    if decision is None or cell.metric != hyp.primary or cell.empty:
+    decision = next((d for seg, d in hyp.decisions if seg == cell.segment and d.rule == "no_disparity"
+                      and (d.metric or hyp.primary) == cell.metric), None)
+    if decision is None or cell.empty:
         return cell
     return replace(cell, disparity=disparity(hyp, per_user, cell, decision))
 

@@ -16,9 +16,9 @@ no_disparity  as equivalent, on the interval of delta(group A) - delta(group B)
 ``no_disparity`` uses :func:`harness.stats.disparity.group_difference_interval`, the seed x user interval of
 the difference between two user groups' mean deltas (the cell's :class:`~harness.decision.analysis.Disparity`).
 
-With several positive definitions (variants) or target segments the claim must hold in each: the
-hypothesis is CONFIRMED when every (variant, segment) is (an intersection-union test: no
-multiplicity penalty), REJECTED when any is, else INCONCLUSIVE. A verdict is UNDERPOWERED-inconclusive when the interval
+With several positive definitions (variants), target segments or metrics (``Decision.all_of``) the claim
+must hold in each: the hypothesis is CONFIRMED when every (variant, segment, metric) is (an
+intersection-union test: no multiplicity penalty), REJECTED when any is, else INCONCLUSIVE. A verdict is UNDERPOWERED-inconclusive when the interval
 cannot be narrow enough: its reason then says by how much the experiment would need to grow.
 """
 from __future__ import annotations
@@ -122,10 +122,12 @@ def decide(hyp: Hypothesis, cells: list[Cell]) -> Verdict:
     """The hypothesis' verdict from its cells (primary metric, target segment, every variant)."""
     per = []
     for segment, decision in hyp.decisions:
+        metric = decision.metric or hyp.primary
         for c in cells:
-            if c.segment == segment and c.metric == hyp.primary:
+            if c.segment == segment and c.metric == metric:
                 status, reason = decide_cell(decision, c, hyp.unit)
                 per.append(VariantVerdict(c.variant, status, reason, c))
+    several = len({(d.metric or hyp.primary) for _, d in hyp.decisions}) > 1
     statuses = [v.status for v in per]
     if statuses and all(s == CONFIRMED for s in statuses):
         status = CONFIRMED
@@ -137,6 +139,7 @@ def decide(hyp: Hypothesis, cells: list[Cell]) -> Verdict:
     if len(per) == 1:
         reason = f"in segment {pick.cell.segment!r}, {pick.reason}"
     else:
-        parts = ", ".join(f"{v.variant} / {v.cell.segment}: {v.status}" for v in per)
+        parts = ", ".join(f"{v.variant} / {v.cell.segment}{' / ' + v.cell.metric if several else ''}: {v.status}"
+                          for v in per)
         reason = f"{parts}; e.g. for {pick.variant} in segment {pick.cell.segment!r}, {pick.reason}"
     return Verdict(status, reason, tuple(per))

@@ -63,7 +63,8 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     v = summary["verdict"]
     u, us = units(summary)
     level = pct(round(1 - h["alpha"], 6))
-    rules = "; ".join(f"`{d['rule']}({_attribute(d)}margin={d['margin']:g})` in segment `{d['segment']}`"
+    rules = "; ".join(f"`{d['rule']}({_attribute(d)}margin={d['margin']:g})` "
+                      f"{'on `' + d['metric'] + '` ' if d.get('metric') else ''}in segment `{d['segment']}`"
                       for d in h["decisions"])
     lines = [f"# {h['id']}: {v['status']}", "",
              f"**Verdict: {v['status']}** - {v['reason']}.", ""]
@@ -77,8 +78,14 @@ def render(summary: dict, figures: dict[str, str]) -> str:
                   "the users with training history (users seen with it in training masked); every statistic "
                   "below is paired over items x seeds.", ""]
     methods = _decision_methods(summary)
+    if any(vv.get("metric") for vv in v["variants"]):
+        lines += ["The claim is the AND of its decisions (`all_of`): CONFIRMED only when every one is, REJECTED when "
+                  "any is. This is an intersection-union test: each decision uses its own interval at the stated "
+                  "level and no multiplicity correction is needed, since confirming a false AND needs a false "
+                  "part to be confirmed, which happens with probability <= alpha.", ""]
     for vv in v["variants"]:
-        lines.append(f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}")
+        on = f", metric `{vv['metric']}`" if vv.get("metric") else ""
+        lines.append(f"- positives `{vv['variant']}`, segment `{vv['segment']}`{on}: **{vv['status']}** - {vv['reason']}")
         if methods.get((vv["variant"], vv["segment"])):
             lines.append(f"  - interval: {methods[(vv['variant'], vv['segment'])]}")
     lines.append("")

@@ -91,7 +91,9 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
                        **({"unit": hyp.unit, "direction": hyp.direction} if hyp.unit != "users" else {})},
         "dataset": dataset,
         "verdict": {"status": verdict.status, "reason": verdict.reason,
-                    "variants": [{"variant": v.variant, "segment": v.cell.segment, "status": v.status, "reason": v.reason}
+                    "variants": [{"variant": v.variant, "segment": v.cell.segment, "status": v.status, "reason": v.reason,
+                                  # only for decisions on another metric than the primary (Decision.all_of)
+                                  **({"metric": v.cell.metric} if v.cell.metric != hyp.primary else {})}
                                  for v in verdict.variants]},
         "warnings": list(warnings or []),
         "cells": [cell_dict(c) for c in cells],

@@ -85,6 +85,9 @@ def ship(payloads: dict[Hashable, object], backend: str, n_jobs: int) -> Iterato
     """Context giving, for each payload, what a task should carry: a :class:`Shipped` handle (loky,
     ``n_jobs > 1``), a Dask future (``backend="dask"``, inside :func:`harness.runner.backends.backend`) or
     the payload itself (``n_jobs == 1``, or joblib's ``"threading"`` backend). Files are deleted on exit."""
+    if not payloads:  # every task came from the cache
+        yield {}
+        return
     if backend == "dask":
         from distributed import get_client
 

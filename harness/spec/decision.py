@@ -1,4 +1,4 @@
-"""The declared decision rule of a hypothesis (:class:`Decision`)."""
+"""The declared decision rule of a hypothesis (:class:`Decision`), or several that must all hold (:class:`AllOf`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,6 +27,8 @@ class Decision:
     attribute : ``no_disparity`` only: the user metadata column that defines the groups (e.g. ``"gender"``).
     groups : ``no_disparity`` only: the two values of ``attribute`` to compare, (A, B); None when the column has
         exactly two values among the evaluated users (then in sorted order). Users with other values are left out.
+    metric : the metric the rule is about (one of the hypothesis' metrics); None: its primary metric. Used with
+        :meth:`all_of` for claims over several metrics.
     """
 
     rule: str
@@ -34,6 +36,7 @@ class Decision:
     alpha: float = 0.05
     attribute: str | None = None
     groups: tuple | None = None
+    metric: str | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -60,33 +63,87 @@ class Decision:
                 object.__setattr__(self, "groups", groups)
         elif self.attribute is not None or self.groups is not None:
             raise HarnessError(f"decision: attribute/groups only go with Decision.no_disparity, not {self.rule}")
+        if self.metric is not None and (not isinstance(self.metric, str) or "@" not in self.metric):
+            raise HarnessError(f"decision: metric={self.metric!r} must be one of the hypothesis' metrics, e.g. "
+                               "metric='recall@10'")
 
     @classmethod
-    def better(cls, margin: float = 0.0, alpha: float = 0.05) -> "Decision":
-        return cls("better", margin, alpha)
+    def better(cls, margin: float = 0.0, alpha: float = 0.05, metric: str | None = None) -> "Decision":
+        return cls("better", margin, alpha, metric=metric)
 
     @classmethod
-    def not_better(cls, margin: float, alpha: float = 0.05) -> "Decision":
-        return cls("not_better", margin, alpha)
+    def not_better(cls, margin: float, alpha: float = 0.05, metric: str | None = None) -> "Decision":
+        return cls("not_better", margin, alpha, metric=metric)
 
     @classmethod
-    def not_worse(cls, margin: float, alpha: float = 0.05) -> "Decision":
-        return cls("not_worse", margin, alpha)
+    def not_worse(cls, margin: float, alpha: float = 0.05, metric: str | None = None) -> "Decision":
+        return cls("not_worse", margin, alpha, metric=metric)
 
     @classmethod
-    def equivalent(cls, margin: float, alpha: float = 0.05) -> "Decision":
-        return cls("equivalent", margin, alpha)
+    def equivalent(cls, margin: float, alpha: float = 0.05, metric: str | None = None) -> "Decision":
+        return cls("equivalent", margin, alpha, metric=metric)
 
     @classmethod
     def no_disparity(cls, attribute: str, margin: float, groups: tuple | None = None,
-                     alpha: float = 0.05) -> "Decision":
+                     alpha: float = 0.05, metric: str | None = None) -> "Decision":
         """The treatment - baseline delta of the primary metric differs between the two groups of user
         metadata column ``attribute`` by less than ``margin`` (e.g. ``attribute="gender", margin=0.01``)."""
-        return cls("no_disparity", margin, alpha, attribute, groups)
+        return cls("no_disparity", margin, alpha, attribute, groups, metric)
+
+    @staticmethod
+    def all_of(*decisions: "Decision") -> "AllOf":
+        """Every one of ``decisions`` must hold, e.g. ``Decision.all_of(Decision.better(0, metric="aplt@10"),
+        Decision.not_worse(0.002, metric="ndcg@10"))``: "better on A AND not worse on B" (see :class:`AllOf`)."""
+        return AllOf(tuple(decisions))
+
+    @property
+    def parts(self) -> tuple["Decision", ...]:
+        return (self,)
+
+    def with_alpha(self, alpha: float) -> "Decision":
+        from dataclasses import replace
+
+        return replace(self, alpha=alpha)
 
     def to_dict(self) -> dict:
-        """As summary.json and the run id record it (``attribute`` / ``groups`` only for no_disparity)."""
+        """As summary.json and the run id record it (``attribute`` / ``groups`` only for no_disparity, ``metric``
+        only when set)."""
         out = {"rule": self.rule, "margin": self.margin, "alpha": self.alpha}
         if self.rule == "no_disparity":
             out.update(attribute=self.attribute, groups=None if self.groups is None else list(self.groups))
+        if self.metric is not None:
+            out["metric"] = self.metric
         return out
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Several decisions that must all hold (``Decision.all_of``), typically on different metrics.
+
+    The verdict is CONFIRMED only when every part is, REJECTED when any part is, else INCONCLUSIVE: an
+    intersection-union test (Berger 1982). Each part is decided on its own two-sided ``1 - alpha`` interval and the
+    claim is the AND of the parts, so the chance of confirming a false claim stays <= alpha without any
+    multiplicity correction (a false AND needs a false part, and that part alone is confirmed with probability
+    <= alpha). OR claims would need a correction; they are not offered.
+    """
+
+    parts: tuple[Decision, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.parts) < 2:
+            raise HarnessError("decision: all_of needs at least two decisions, e.g. Decision.all_of("
+                               "Decision.better(0, metric='aplt@10'), Decision.not_worse(0.002, metric='ndcg@10'))")
+        for d in self.parts:
+            if not isinstance(d, Decision):
+                raise HarnessError(f"decision: all_of takes Decisions (not nested all_of), got {type(d).__name__}")
+        keys = [(d.metric, d.rule, d.attribute) for d in self.parts]
+        if len(set(keys)) != len(keys):
+            raise HarnessError("decision: all_of has the same rule on the same metric twice; give each part its "
+                               "own metric=")
+
+    @property
+    def alpha(self) -> float:
+        return min(d.alpha for d in self.parts)
+
+    def with_alpha(self, alpha: float) -> "AllOf":
+        return AllOf(tuple(d.with_alpha(alpha) for d in self.parts))

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from harness.errors import HarnessError, suggest
 from harness.spec import _numbers as num
 from harness.spec.arm import Arm
-from harness.spec.decision import Decision
+from harness.spec.decision import AllOf, Decision
 from harness.spec.metric import parse_metric
 from harness.spec.seeds import Seeds
 from harness.spec.segment import Segment
@@ -63,7 +63,7 @@ class Hypothesis:
     metrics: tuple[str, ...]
     primary: str
     seeds: tuple[int, ...]
-    decision: Decision | Mapping[str, Decision]
+    decision: Decision | AllOf | Mapping[str, Decision | AllOf]
     split: Split | None = None
     target: str | tuple[str, ...] | None = None
     correction: str = "holm"
@@ -162,13 +162,17 @@ class Hypothesis:
             for seg, dec in self.decision:
                 if seg not in names:
                     raise HarnessError(f"{where}: decision for " + suggest(seg, names, "segment"))
-                if not isinstance(dec, Decision):
+                if not isinstance(dec, (Decision, AllOf)):
                     raise HarnessError(f"{where}: decision for segment {seg!r} must be a Decision, e.g. "
                                        "Decision.not_worse(0.01)")
             if self.target is not None:
                 raise HarnessError(f"{where}: give either 'target' or a per-segment 'decision' mapping, not both")
-        elif not isinstance(self.decision, Decision):
+        elif not isinstance(self.decision, (Decision, AllOf)):
             raise HarnessError(f"{where}: field 'decision' must be a Decision, e.g. Decision.not_better(0.002)")
+        for _, dec in self.decisions:
+            if dec.metric is not None and dec.metric not in self.metrics:
+                raise HarnessError(f"{where}: decision metric " + suggest(dec.metric, list(self.metrics), "metric")
+                                   + " (a decision's metric must be one of the hypothesis' metrics)")
         if isinstance(self.target, list):
             object.__setattr__(self, "target", tuple(self.target))
         for t in (self.target,) if isinstance(self.target, str) else (self.target or ()):
@@ -184,11 +188,13 @@ class Hypothesis:
 
     @property
     def decisions(self) -> tuple[tuple[str, Decision], ...]:
-        """(target segment, decision) pairs the verdict is made of."""
+        """(target segment, decision) pairs the verdict is made of; an :class:`AllOf` gives one pair per part."""
         if isinstance(self.decision, tuple):
-            return self.decision
-        targets = (self.target,) if isinstance(self.target, str) else (self.target or (self.segments[0].name,))
-        return tuple((t, self.decision) for t in targets)
+            pairs = self.decision
+        else:
+            targets = (self.target,) if isinstance(self.target, str) else (self.target or (self.segments[0].name,))
+            pairs = tuple((t, self.decision) for t in targets)
+        return tuple((seg, part) for seg, d in pairs for part in d.parts)
 
     @property
     def target_segment(self) -> str:
