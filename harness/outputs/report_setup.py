@@ -2,6 +2,7 @@
 search (ANN), the data and split (with the run's notes, repeats collapsed), and provenance."""
 from __future__ import annotations
 
+from harness.design import leakage
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, units
 from harness.outputs.repeats import collapse
 
@@ -85,6 +86,8 @@ def data_section(summary: dict) -> list[str]:
         lines.append(f"- segments (`{var}`): {parts}")
     if d.get("counts"):
         lines.append("- data quality: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["counts"].items()))
+    if d.get("leakage"):
+        lines += [""] + leakage.lines(d["leakage"]) + [""]
     for n in collapse(summary.get("notes", [])):
         lines.append(f"- note: {n}")
     return lines + [""]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.runner import tasks as runner
-from harness.design import features, feedback, segments
+from harness.design import features, feedback, leakage, segments
 from harness.evaluation import items as item_eval
 from harness.data.base import Interactions
 from harness.errors import HarnessError
@@ -32,6 +32,7 @@ class Prepared:
     split_counts: dict
     segment_info: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    leakage: dict = field(default_factory=dict)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -88,8 +89,11 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
                 warnings.append(f"positives {v!r}: {info[(v, seg.name)].warning}")
     if any("item_features" in a.kwargs for a in hyp.arms) and inter.item_content is not None:
         notes.append(f"item content: {inter.content_desc}")
+    audit = leakage.audit(inter, sp.train, sp.test, data)
+    if leakage.warning(audit, spec):
+        warnings.append(leakage.warning(audit, spec))
     return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info,
-                    tuple(warnings))
+                    tuple(warnings), audit.to_dict())
 
 
 def check_content(hyp: Hypothesis, inter: Interactions) -> None:
@@ -158,6 +162,7 @@ def data_summary(p: Prepared) -> dict:
     segs = {v: {seg.name: int(p.masks[(v, seg.name)].sum()) for seg in p.hyp.segments} for v in p.variants}
     return {"n_users": inter.n_users, "n_items": inter.n_items, "n_events": int(len(inter.events)),
             "split": p.split_desc, "split_counts": p.split_counts, "content": inter.content_desc,
+            "leakage": p.leakage,
             "variants": {v: dict(d.counts) for v, d in p.data.items()}, "segments": segs,
             "segment_info": {v: {seg.name: p.segment_info[(v, seg.name)].to_dict() for seg in p.hyp.segments}
                              for v in p.variants},
