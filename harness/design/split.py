@@ -76,8 +76,8 @@ def leakage_warning(spec: Split) -> str | None:
     ``order`` split only file order (the future leaks unless the file is sorted by time)."""
     if spec.kind == "random":
         return ("leakage-prone split: per-user random holdout, so a user's test interactions may come before "
-                "their training ones and the models learn from that user's future (no time order to audit); "
-                "use Split.leave_last or Split.global_time when the data has a time column")
+                "their training ones and the models learn from that user's future (the leakage audit in the "
+                "report measures how much); use Split.global_time(test_from=...) when the data has a time column")
     if spec.kind == "order":
         return ("leakage-prone split: per-user last interactions in file order (no time column), which hold out "
                 "each user's latest interactions only if the file is sorted by time (the audit cannot check it); "
