@@ -1,5 +1,6 @@
 """Orchestration: hypothesis discovery (:mod:`.discover`), (arm, seed) tasks (:mod:`.tasks`) and their
-cache (:mod:`.cache`), backends (:mod:`.backends`: loky, Dask), tuning on the validation window
+cache (:mod:`.cache`), backends (:mod:`.backends`: loky, Dask) and data sent to their workers once
+(:mod:`.shipping`), tuning on the validation window
 (:mod:`.tuning`), the experiment flow (:mod:`.experiment`, with its steps' helpers in :mod:`.prepared`,
 :mod:`.monitor`, :mod:`.collect`, :mod:`.notes`, :mod:`.floor`, :mod:`.run_spec` and :mod:`.saved_runs`),
 the plan before fitting (:mod:`.plan`, from earlier task seconds in :mod:`.timings`) and seed calibration

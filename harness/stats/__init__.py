@@ -6,7 +6,8 @@ and margins live in :mod:`harness.decision.verdict`). Bad input raises :class:`h
 
 Modules: :mod:`.bootstrap` (paired percentile/BCa bootstrap, exact multinomial engine),
 :mod:`.seeds` (seed x user intervals), :mod:`.paired_tests` (Wilcoxon, t, sign, TOST, seed-level),
-:mod:`.randomization`, :mod:`.effects`, :mod:`.multiple`, :mod:`.power`, :mod:`.calibration`.
+:mod:`.randomization`, :mod:`.effects`, :mod:`.multiple`, :mod:`.power`, :mod:`.calibration`,
+:mod:`.disparity` (the seed x user interval of a difference between two user groups' deltas).
 
 May import: :mod:`harness.errors` only (a leaf, below every other stage).
 """
