@@ -103,3 +103,79 @@ def test_seed_t_interval_matches_scipy(values):
     lo, hi = stats.t.interval(0.9, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
     assert (r.ci.low, r.ci.high) == pytest.approx((lo, hi), abs=1e-12)
     assert r.df == len(values) - 1 and "seeds" in r.method
+
+
+# ----------------------------------------------------------------------------- wired into evaluate and a run
+def test_evaluate_list_metrics_match_the_pure_functions():
+    from harness.arms.scorer import FactorScorer
+    from harness.evaluation.users import evaluate
+
+    rng = np.random.default_rng(0)
+    n_users, n_items = 6, 12
+    seen = sp.csr_matrix((rng.random((n_users, n_items)) < 0.3).astype(np.float32))
+    relevant = sp.csr_matrix((rng.random((n_users, n_items)) < 0.3) & (seen.toarray() == 0))
+    users = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    scorer = FactorScorer(rng.normal(size=(n_users, 3)).astype(np.float32),
+                          rng.normal(size=(n_items, 3)).astype(np.float32))
+    genres = (rng.random((n_items, 4)) < 0.4).astype(np.float32)
+    names = ("ild@4", "calibration@4", "serendipity@4", "aplt@4", "ndcg@4")
+    res = evaluate(scorer, users, seen, relevant, names, item_content=genres)
+    from harness.evaluation.users import top_items
+    from harness.evaluation.topk import hit_matrix
+    top = top_items(scorer, users, seen, 4)
+    tail = B.long_tail(np.bincount(seen.indices, minlength=n_items))
+    np.testing.assert_allclose(res.values["ild@4"], B.ild(top, genres))
+    np.testing.assert_allclose(res.values["aplt@4"], B.aplt(top, tail))
+    np.testing.assert_allclose(res.values["serendipity@4"], B.serendipity(hit_matrix(top, relevant, users), top, tail))
+    hist = [seen[u].indices for u in users]
+    np.testing.assert_allclose(res.values["calibration@4"], B.calibration(top, hist, genres))
+    # without content, ILD uses the arm's own item factors
+    own = evaluate(scorer, users, seen, relevant, ("ild@4",))
+    np.testing.assert_allclose(own.values["ild@4"], B.ild(top, scorer.item_vecs))
+
+
+def test_missing_vectors_or_categories_are_one_line_errors():
+    from harness.arms.scorer import ItemScorer
+    from harness.errors import HarnessError
+    from harness.evaluation.users import evaluate
+
+    seen = sp.csr_matrix(np.eye(3, dtype=np.float32))
+    relevant = sp.csr_matrix(np.roll(np.eye(3, dtype=bool), 1, axis=1))
+    scorer = ItemScorer(seen, np.ones((3, 3), dtype=np.float32))
+    with pytest.raises(HarnessError, match=r"metric ild: .* no item factors"):
+        evaluate(scorer, np.arange(3), seen, relevant, ("ild@2",))
+    with pytest.raises(HarnessError, match=r"metric calibration: needs item categories .* non-categorical"):
+        evaluate(scorer, np.arange(3), seen, relevant, ("calibration@2",), item_content=np.full((3, 2), 0.5))
+
+
+@pytest.fixture(scope="module")
+def beyond_run(ml100k_dir, tmp_path_factory):
+    from pathlib import Path
+
+    from harness.runner import discover as registry
+    from harness.runner import experiment
+    from harness.spec import Arm
+
+    h = registry.get("H1", Path(__file__).resolve().parents[1] / "hypotheses")
+    h = h.replace(baseline=Arm("pop", "popularity"), treatment=Arm("als", "als", factors=8, iterations=3),
+                  metrics=("ndcg@10", "ild@10", "calibration@10", "serendipity@10", "aplt@10", "novelty@10"),
+                  primary="ndcg@10", seeds=(0, 1), n_boot=200)
+    tmp = tmp_path_factory.mktemp("beyond")
+    return experiment.run(h, dataset="ml-100k", data_dir=ml100k_dir, quiet=True, results_dir=tmp / "r",
+                          cache_dir=tmp / "c", n_jobs=1)
+
+
+def test_run_has_the_new_metrics_in_per_user_and_summary(beyond_run):
+    import json
+
+    import pandas as pd
+
+    pu = pd.read_parquet(beyond_run.run_dir / "per_user.parquet")
+    doc = json.loads((beyond_run.run_dir / "summary.json").read_text())
+    for m in ("ild@10", "calibration@10", "serendipity@10", "aplt@10"):
+        assert m in pu.columns and pu[m].notna().all()
+        assert ((pu[m] >= 0) & (pu[m] <= (np.inf if m == "calibration@10" else 1))).all()
+        assert any(c["metric"] == m for c in doc["cells"])
+    # popularity ranks by training positives, the head by training users: its lists are almost all head items
+    assert pu.loc[pu.arm == "pop", "aplt@10"].mean() < 0.05 < pu.loc[pu.arm == "als", "aplt@10"].mean()
+    assert any("ild@10: mean pairwise cosine distance of the item content" in n for n in doc.get("notes", []))

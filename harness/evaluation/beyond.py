@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+#: Per-user metric names computed here (``name@k``).
+LIST_METRICS = ("ild", "calibration", "serendipity", "aplt")
 HEAD_SHARE = 0.2
 CALIBRATION_ALPHA = 0.01
 
@@ -78,9 +80,8 @@ def ild(topk: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         if n < 2:
             continue
         e = unit[items]
-        s = e.sum(axis=0)
-        pair_cos = (s @ s - np.einsum("ij,ij->", e, e)) / 2.0  # sum_{i<j} cos
-        out[u] = 1.0 - pair_cos / (n * (n - 1) / 2.0)
+        iu = np.triu_indices(n, 1)
+        out[u] = float(np.mean(1.0 - (e @ e.T)[iu]))
     return out
 
 

@@ -148,11 +148,13 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             from harness.evaluation.ann.quality import measure
 
             seen = candidate_seen(data.train.seen, data.candidates) if data.unit == "items" else data.train.seen
-            ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores)
+            ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores,
+                              item_content=None if data.unit == "items" else data.train.item_content)
         notes: tuple[str, ...] = ()
         if hasattr(scorer, "list_lengths"):
             lengths = scorer.list_lengths(data.users, data.train.seen)
-            scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)
+            scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant,
+                                     item_content=data.train.item_content)
             kmax = max(int(m.split("@")[1]) for m in metrics)
             notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
         top = top_data(scorer, data, save_top) if save_top else None
