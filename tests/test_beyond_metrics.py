@@ -179,3 +179,9 @@ def test_run_has_the_new_metrics_in_per_user_and_summary(beyond_run):
     # popularity ranks by training positives, the head by training users: its lists are almost all head items
     assert pu.loc[pu.arm == "pop", "aplt@10"].mean() < 0.05 < pu.loc[pu.arm == "als", "aplt@10"].mean()
     assert any("ild@10: mean pairwise cosine distance of the item content" in n for n in doc.get("notes", []))
+
+
+def test_report_defines_the_new_metrics_and_their_family(beyond_run):
+    text = (beyond_run.run_dir / "report.md").read_text()
+    assert "`ild@k` = mean pairwise cosine distance" in text and "`aplt@k` = share of the top k" in text
+    assert "beyond-accuracy (novelty/avgpop/ild/calibration/serendipity/aplt) cells are a separate family" in text

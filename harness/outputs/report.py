@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 from harness.design.validation import CURVE_UNITS
+from harness.evaluation.beyond import LIST_METRICS
 from harness.evaluation.metrics import DEFINITIONS
+from harness.spec.metric import BEYOND_ACCURACY
 from harness.outputs import report_evidence, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
@@ -102,7 +104,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         lines.append("")
     lines += [f"p-values: `p` from the seed x {u} interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
               f"and paired t on each {u}'s seed-averaged delta; adjusted with `{h['correction']}` across the "
-              f"accuracy-metric cells (novelty/avgpop cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
+              f"accuracy-metric cells ({_family(summary)} cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
               f"the verdict rests on the seed x {u} interval.", ""]
     lines += metric_notes(summary)
     lines += report_evidence.effects_section(summary)
@@ -119,6 +121,15 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += report_setup.provenance_section(summary)
     return "\n".join(lines) + "\n"
+
+
+def _family(summary: dict) -> str:
+    """The beyond-accuracy family as the p-value line names it (unchanged wording for runs without the
+    list metrics ild/calibration/serendipity/aplt)."""
+    used = {c["metric"].split("@")[0] for c in summary["cells"]}
+    if not used & set(LIST_METRICS):
+        return "novelty/avgpop"
+    return "beyond-accuracy (" + "/".join(BEYOND_ACCURACY) + ")"
 
 
 def metric_notes(summary: dict) -> list[str]:
