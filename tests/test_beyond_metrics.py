@@ -185,3 +185,33 @@ def test_report_defines_the_new_metrics_and_their_family(beyond_run):
     text = (beyond_run.run_dir / "report.md").read_text()
     assert "`ild@k` = mean pairwise cosine distance" in text and "`aplt@k` = share of the top k" in text
     assert "beyond-accuracy (novelty/avgpop/ild/calibration/serendipity/aplt) cells are a separate family" in text
+
+
+def test_catalogue_exposure_in_summary_and_report(beyond_run, ml100k):
+    import json
+
+    from harness.design.prepare import prepare
+    from harness.design.split import split
+    from harness.evaluation.users import top_items
+
+    doc = json.loads((beyond_run.run_dir / "summary.json").read_text())
+    exp = doc["exposure"]["rating>=4"]
+    for arm in ("pop", "als"):
+        for name in ("gini@10", "entropy@10", "poplift@10"):
+            c = exp[arm][name]
+            x = np.array(list(c["seeds"].values()))
+            assert list(c["seeds"]) == ["0", "1"] and c["mean"] == pytest.approx(x.mean())
+            if np.ptp(x) > 0:
+                lo, hi = stats.t.interval(0.95, 1, loc=x.mean(), scale=stats.sem(x))
+                assert (c["low"], c["high"]) == pytest.approx((lo, hi))
+    # popularity is deterministic: recompute its exposure from its top-10 with the pure functions
+    from harness.arms import popularity
+    h = beyond_run  # noqa: F841
+    d = prepare(ml100k, split(ml100k, ml100k.default_split), "rating>=4")
+    top = top_items(popularity.fit(d.train, 0), d.users, d.train.seen, 10)
+    want = E.catalogue(top, d.train.seen, d.users, np.bincount(d.train.seen.indices, minlength=d.train.n_items), 10)
+    for name, v in want.items():
+        assert exp["pop"][name]["seeds"]["0"] == pytest.approx(v, abs=1e-12)
+    assert exp["pop"]["poplift@10"]["mean"] > exp["als"]["poplift@10"]["mean"]
+    text = (beyond_run.run_dir / "report.md").read_text()
+    assert "## Catalogue exposure" in text and "t interval over seeds on k - 1 df" in text

@@ -45,6 +45,39 @@ def entropy(x: np.ndarray) -> float:
     return float(-np.sum(p * np.log2(p)))
 
 
+def user_mean_popularity(topk: np.ndarray, pop: np.ndarray) -> np.ndarray:
+    """float (n_users,): mean ``pop`` of each user's listed items (NaN for an empty list)."""
+    ok = topk >= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, np.asarray(pop, dtype=np.float64)[np.where(ok, topk, 0)], 0.0).sum(axis=1) / ok.sum(axis=1)
+
+
+def history_gap(history: sp.csr_matrix, users: np.ndarray, pop: np.ndarray) -> float:
+    """``GAP_p``: mean over ``users`` with a history of the mean ``pop`` of their training items."""
+    h = history[np.asarray(users, dtype=np.int64)]
+    n_hist = np.diff(h.indptr)
+    if not h.nnz:
+        return float("nan")
+    prof = np.add.reduceat(np.asarray(pop, dtype=np.float64)[h.indices], h.indptr[:-1][n_hist > 0])
+    return float(np.mean(prof / n_hist[n_hist > 0]))
+
+
+def catalogue(topk: np.ndarray, history: sp.csr_matrix, users: np.ndarray, item_users: np.ndarray,
+              k: int) -> dict[str, float]:
+    """``gini@k``, ``entropy@k`` (of list counts) and ``poplift@k`` of the evaluated users' top-k."""
+    t = topk[:, :k]
+    x = exposure(t, item_users.shape[0])
+    return {f"gini@{k}": gini(x), f"entropy@{k}": entropy(x),
+            f"poplift@{k}": popularity_lift(t, history, users, item_users)}
+
+
+def from_parts(counts: np.ndarray, user_pop: np.ndarray, gap_p: float, k: int) -> dict[str, float]:
+    """:func:`catalogue` from accumulated parts: item list counts, per-user mean list popularity, ``GAP_p``."""
+    ok = np.isfinite(user_pop)
+    gap_r = float(np.mean(user_pop[ok])) if ok.any() else float("nan")
+    return {f"gini@{k}": gini(counts), f"entropy@{k}": entropy(counts), f"poplift@{k}": gap_r / gap_p - 1.0}
+
+
 def popularity_lift(topk: np.ndarray, history: sp.csr_matrix, users: np.ndarray, item_users: np.ndarray) -> float:
     """Popularity lift ``(GAP_r - GAP_p) / GAP_p`` (Abdollahpouri et al. 2021, "User-centered evaluation of
     popularity bias in recommender systems", UMAP), over the evaluated users:
@@ -54,16 +87,9 @@ def popularity_lift(topk: np.ndarray, history: sp.csr_matrix, users: np.ndarray,
     are more popular than what the users consumed. Users with an empty list or history are left out of
     the respective mean.
     """
-    pop = np.asarray(item_users, dtype=np.float64)
-    ok = topk >= 0
-    n_list = ok.sum(axis=1)
-    rec = np.where(ok, pop[np.where(ok, topk, 0)], 0.0).sum(axis=1)
-    gap_r = float(np.mean(rec[n_list > 0] / n_list[n_list > 0]))
-    h = history[np.asarray(users, dtype=np.int64)]
-    n_hist = np.diff(h.indptr)
-    prof = np.add.reduceat(pop[h.indices], h.indptr[:-1][n_hist > 0]) if h.nnz else np.zeros(0)
-    gap_p = float(np.mean(prof / n_hist[n_hist > 0])) if prof.size else float("nan")
-    return gap_r / gap_p - 1.0
+    r = user_mean_popularity(topk, item_users)
+    gap_r = float(np.mean(r[np.isfinite(r)])) if np.isfinite(r).any() else float("nan")
+    return gap_r / history_gap(history, users, item_users) - 1.0
 
 
 def group_exposure_share(topk: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

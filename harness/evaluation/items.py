@@ -186,11 +186,12 @@ def _stream_top(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, candidat
     return ids, int(nan_items.sum())
 
 
-def evaluate_data(scorer: Scorer, d: EvalData, metric_names: tuple[str, ...]) -> PerUserScores:
+def evaluate_data(scorer: Scorer, d: EvalData, metric_names: tuple[str, ...], *, exposure: bool = False) -> PerUserScores:
     """Per-unit metrics of ``scorer`` on prepared data, in its direction (users or items)."""
     if d.unit == "items":
         return evaluate_items(scorer, d.users, d.train.seen, d.relevant, d.candidates, metric_names)
-    return evaluate(scorer, d.users, d.train.seen, d.relevant, metric_names, item_content=d.train.item_content)
+    return evaluate(scorer, d.users, d.train.seen, d.relevant, metric_names, item_content=d.train.item_content,
+                    exposure=exposure)
 
 
 def top_data(scorer: Scorer, d: EvalData, k: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from harness.evaluation import exposure as E
 from harness.evaluation import metrics as M
 from harness.evaluation.beyond import LIST_METRICS
 from harness.evaluation.users import PerUserScores, hit_matrix, list_context, list_metric, top_items
@@ -58,9 +59,12 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
                                         0.0)
         else:
             values[m][short] = M.compute(name, k, hits, n_rel)
-    coverage = {}
+    coverage, exposure = {}, {}
     for name in scores.coverage:
         k = int(name.split("@")[1])
         listed = top[:, :k][valid[:, :k]]
         coverage[name] = float(len(np.unique(listed)) / seen.shape[1])
-    return replace(scores, values=values, coverage=coverage)
+        if scores.exposure:
+            exposure.update(E.catalogue(np.where(valid, top, -1), seen, users,
+                                        np.bincount(seen.indices, minlength=seen.shape[1]), k))
+    return replace(scores, values=values, coverage=coverage, exposure=exposure)

@@ -52,6 +52,7 @@ import scipy.sparse as sp
 
 from harness.evaluation import fused as F
 from harness.evaluation import beyond as BY
+from harness.evaluation import exposure as E
 from harness.evaluation import metrics as M
 from harness.arms.scorer import Scorer
 from harness.errors import HarnessError
@@ -78,6 +79,8 @@ class PerUserScores:
         were ranked last.
     coverage : ``"coverage@k"`` -> share of the catalogue in at least one evaluated user's top-k,
         for every k of ``values``.
+    exposure : ``"gini@k"``, ``"entropy@k"``, ``"poplift@k"`` for every k of ``values``
+        (:mod:`harness.evaluation.exposure`), when ``evaluate`` was asked for them; else empty.
     """
 
     users: np.ndarray
@@ -85,6 +88,7 @@ class PerUserScores:
     n_relevant: np.ndarray
     nan_scores: int = 0
     coverage: dict = field(default_factory=dict)
+    exposure: dict = field(default_factory=dict)
 
 
 def _threads(num_threads: int) -> int:
@@ -201,7 +205,7 @@ def _iter_top(scorer, users, seen, k, batch_size, num_threads, method):
 
 def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: sp.csr_matrix,
              metric_names: tuple[str, ...], batch_size: int = 2048, *, num_threads: int = 1,
-             method: str = "auto", item_content: np.ndarray | None = None) -> PerUserScores:
+             method: str = "auto", item_content: np.ndarray | None = None, exposure: bool = False) -> PerUserScores:
     """Per-user metrics of ``scorer`` for ``users``.
 
     Parameters
@@ -228,6 +232,8 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     item_content : float (n_items, d) item content (``TrainData.item_content``) or None: the vectors of
         ``ild`` (each arm's own ``item_vecs`` when None) and, when 0/1 multi-hot, the categories of
         ``calibration`` (:func:`list_context`).
+    exposure : also the catalogue-level exposure metrics of the evaluated users' top-k
+        (:attr:`PerUserScores.exposure`).
     """
     parsed = [parse_metric(m) for m in metric_names]
     kmax = max(k for _, k in parsed)
@@ -242,6 +248,10 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         item_users = np.bincount(seen.indices, minlength=n_items)  # training users per item
         n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
     ctx = list_context({name for name, _ in parsed}, scorer, seen, item_content)
+    if exposure:
+        pop_all = np.bincount(seen.indices, minlength=n_items)
+        counts = {k: np.zeros(n_items) for k in in_top}
+        user_pop = {k: np.empty(len(users)) for k in in_top}
     for pos, b, top, n_nan in _iter_top(scorer, users, seen, kmax, batch_size, num_threads, method):
         nan_users += n_nan
         hits = hit_matrix(top, relevant, b)
@@ -249,6 +259,9 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         padded = bool(top.size) and top.min() < 0  # a top_k scorer found no item at some ranks
         for k, mask in in_top.items():
             mask[top[:, :k][top[:, :k] >= 0] if padded else top[:, :k]] = True
+            if exposure:
+                counts[k] += E.exposure(top[:, :k], n_items)
+                user_pop[k][pos] = E.user_mean_popularity(top[:, :k], pop_all)
         for m, (name, k) in zip(metric_names, parsed):
             if name in M.POPULARITY and padded:
                 out[m][pos] = _padded_popularity(name, top[:, :k], item_users, n_train_users)
@@ -261,7 +274,12 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
             else:
                 out[m][pos] = M.compute(name, k, hits, n_rel)
     cov = {f"coverage@{k}": float(mask.mean()) for k, mask in in_top.items()}
-    return PerUserScores(users, out, n_rel_all, nan_users, cov)
+    exp: dict = {}
+    if exposure:
+        gap_p = E.history_gap(seen, users, pop_all)
+        for k in in_top:
+            exp.update(E.from_parts(counts[k], user_pop[k], gap_p, k))
+    return PerUserScores(users, out, n_rel_all, nan_users, cov, exp)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from harness.design.validation import CURVE_UNITS
 from harness.evaluation.beyond import LIST_METRICS
 from harness.evaluation.metrics import DEFINITIONS
 from harness.spec.metric import BEYOND_ACCURACY
-from harness.outputs import report_evidence, report_setup
+from harness.outputs import report_evidence, report_exposure, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
 from harness.outputs.repeats import collapse
@@ -113,6 +113,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += report_evidence.noise_section(summary, figures)
     lines += report_setup.tuning_section(summary)
     lines += report_setup.ann_section(summary)
+    lines += report_exposure.exposure_section(summary)
     lines += report_setup.data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", f"per-{u} deltas"),
                         ("curves", f"learning curves on the validation window inside training (last {VALIDATION_PCT} of each user's "

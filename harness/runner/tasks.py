@@ -25,6 +25,7 @@ from harness.evaluation.items import candidate_seen, evaluate_data, top_data
 from harness.evaluation.lists import cap_at_list_end
 from harness.design.prepare import EvalData
 from harness.spec import Arm
+from harness.spec.metric import BEYOND_ACCURACY
 from harness.runner.cache import CACHE_VERSION, TaskCache, task_key  # noqa: F401 (CACHE_VERSION re-exported)
 
 log = logging.getLogger("harness.runner.tasks")
@@ -73,6 +74,12 @@ class TaskResult:
     bad_input: bool = False
 
 
+def needs_exposure(metrics: tuple[str, ...], unit: str) -> bool:
+    """Catalogue exposure metrics (:mod:`harness.evaluation.exposure`) are computed for a user-direction
+    hypothesis that names a beyond-accuracy metric (novelty, avgpop, ild, calibration, serendipity, aplt)."""
+    return unit == "users" and any(m.split("@")[0] in BEYOND_ACCURACY for m in metrics)
+
+
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
              save_top: int = 0) -> TaskResult:
     """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
@@ -97,8 +104,9 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
+    exposure = needs_exposure(metrics, data.unit)
     hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs,
-                    users=data.users, metrics=metrics)
+                    users=data.users, metrics=metrics, need_exposure=exposure)
     if hit is not None:
         return TaskResult(task, seconds=0.0, cached=True, **hit)
     cache_note = cache.rejected
@@ -143,7 +151,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         if data.unit == "items" and hasattr(scorer, "list_lengths"):
             raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "
                                "direction='item_to_users' yet; use a model arm")
-        scores = evaluate_data(scorer, data, metrics)  # users -> items, or items -> users
+        scores = evaluate_data(scorer, data, metrics, exposure=exposure)  # users -> items, or items -> users
         if ann_spec is not None:
             from harness.evaluation.ann.quality import measure
 
