@@ -215,3 +215,17 @@ def test_catalogue_exposure_in_summary_and_report(beyond_run, ml100k):
     assert exp["pop"]["poplift@10"]["mean"] > exp["als"]["poplift@10"]["mean"]
     text = (beyond_run.run_dir / "report.md").read_text()
     assert "## Catalogue exposure" in text and "t interval over seeds on k - 1 df" in text
+
+
+def test_cache_entry_without_exposure_is_a_miss_when_needed(tmp_path):
+    from harness.evaluation.users import PerUserScores
+    from harness.runner.cache import TaskCache
+
+    cache = TaskCache(tmp_path)
+    s = PerUserScores(np.arange(2), {"aplt@2": np.array([0.5, 1.0])}, np.array([1, 1]), 0, {"coverage@2": 0.5})
+    cache.put("old", s)
+    assert cache.get("old", metrics=("aplt@2",)) is not None
+    assert cache.get("old", metrics=("aplt@2",), need_exposure=True) is None
+    e = PerUserScores(s.users, s.values, s.n_relevant, 0, s.coverage, {"gini@2": 0.25, "poplift@2": -0.1})
+    cache.put("new", e)
+    assert cache.get("new", metrics=("aplt@2",), need_exposure=True)["scores"].exposure == e.exposure
