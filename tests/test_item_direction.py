@@ -46,7 +46,7 @@ def hyp(**kw) -> Hypothesis:
     (dict(segments=(Segment.activity_quantile(0.7),)), r"segment 'dense' \(activity_quantile\) is over users but "
                                                        r"direction='item_to_users'"),
     (dict(direction="user_to_items"), r"segment 'cold' \(cold_items\) is over items but direction='user_to_items'"),
-    (dict(metrics=("ndcg@100", "novelty@100")), r"novelty/avgpop are catalogue metrics .* use accuracy metrics"),
+    (dict(metrics=("ndcg@100", "novelty@100")), r"novelty/avgpop/ild/calibration/serendipity/aplt describe users. lists; .* use accuracy metrics"),
     (dict(cold_users=True), r"cold_users=True evaluates users without training history, but "
                             r"direction='item_to_users'"),
     (dict(treatment=Arm("als", "als", ann={"method": "hnsw", "ef": 50})),

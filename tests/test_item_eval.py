@@ -105,7 +105,7 @@ def test_seen_users_are_masked_and_hand_case():
 
 def test_popularity_metrics_refused():
     u, v, seen, cand, relevant, _, items = _case()
-    with pytest.raises(HarnessError, match="novelty/avgpop are not defined"):
+    with pytest.raises(HarnessError, match="novelty/avgpop/ild/calibration/serendipity/aplt are not defined"):
         evaluate_items(FactorScorer(u, v), items, seen, relevant, cand, ("novelty@10",))
 
 

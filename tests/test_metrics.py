@@ -70,9 +70,10 @@ def test_map_and_map_trec_differ_only_when_relevant_exceeds_k():
 
 def test_map_trec_is_a_metric_name():
     from harness.errors import HarnessError
+    from harness.evaluation.beyond import LIST_METRICS
     from harness.spec import METRICS, parse_metric
 
-    assert "map_trec" in METRICS and set(METRICS) == set(M.PER_USER) | set(M.POPULARITY) == set(M.DEFINITIONS)
+    assert "map_trec" in METRICS and set(METRICS) == set(M.PER_USER) | set(M.POPULARITY) | set(LIST_METRICS) == set(M.DEFINITIONS)
     assert parse_metric("map_trec@10") == ("map_trec", 10) and parse_metric("MAP@5") == ("map", 5)
     with pytest.raises(HarnessError, match="Did you mean: map_trec"):
         parse_metric("map_tre@10")

@@ -4,7 +4,7 @@ For each cell the delta is treatment - baseline on the same user and the same se
 interval is the seed x user interval (:func:`harness.stats.seed_user_interval`); user-level tests
 run on each user's delta averaged over seeds. The seed-noise floor compares the baseline with
 itself across seeds (A/A). p-values are adjusted across all accuracy-metric cells of the hypothesis
-(novelty/avgpop cells form their own family).
+(novelty/avgpop/ild/calibration/serendipity/aplt cells form their own family).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from scipy import stats as sps
 
 from harness import stats as S
 from harness.errors import HarnessError
-from harness.evaluation.metrics import POPULARITY
 from harness.spec import Hypothesis, parse_metric
+from harness.spec.metric import BEYOND_ACCURACY
 
 #: Fixed so that the same per-user table always gives the same statistics.
 STATS_SEED = 20240607
@@ -205,9 +205,9 @@ def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) 
     raw = {"primary": [c.primary_p for c in cells],
            "wilcoxon": [c.tests["wilcoxon"].pvalue if c.tests else np.nan for c in cells],
            "paired_t": [c.tests["paired_t"].pvalue if c.tests else np.nan for c in cells]}
-    # Two families: accuracy metrics, and descriptive popularity metrics (novelty, avgpop), so that
-    # describing the recommendations never weakens the accuracy claims.
-    descriptive = np.array([parse_metric(c.metric)[0] in POPULARITY for c in cells])
+    # Two families: accuracy metrics, and descriptive beyond-accuracy metrics (novelty, avgpop, ild,
+    # calibration, serendipity, aplt), so that describing the recommendations never weakens the accuracy claims.
+    descriptive = np.array([parse_metric(c.metric)[0] in BEYOND_ACCURACY for c in cells])
     adj = {}
     for name, p in raw.items():
         p = np.asarray(p, dtype=float)

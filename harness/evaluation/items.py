@@ -37,6 +37,7 @@ from harness.errors import HarnessError
 from harness.evaluation.users import PerUserScores, evaluate, top_items
 from harness.design.prepare import EvalData
 from harness.spec import parse_metric
+from harness.spec.metric import BEYOND_ACCURACY
 from harness.evaluation.topk import NEG, generic_batch, hit_matrix, mask_rows, top_k
 
 
@@ -93,8 +94,8 @@ def evaluate_items(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, relev
         least one item's top-k.
     """
     parsed = [parse_metric(m) for m in metric_names]
-    if any(name in M.POPULARITY for name, _ in parsed):
-        raise HarnessError(f"metrics {list(metric_names)}: novelty/avgpop are not defined for "
+    if any(name in BEYOND_ACCURACY for name, _ in parsed):
+        raise HarnessError(f"metrics {list(metric_names)}: {'/'.join(BEYOND_ACCURACY)} are not defined for "
                            "direction='item_to_users'; use accuracy metrics such as ndcg@100")
     items = np.asarray(items, dtype=np.int64)
     candidates = np.asarray(candidates, dtype=np.int64)
@@ -185,11 +186,12 @@ def _stream_top(scorer: Scorer, items: np.ndarray, seen: sp.csr_matrix, candidat
     return ids, int(nan_items.sum())
 
 
-def evaluate_data(scorer: Scorer, d: EvalData, metric_names: tuple[str, ...]) -> PerUserScores:
+def evaluate_data(scorer: Scorer, d: EvalData, metric_names: tuple[str, ...], *, exposure: bool = False) -> PerUserScores:
     """Per-unit metrics of ``scorer`` on prepared data, in its direction (users or items)."""
     if d.unit == "items":
         return evaluate_items(scorer, d.users, d.train.seen, d.relevant, d.candidates, metric_names)
-    return evaluate(scorer, d.users, d.train.seen, d.relevant, metric_names)
+    return evaluate(scorer, d.users, d.train.seen, d.relevant, metric_names, item_content=d.train.item_content,
+                    exposure=exposure)
 
 
 def top_data(scorer: Scorer, d: EvalData, k: int) -> np.ndarray:

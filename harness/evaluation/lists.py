@@ -6,7 +6,8 @@ list (or a missing user's empty one) free items. :func:`cap_at_list_end` re-comp
 whose list holds fewer than k unseen items, every metric with those padding positions counted as
 misses, through the same top-k (:func:`harness.evaluation.users.top_items`) and metric functions
 (:mod:`harness.evaluation.metrics`). Novelty and average popularity average over the listed items (0 for an
-empty list); coverage counts listed items only.
+empty list); ild, calibration, serendipity and aplt see the listed items only (empty positions are
+``-1``); coverage counts listed items only.
 """
 from __future__ import annotations
 
@@ -15,20 +16,23 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from harness.evaluation import exposure as E
 from harness.evaluation import metrics as M
-from harness.evaluation.users import PerUserScores, hit_matrix, top_items
+from harness.evaluation.beyond import LIST_METRICS
+from harness.evaluation.users import PerUserScores, hit_matrix, list_context, list_metric, top_items
 from harness.spec import parse_metric
 
 
 def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: np.ndarray,
-                    seen: sp.csr_matrix, relevant: sp.csr_matrix) -> PerUserScores:
+                    seen: sp.csr_matrix, relevant: sp.csr_matrix, *,
+                    item_content: np.ndarray | None = None) -> PerUserScores:
     """``scores`` with the metrics of users whose list is shorter than k recomputed (see module docstring).
 
     Parameters
     ----------
     scores : what :func:`harness.evaluation.users.evaluate` returned for ``users``.
     lengths : int (len(users),), unseen listed items per user (the list's real length).
-    scorer, users, seen, relevant : as given to ``evaluate``.
+    scorer, users, seen, relevant, item_content : as given to ``evaluate``.
     """
     users = np.asarray(users, dtype=np.int64)
     parsed = {m: parse_metric(m) for m in scores.values}
@@ -43,8 +47,11 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
     values = {m: v.copy() for m, v in scores.values.items()}
     item_users = np.bincount(seen.indices, minlength=seen.shape[1])
     n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
+    ctx = list_context({name for name, _ in parsed.values()}, scorer, seen, item_content)
     for m, (name, k) in parsed.items():
-        if name in ("novelty", "avgpop"):
+        if name in LIST_METRICS:
+            values[m][short] = list_metric(name, np.where(valid[short, :k], top[short, :k], -1), hits, users[short], ctx)
+        elif name in ("novelty", "avgpop"):
             t, ok = top[short, :k], valid[short, :k]
             per_item = -np.log2(np.maximum(item_users[t], 1) / n_train_users) if name == "novelty" \
                 else item_users[t].astype(np.float64)
@@ -52,9 +59,12 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
                                         0.0)
         else:
             values[m][short] = M.compute(name, k, hits, n_rel)
-    coverage = {}
+    coverage, exposure = {}, {}
     for name in scores.coverage:
         k = int(name.split("@")[1])
         listed = top[:, :k][valid[:, :k]]
         coverage[name] = float(len(np.unique(listed)) / seen.shape[1])
-    return replace(scores, values=values, coverage=coverage)
+        if scores.exposure:
+            exposure.update(E.catalogue(np.where(valid, top, -1), seen, users,
+                                        np.bincount(seen.indices, minlength=seen.shape[1]), k))
+    return replace(scores, values=values, coverage=coverage, exposure=exposure)

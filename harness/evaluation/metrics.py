@@ -78,6 +78,14 @@ DEFINITIONS = {
     "hitrate": "1 if the top k hold a hit, else 0",
     "novelty": "mean -log2(training users of the item / training users) over the top k",
     "avgpop": "mean training users per item over the top k",
+    "ild": "mean pairwise cosine distance 1 - cos of the top k's item content (each arm's own item factors "
+           "when the data has no content); Smyth & McClave 2001, Ziegler et al. 2005",
+    "calibration": "miscalibration KL(p || (1 - 0.01) q + 0.01 p) of the genre mix p of the user's training "
+                   "history and q of the top k (Steck 2018); 0 = calibrated, lower is better",
+    "serendipity": "relevant long-tail items in the top k / k (relevant and unexpected, Kotkov et al. 2016; "
+                   "unexpected = outside the top 20 % of items by training users)",
+    "aplt": "share of the top k outside the top 20 % of items by training users (ties at the cut in the head; "
+            "Abdollahpouri et al. 2019)",
 }
 
 

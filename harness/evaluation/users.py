@@ -51,8 +51,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from harness.evaluation import fused as F
+from harness.evaluation import beyond as BY
+from harness.evaluation import exposure as E
 from harness.evaluation import metrics as M
 from harness.arms.scorer import Scorer
+from harness.errors import HarnessError
 from harness.spec import parse_metric
 from harness.evaluation.topk import generic_batch, generic_top, hit_matrix, mask_rows, top_k
 
@@ -76,6 +79,8 @@ class PerUserScores:
         were ranked last.
     coverage : ``"coverage@k"`` -> share of the catalogue in at least one evaluated user's top-k,
         for every k of ``values``.
+    exposure : ``"gini@k"``, ``"entropy@k"``, ``"poplift@k"`` for every k of ``values``
+        (:mod:`harness.evaluation.exposure`), when ``evaluate`` was asked for them; else empty.
     """
 
     users: np.ndarray
@@ -83,6 +88,7 @@ class PerUserScores:
     n_relevant: np.ndarray
     nan_scores: int = 0
     coverage: dict = field(default_factory=dict)
+    exposure: dict = field(default_factory=dict)
 
 
 def _threads(num_threads: int) -> int:
@@ -199,7 +205,7 @@ def _iter_top(scorer, users, seen, k, batch_size, num_threads, method):
 
 def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: sp.csr_matrix,
              metric_names: tuple[str, ...], batch_size: int = 2048, *, num_threads: int = 1,
-             method: str = "auto") -> PerUserScores:
+             method: str = "auto", item_content: np.ndarray | None = None, exposure: bool = False) -> PerUserScores:
     """Per-user metrics of ``scorer`` for ``users``.
 
     Parameters
@@ -223,6 +229,11 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         up to near-ties within float32 rounding (see the module docstring). A scorer with ``top_k``
         (an ANN arm) is ranked by it under ``"auto"`` and ``"topk"``, and exactly (its ``score``) by
         ``"generic"``.
+    item_content : float (n_items, d) item content (``TrainData.item_content``) or None: the vectors of
+        ``ild`` (each arm's own ``item_vecs`` when None) and, when 0/1 multi-hot, the categories of
+        ``calibration`` (:func:`list_context`).
+    exposure : also the catalogue-level exposure metrics of the evaluated users' top-k
+        (:attr:`PerUserScores.exposure`).
     """
     parsed = [parse_metric(m) for m in metric_names]
     kmax = max(k for _, k in parsed)
@@ -236,6 +247,11 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     if any(name in M.POPULARITY for name, _ in parsed):
         item_users = np.bincount(seen.indices, minlength=n_items)  # training users per item
         n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
+    ctx = list_context({name for name, _ in parsed}, scorer, seen, item_content)
+    if exposure:
+        pop_all = np.bincount(seen.indices, minlength=n_items)
+        counts = {k: np.zeros(n_items) for k in in_top}
+        user_pop = {k: np.empty(len(users)) for k in in_top}
     for pos, b, top, n_nan in _iter_top(scorer, users, seen, kmax, batch_size, num_threads, method):
         nan_users += n_nan
         hits = hit_matrix(top, relevant, b)
@@ -243,6 +259,9 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         padded = bool(top.size) and top.min() < 0  # a top_k scorer found no item at some ranks
         for k, mask in in_top.items():
             mask[top[:, :k][top[:, :k] >= 0] if padded else top[:, :k]] = True
+            if exposure:
+                counts[k] += E.exposure(top[:, :k], n_items)
+                user_pop[k][pos] = E.user_mean_popularity(top[:, :k], pop_all)
         for m, (name, k) in zip(metric_names, parsed):
             if name in M.POPULARITY and padded:
                 out[m][pos] = _padded_popularity(name, top[:, :k], item_users, n_train_users)
@@ -250,10 +269,69 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
                 out[m][pos] = M.novelty(top[:, :k], item_users, n_train_users)
             elif name == "avgpop":
                 out[m][pos] = M.avg_popularity(top[:, :k], item_users)
+            elif name in BY.LIST_METRICS:
+                out[m][pos] = list_metric(name, top[:, :k], hits, users[pos], ctx)
             else:
                 out[m][pos] = M.compute(name, k, hits, n_rel)
     cov = {f"coverage@{k}": float(mask.mean()) for k, mask in in_top.items()}
-    return PerUserScores(users, out, n_rel_all, nan_users, cov)
+    exp: dict = {}
+    if exposure:
+        gap_p = E.history_gap(seen, users, pop_all)
+        for k in in_top:
+            exp.update(E.from_parts(counts[k], user_pop[k], gap_p, k))
+    return PerUserScores(users, out, n_rel_all, nan_users, cov, exp)
+
+
+@dataclass(frozen=True)
+class ListContext:
+    """What the beyond-accuracy list metrics need besides the top-k (:mod:`harness.evaluation.beyond`)."""
+
+    seen: sp.csr_matrix
+    tail: np.ndarray | None = None
+    vectors: np.ndarray | None = None
+    categories: np.ndarray | None = None
+
+
+def is_categories(item_content: np.ndarray | None) -> bool:
+    """True when item content is 0/1 multi-hot (genres, tokens): usable as calibration's categories."""
+    return item_content is not None and bool(np.isin(item_content, (0, 1)).all())
+
+
+def list_context(names: set[str], scorer: Scorer, seen: sp.csr_matrix,
+                 item_content: np.ndarray | None) -> ListContext:
+    """Long-tail mask (``aplt``, ``serendipity``), ILD vectors (the item content when there is any, so
+    every arm is compared on the same vectors; else the arm's own ``item_vecs``), calibration categories
+    (0/1 multi-hot item content). A metric without what it needs is a one-line error."""
+    tail = vectors = categories = None
+    if names & {"aplt", "serendipity"}:
+        tail = BY.long_tail(np.bincount(seen.indices, minlength=seen.shape[1]))
+    if "ild" in names:
+        own = getattr(getattr(scorer, "exact", scorer), "item_vecs", None)  # an ANN arm: its exact scorer's
+        vectors = item_content if item_content is not None else own
+        if vectors is None:
+            raise HarnessError(f"metric ild: the data has no item content and this arm's scorer "
+                               f"({type(scorer).__name__}) has no item factors (item_vecs); drop ild, or use data "
+                               "with item content (e.g. --item-features FILE)")
+    if "calibration" in names:
+        if not is_categories(item_content):
+            raise HarnessError("metric calibration: needs item categories (0/1 multi-hot item content such as "
+                               "MovieLens genres); this data has " +
+                               ("no item content" if item_content is None else "non-categorical item content"))
+        categories = item_content
+    return ListContext(seen, tail, vectors, categories)
+
+
+def list_metric(name: str, top: np.ndarray, hits: np.ndarray, users: np.ndarray, ctx: ListContext) -> np.ndarray:
+    """``ild`` / ``calibration`` / ``serendipity`` / ``aplt`` of users' top-k (``-1`` = empty position)."""
+    if name == "aplt":
+        return BY.aplt(top, ctx.tail)
+    if name == "serendipity":
+        return BY.serendipity(hits, top, ctx.tail)
+    if name == "ild":
+        return BY.ild(top, ctx.vectors)
+    rows = ctx.seen[users]
+    history = [rows.indices[rows.indptr[i]:rows.indptr[i + 1]] for i in range(len(users))]
+    return BY.calibration(top, history, ctx.categories)
 
 
 def _padded_popularity(name: str, top: np.ndarray, item_users: np.ndarray, n_train_users: int) -> np.ndarray:

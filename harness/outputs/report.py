@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 
 from harness.design.validation import CURVE_UNITS
+from harness.evaluation.beyond import LIST_METRICS
 from harness.evaluation.metrics import DEFINITIONS
-from harness.outputs import report_evidence, report_setup
+from harness.spec.metric import BEYOND_ACCURACY
+from harness.outputs import report_evidence, report_exposure, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
 from harness.outputs.repeats import collapse
@@ -110,7 +112,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         lines.append("")
     lines += [f"p-values: `p` from the seed x {u} interval's estimate/SE; Wilcoxon ({_wilcoxon_method(summary)}) "
               f"and paired t on each {u}'s seed-averaged delta; adjusted with `{h['correction']}` across the "
-              f"accuracy-metric cells (novelty/avgpop cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
+              f"accuracy-metric cells ({_family(summary)} cells are a separate family). Wilcoxon tests a shift of the median, not the mean delta; "
               f"the verdict rests on the seed x {u} interval.", ""]
     lines += metric_notes(summary)
     lines += report_evidence.disparity_section(summary)
@@ -120,6 +122,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += report_evidence.noise_section(summary, figures)
     lines += report_setup.tuning_section(summary)
     lines += report_setup.ann_section(summary)
+    lines += report_exposure.exposure_section(summary)
     lines += report_setup.data_section(summary)
     for name, label in (("seeds", "per-seed deltas"), ("distribution", f"per-{u} deltas"),
                         ("curves", f"learning curves on the validation window inside training (last {VALIDATION_PCT} of each user's "
@@ -136,6 +139,15 @@ def _attribute(decision: dict) -> str:
         return ""
     groups = f"groups=({', '.join(map(str, decision['groups']))}), " if decision.get("groups") else ""
     return f"attribute={decision['attribute']}, {groups}"
+
+
+def _family(summary: dict) -> str:
+    """The beyond-accuracy family as the p-value line names it (unchanged wording for runs without the
+    list metrics ild/calibration/serendipity/aplt)."""
+    used = {c["metric"].split("@")[0] for c in summary["cells"]}
+    if not used & set(LIST_METRICS):
+        return "novelty/avgpop"
+    return "beyond-accuracy (" + "/".join(BEYOND_ACCURACY) + ")"
 
 
 def metric_notes(summary: dict) -> list[str]:

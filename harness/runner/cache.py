@@ -69,11 +69,11 @@ class TaskCache:
         return None if self.dir is None else self.dir / f"{key}.npz"
 
     def get(self, key: str, need_top: int = 0, need_tuning: bool = False, users: np.ndarray | None = None,
-            metrics: tuple[str, ...] | None = None) -> dict | None:
+            metrics: tuple[str, ...] | None = None, need_exposure: bool = False) -> dict | None:
         """The cached result of ``key`` as the fields of a :class:`harness.runner.tasks.TaskResult` (``scores``,
         ``curve``, ``tuned``, ``top``, ``notes``, ``tuning``, ``ann``), or None; an entry without the
         top-``need_top`` lists (or, ``need_tuning``, without its tuning record) counts as missing when they
-        are needed. ``users`` / ``metrics``: what the task evaluates; an entry for other users or metrics, or
+        are needed (so is one without catalogue exposure metrics, ``need_exposure``). ``users`` / ``metrics``: what the task evaluates; an entry for other users or metrics, or
         whose arrays do not match them, is rejected (see :attr:`rejected`)."""
         self.rejected = None
         p = self.path(key)
@@ -91,8 +91,12 @@ class TaskCache:
                 if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
                     return None
                 cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
+                if need_exposure and "exp_names" not in z.files:
+                    return None
+                exp = (dict(zip((str(x) for x in z["exp_names"]), (float(x) for x in z["exp_values"])))
+                       if "exp_names" in z.files else {})
                 scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                       z["n_relevant"], int(z["nan_scores"]), cov)
+                                       z["n_relevant"], int(z["nan_scores"]), cov, exp)
         except Exception as e:  # a corrupt cache entry is recomputed, never trusted
             self.rejected = f"cache entry {p.name} unreadable ({type(e).__name__}: {e}); recomputed"
             return None
@@ -124,6 +128,9 @@ class TaskCache:
             arrays["tuning"] = np.array(json.dumps(tuning, sort_keys=True, default=str))
         if ann is not None:
             arrays["ann"] = np.array(json.dumps(ann))  # key order kept: the summary shows it
+        if s.exposure:
+            arrays["exp_names"] = np.array(list(s.exposure), dtype=str)
+            arrays["exp_values"] = np.array(list(s.exposure.values()), dtype=np.float64)
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
             np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),

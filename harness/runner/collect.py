@@ -17,6 +17,32 @@ def coverage(res: list[runner.TaskResult]) -> dict:
     return {v: {a: {k: float(np.mean(x)) for k, x in d.items()} for a, d in arms.items()} for v, arms in acc.items()}
 
 
+def exposure(res: list[runner.TaskResult], hyp: Hypothesis) -> dict:
+    """Catalogue exposure: variant -> arm -> gini@k / entropy@k / poplift@k -> per-seed values, their mean and
+    its t interval over seeds on k - 1 df (:func:`harness.stats.over_seeds.seed_t_interval`; one seed: no
+    interval). Empty when no task computed them (:func:`harness.runner.tasks.needs_exposure`)."""
+    from harness.stats.over_seeds import seed_t_interval
+
+    level = round(1 - hyp.alpha, 6)
+    acc: dict = {}
+    for r in sorted(res, key=lambda r: r.task.seed):
+        for name, v in r.scores.exposure.items():
+            acc.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {}).setdefault(name, {})[str(r.task.seed)] = v
+    out: dict = {}
+    for var, arms in acc.items():
+        for arm, metrics in arms.items():
+            for name, seeds in metrics.items():
+                x = np.array(list(seeds.values()), dtype=float)
+                ok = np.isfinite(x)
+                cell = {"seeds": seeds, "mean": float(x[ok].mean()) if ok.any() else float("nan"),
+                        "low": None, "high": None, "confidence_level": level}
+                if ok.sum() >= 2:
+                    ci = seed_t_interval(x[ok], level).ci
+                    cell["low"], cell["high"] = ci.low, ci.high
+                out.setdefault(var, {}).setdefault(arm, {})[name] = cell
+    return out
+
+
 def curves(res: list[runner.TaskResult], metric: str) -> dict:
     """Learning curves: variant -> arm -> {metric, per-seed curves, mean over seeds, and for an
     ``epochs="auto"`` arm ``refit``: ``"full"`` (refitted on the whole training window) or ``"none"``

@@ -225,7 +225,7 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     prov = results.provenance(spec, inter.fingerprint, hyp.dataset)
     doc = summary.build(last.hyp, rid, hyp.dataset, last.cells, verdict, data_summary(p), prov, notes, curves_doc,
                         reference, collect.coverage(res), sequential, collect.tuning_summary(res),
-                        ann=collect.ann_summary(res, hyp), warnings=warnings)
+                        ann=collect.ann_summary(res, hyp), warnings=warnings, exposure=collect.exposure(res, hyp))
     return doc, prov
 
 

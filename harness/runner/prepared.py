@@ -92,12 +92,27 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     audit = leakage.audit(inter, sp.train, sp.test, data)
     if leakage.warning(audit, spec):
         warnings.append(leakage.warning(audit, spec))
+    for m in hyp.metrics:
+        if m.startswith("ild@"):
+            notes.append(f"{m}: mean pairwise cosine distance of " +
+                         (f"the item content ({inter.content_desc}), the same vectors for every arm"
+                          if inter.item_content is not None else
+                          "each arm's own item factors (the data has no item content), so arms are not on a common scale"))
     return Prepared(hyp, inter, tuple(variants), data, masks, tuple(notes), sp.description, sp.counts, info,
                     tuple(warnings), audit.to_dict())
 
 
 def check_content(hyp: Hypothesis, inter: Interactions) -> None:
-    """Fail before any training when an arm asks for item content the data does not have."""
+    """Fail before any training when an arm asks for item content the data does not have, or a metric
+    needs item categories (``calibration``) the data does not have."""
+    from harness.evaluation.users import is_categories
+
+    for m in hyp.metrics:
+        if m.startswith("calibration@") and not is_categories(inter.item_content):
+            raise HarnessError(f"metric {m}: dataset {inter.name!r} has no item categories (calibration needs 0/1 "
+                               f"multi-hot item content such as MovieLens genres; it has "
+                               f"{inter.content_desc or 'no item content'}); drop {m} or give --item-features FILE "
+                               "with a '|'-separated category column")
     for arm in hyp.arms:
         if features.uses_content(arm.kwargs.get("item_features")) and inter.item_content is None:
             raise HarnessError(f"arm {arm.name!r} uses item_features={arm.kwargs['item_features']!r}, but dataset "

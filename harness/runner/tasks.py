@@ -26,6 +26,7 @@ from harness.evaluation.lists import cap_at_list_end
 from harness.design.prepare import EvalData
 from harness.spec import Arm
 from harness.runner import shipping
+from harness.spec.metric import BEYOND_ACCURACY
 from harness.runner.cache import CACHE_VERSION, TaskCache, task_key  # noqa: F401 (CACHE_VERSION re-exported)
 
 log = logging.getLogger("harness.runner.tasks")
@@ -80,6 +81,12 @@ class TaskResult:
     phases: dict | None = None
 
 
+def needs_exposure(metrics: tuple[str, ...], unit: str) -> bool:
+    """Catalogue exposure metrics (:mod:`harness.evaluation.exposure`) are computed for a user-direction
+    hypothesis that names a beyond-accuracy metric (novelty, avgpop, ild, calibration, serendipity, aplt)."""
+    return unit == "users" and any(m.split("@")[0] in BEYOND_ACCURACY for m in metrics)
+
+
 def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: str | None, key: str,
              save_top: int = 0) -> TaskResult:
     """Fit and evaluate one task (runs in a worker); BLAS limited to one thread.
@@ -105,6 +112,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
     from threadpoolctl import threadpool_limits
 
     cache = TaskCache(Path(cache_dir) if cache_dir else None)
+    exposure = needs_exposure(metrics, data.unit)
     hit = cached_result(task, data, metrics, cache, key, save_top)
     if hit is not None:
         return hit
@@ -165,16 +173,18 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
         if data.unit == "items" and hasattr(scorer, "list_lengths"):
             raise HarnessError(f"task {task.label()}: precomputed runs are not supported with "
                                "direction='item_to_users' yet; use a model arm")
-        scores = evaluate_data(scorer, data, metrics)  # users -> items, or items -> users
+        scores = evaluate_data(scorer, data, metrics, exposure=exposure)  # users -> items, or items -> users
         if ann_spec is not None:
             from harness.evaluation.ann.quality import measure
 
             seen = candidate_seen(data.train.seen, data.candidates) if data.unit == "items" else data.train.seen
-            ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores)
+            ann_doc = measure(scorer, data.users, seen, data.relevant, metrics, scores,
+                              item_content=None if data.unit == "items" else data.train.item_content)
         notes: tuple[str, ...] = ()
         if hasattr(scorer, "list_lengths"):
             lengths = scorer.list_lengths(data.users, data.train.seen)
-            scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant)
+            scores = cap_at_list_end(scores, lengths, scorer, data.users, data.train.seen, data.relevant,
+                                     item_content=data.train.item_content)
             kmax = max(int(m.split("@")[1]) for m in metrics)
             notes = (f"{task.label()}: {scorer.describe(data.users, data.train.seen, kmax)}",)
         top = top_data(scorer, data, save_top) if save_top else None
@@ -189,7 +199,7 @@ def cached_result(task: Task, data: EvalData, metrics: tuple[str, ...], cache: T
     """The task's result from ``cache`` if it holds a usable entry (see :meth:`TaskCache.get`), else None
     (``cache.rejected`` then says why an entry was not used)."""
     hit = cache.get(key, save_top, need_tuning="grid" in task.arm.kwargs or "tune" in task.arm.kwargs,
-                    users=data.users, metrics=metrics)
+                    users=data.users, metrics=metrics, need_exposure=needs_exposure(metrics, data.unit))
     if hit is None:
         return None
     if not _records_curve(task.arm):  # an entry written when fixed epochs always recorded a curve

@@ -9,7 +9,7 @@ from harness.errors import HarnessError, suggest
 from harness.spec import _numbers as num
 from harness.spec.arm import Arm
 from harness.spec.decision import AllOf, Decision
-from harness.spec.metric import parse_metric
+from harness.spec.metric import BEYOND_ACCURACY, parse_metric
 from harness.spec.seeds import Seeds
 from harness.spec.segment import Segment
 from harness.spec.split import Split
@@ -135,8 +135,8 @@ class Hypothesis:
         for m in self.metrics:
             parse_metric(m, where=f"{where}: metrics")
         object.__setattr__(self, "metrics", tuple(str(m).strip().lower() for m in self.metrics))
-        if items and any(parse_metric(m)[0] in ("novelty", "avgpop") for m in self.metrics):
-            raise HarnessError(f"{where}: metrics novelty/avgpop are catalogue metrics of users' lists; with "
+        if items and any(parse_metric(m)[0] in BEYOND_ACCURACY for m in self.metrics):
+            raise HarnessError(f"{where}: metrics {'/'.join(BEYOND_ACCURACY)} describe users' lists; with "
                                "direction='item_to_users' use accuracy metrics such as ndcg@100, recall@100")
         primary = str(self.primary).strip().lower()
         parse_metric(primary, where=f"{where}: primary")

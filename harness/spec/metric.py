@@ -7,9 +7,15 @@ from harness.errors import HarnessError, suggest
 
 #: Per-user metrics understood by :mod:`harness.evaluation.metrics` (used as ``name@k``): accuracy metrics, plus
 #: ``novelty`` (mean self-information of the top-k) and ``avgpop`` (mean training popularity of the top-k).
+#: Beyond accuracy (:mod:`harness.evaluation.beyond`): ``ild`` (intra-list diversity), ``calibration`` (Steck's
+#: miscalibration KL), ``serendipity`` (relevant long-tail share) and ``aplt`` (long-tail share).
 #: Catalogue coverage@k of every arm is always reported beside them.
 #: ``map`` divides by min(|relevant|, k); ``map_trec`` by |relevant| (trec_eval's and ranx's AP@k).
-METRICS = ("ndcg", "recall", "precision", "map", "map_trec", "mrr", "hitrate", "novelty", "avgpop")
+METRICS = ("ndcg", "recall", "precision", "map", "map_trec", "mrr", "hitrate", "novelty", "avgpop",
+           "ild", "calibration", "serendipity", "aplt")
+#: Metrics that describe users' lists beyond accuracy: their own multiple-comparison family, and not defined
+#: for direction='item_to_users'.
+BEYOND_ACCURACY = ("novelty", "avgpop", "ild", "calibration", "serendipity", "aplt")
 _METRIC_RE = re.compile(r"^([a-z][a-z_]*)@(-?\d+)$")
 
 

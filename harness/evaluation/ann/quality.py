@@ -36,7 +36,7 @@ def overlap_at_k(approx: np.ndarray, exact: np.ndarray) -> np.ndarray:
 
 
 def measure(scorer: AnnScorer, users: np.ndarray, seen: sp.csr_matrix, relevant: sp.csr_matrix,
-            metrics: tuple[str, ...], evaluated: PerUserScores) -> dict:
+            metrics: tuple[str, ...], evaluated: PerUserScores, *, item_content: np.ndarray | None = None) -> dict:
     """The quality record of one task: sample units, per-unit recall@k and per-unit metric values of
     exact search and of the ANN lists that were evaluated (``evaluated``), JSON-ready.
 
@@ -52,7 +52,7 @@ def measure(scorer: AnnScorer, users: np.ndarray, seen: sp.csr_matrix, relevant:
     exact_top = top_items(scorer.exact, su, seen, kmax)
     ann_top = top_items(scorer, su, seen, kmax)
     recall = overlap_at_k(ann_top, exact_top)
-    exact = evaluate(scorer.exact, su, seen, relevant, metrics)
+    exact = evaluate(scorer.exact, su, seen, relevant, metrics, item_content=item_content)
     return {"method": scorer.spec.method, "params": scorer.spec.to_dict(), "k": kmax, "unit": scorer.unit,
             "users": su.tolist(), "recall": recall.tolist(),
             "exact": {m: exact.values[m].tolist() for m in metrics},
