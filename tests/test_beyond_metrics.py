@@ -86,6 +86,57 @@ def test_group_exposure_share_hand_case():
     assert share.tolist() == pytest.approx([(2 + w) / (2 + 2 * w), w / (2 + 2 * w)])
 
 
+def test_item_groups_few_values_many_providers_and_categories():
+    # few values: each value a group, a missing value goes to "(none)"
+    w, labels, _ = E.item_groups(np.array(["b", "a", None, "b"], dtype=object), np.zeros(4))
+    assert labels == ("a", "b", "(none)")
+    assert w.tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    # 20 providers (> MAX_GROUPS), one item each, provider p has p training users: q1 = the 4 most popular
+    vals = np.array([f"p{j:02d}" for j in range(20)], dtype=object)
+    w, labels, desc = E.item_groups(vals, np.arange(20))
+    assert labels == ("q1", "q2", "q3", "q4", "q5") and "20 providers in 5 buckets" in desc
+    assert [int(np.argmax(r)) for r in w] == [4] * 4 + [3] * 4 + [2] * 4 + [1] * 4 + [0] * 4
+    # a provider's popularity is the sum over its items: p00 owns two items with 30 users together
+    vals2 = np.concatenate([vals, ["p00"]])
+    w2, _, _ = E.item_groups(vals2, np.concatenate([np.arange(20), [30]]))
+    assert int(np.argmax(w2[0])) == 0 == int(np.argmax(w2[20]))
+    # categories: an item in c categories gives 1/c to each, one in none to no group
+    w, labels, _ = E.item_groups(None, np.zeros(3), categories=np.array([[1, 1], [0, 1], [0, 0]]),
+                                 category_names=("Drama", "Comedy"))
+    assert labels == ("Drama", "Comedy") and w.tolist() == [[0.5, 0.5], [0, 1], [0, 0]]
+
+
+def test_group_shares_hand_case():
+    # exposure of items 0..2 in two lists [0, 1] and [0, 2]: 2, 1/log2(3), 1/log2(3)
+    d = 1 / math.log2(3)
+    e = E.exposure(np.array([[0, 1], [0, 2]]), 3, discount=True)
+    assert e.tolist() == pytest.approx([2, d, d])
+    w = np.array([[0.5, 0.5], [0, 1], [1, 0]])
+    assert E.group_shares(e, w).tolist() == pytest.approx([(1 + d) / (2 + 2 * d), (1 + d) / (2 + 2 * d)])
+    assert np.isnan(E.group_shares(np.zeros(3), w)).all()
+
+
+def test_exposure_groups_is_validated_before_training(ml100k):
+    from harness.errors import HarnessError
+    from harness.runner.prepared import check_exposure_groups
+    from pathlib import Path
+
+    from harness.runner import discover as registry
+
+    h1 = registry.get("H1", Path(__file__).resolve().parents[1] / "hypotheses")
+    base = h1.replace(metrics=("ndcg@10", "aplt@10"), primary="ndcg@10")
+    with pytest.raises(HarnessError, match=r"exposure_groups='genre' needs .* beyond-accuracy metric"):
+        h1.replace(metrics=("ndcg@10",), primary="ndcg@10", exposure_groups="genre")
+    with pytest.raises(HarnessError, match=r"field 'exposure_groups' must be an item column name"):
+        base.replace(exposure_groups=" ")
+    assert "exposure_groups" not in base.to_dict()  # run ids without it are unchanged
+    assert base.replace(exposure_groups="categories").to_dict()["exposure_groups"] == "categories"
+    check_exposure_groups(base.replace(exposure_groups="categories"), ml100k)
+    with pytest.raises(HarnessError, match=r"exposure_groups: dataset 'ml-100k' has no item metadata column "
+                                           r"'author_id' .*fix exposure_groups="):
+        check_exposure_groups(base.replace(exposure_groups="author_id"), ml100k)
+
+
 def test_popularity_lift_hand_case():
     item_users = np.array([3, 2, 1, 0])
     history = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]))
@@ -159,7 +210,7 @@ def beyond_run(ml100k_dir, tmp_path_factory):
     h = registry.get("H1", Path(__file__).resolve().parents[1] / "hypotheses")
     h = h.replace(baseline=Arm("pop", "popularity"), treatment=Arm("als", "als", factors=8, iterations=3),
                   metrics=("ndcg@10", "ild@10", "calibration@10", "serendipity@10", "aplt@10", "novelty@10"),
-                  primary="ndcg@10", seeds=(0, 1), n_boot=200)
+                  primary="ndcg@10", seeds=(0, 1), n_boot=200, exposure_groups="categories")
     tmp = tmp_path_factory.mktemp("beyond")
     return experiment.run(h, dataset="ml-100k", data_dir=ml100k_dir, quiet=True, results_dir=tmp / "r",
                           cache_dir=tmp / "c", n_jobs=1)
@@ -227,5 +278,45 @@ def test_cache_entry_without_exposure_is_a_miss_when_needed(tmp_path):
     assert cache.get("old", metrics=("aplt@2",)) is not None
     assert cache.get("old", metrics=("aplt@2",), need_exposure=True) is None
     e = PerUserScores(s.users, s.values, s.n_relevant, 0, s.coverage, {"gini@2": 0.25, "poplift@2": -0.1})
+    cache.put("no-item-vector", e)  # catalogue numbers but no per-item exposure (an older entry)
+    assert cache.get("no-item-vector", metrics=("aplt@2",), need_exposure=True) is None
+    v = {"exposure@2": np.array([1.0, 0.0, 1 / np.log2(3)])}
+    e = PerUserScores(s.users, s.values, s.n_relevant, 0, s.coverage, {"gini@2": 0.25, "poplift@2": -0.1}, v)
     cache.put("new", e)
-    assert cache.get("new", metrics=("aplt@2",), need_exposure=True)["scores"].exposure == e.exposure
+    got = cache.get("new", metrics=("aplt@2",), need_exposure=True)["scores"]
+    assert got.exposure == e.exposure
+    assert list(got.item_exposure) == ["exposure@2"] and np.array_equal(got.item_exposure["exposure@2"], v["exposure@2"])
+
+
+def test_group_exposure_shares_and_deltas(beyond_run, ml100k):
+    import json
+
+    from harness.arms import popularity
+    from harness.design.prepare import prepare
+    from harness.design.split import split
+    from harness.evaluation.users import top_items
+
+    doc = json.loads((beyond_run.run_dir / "summary.json").read_text())
+    ge = doc["group_exposure"]
+    assert ge["column"] == "categories" and "Drama" in ge["groups"] and len(ge["groups"]) == ml100k.item_content.shape[1]
+    rows = {(r["arm"], r["group"]): r for r in ge["rows"] if r["variant"] == "rating>=4"}
+    # popularity is deterministic: its shares are its top-10's discounted exposure through the genre weights
+    d = prepare(ml100k, split(ml100k, ml100k.default_split), "rating>=4")
+    top = top_items(popularity.fit(d.train, 0), d.users, d.train.seen, 10)
+    w, labels, _ = E.item_groups(None, np.zeros(ml100k.n_items), categories=ml100k.item_content,
+                                 category_names=ml100k.content_names)
+    want = E.group_shares(E.exposure(top, ml100k.n_items, discount=True), w)
+    for g, v in zip(labels, want):
+        assert rows[("pop", g)]["seeds"]["0"] == pytest.approx(v, abs=1e-12)
+    assert sum(rows[("pop", g)]["mean"] for g in labels) == pytest.approx(1.0)
+    # the delta per group is treatment - baseline of the same seed, t over seeds
+    for r in (r for r in ge["deltas"] if r["variant"] == "rating>=4"):
+        diff = [rows[("als", r["group"])]["seeds"][s] - rows[("pop", r["group"])]["seeds"][s] for s in ("0", "1")]
+        assert [r["seeds"][s] for s in ("0", "1")] == pytest.approx(diff, abs=1e-12)
+    # the catalogue cells of the treatment carry their paired delta too
+    gini = doc["exposure"]["rating>=4"]["als"]["gini@10"]["delta"]
+    pop_gini = doc["exposure"]["rating>=4"]["pop"]["gini@10"]["seeds"]
+    als_gini = doc["exposure"]["rating>=4"]["als"]["gini@10"]["seeds"]
+    assert gini["seeds"]["1"] == pytest.approx(als_gini["1"] - pop_gini["1"])
+    text = (beyond_run.run_dir / "report.md").read_text()
+    assert "### Exposure by item group" in text and "Diaz et al." in text

@@ -30,6 +30,7 @@ class Interactions:
         one-hot) or None; rows of items without content are 0 and ``item_has_content`` is False there.
     item_has_content : bool (n_items,) or None.
     content_desc : what the content columns are, e.g. ``"embedding (64 dims, float16 on disk)"``.
+    content_names : the names of categorical content columns (MovieLens genres), else empty.
     user_meta : DataFrame indexed by dense user index (e.g. age, gender, geo) or None.
     item_meta : DataFrame indexed by dense item index (e.g. duration, author_id) or None.
     default_positives : positive definitions used when a hypothesis' own do not apply to this data.
@@ -48,6 +49,7 @@ class Interactions:
     item_content: np.ndarray | None = None
     item_has_content: np.ndarray | None = None
     content_desc: str = ""
+    content_names: tuple[str, ...] = ()
     user_meta: pd.DataFrame | None = None
     item_meta: pd.DataFrame | None = None
     counts: dict = field(default_factory=dict)

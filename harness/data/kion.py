@@ -156,4 +156,4 @@ def load(data_dir: Path, name: str = "kion") -> Interactions:
         default_positives=DEFAULT_POSITIVES, default_split=Split.global_time(test_from=test_from),
         fingerprint=fingerprint_files(files), item_content=item_content, item_has_content=has,
         content_desc=f"genre multi-hot ({len(vocab)} genres)", user_meta=user_meta, item_meta=item_meta,
-        counts=counts)
+        counts=counts, content_names=tuple(str(g) for g in vocab))

@@ -164,7 +164,7 @@ def _assemble(name: str, ratings: pd.DataFrame, items: pd.DataFrame, genres: tup
         default_positives=DEFAULT_POSITIVES, default_split=DEFAULT_SPLIT,
         fingerprint=fingerprint_files(files), item_content=item_content, item_has_content=has,
         content_desc=f"genre one-hot ({len(genres)} genres)", user_meta=user_meta, item_meta=item_meta,
-        counts=counts)
+        counts=counts, content_names=tuple(genres))
 
 
 def _check_dir(data_dir: Path, what: str, needs: str) -> Path:

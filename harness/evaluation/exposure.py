@@ -100,3 +100,59 @@ def group_exposure_share(topk: np.ndarray, groups: np.ndarray, n_groups: int) ->
     per = np.bincount(g, weights=e, minlength=n_groups)
     total = per.sum()
     return per / total if total > 0 else np.full(n_groups, np.nan)
+
+
+#: An item metadata column with more distinct values than this is bucketed (providers such as author_id).
+MAX_GROUPS = 12
+N_BUCKETS = 5
+
+
+def item_groups(values: np.ndarray | None, item_users: np.ndarray, *,
+                categories: np.ndarray | None = None,
+                category_names: tuple[str, ...] = ()) -> tuple[np.ndarray, tuple[str, ...], str]:
+    """Item -> group weights for :func:`group_shares`: ``(W (n_items, G) float, group labels, description)``.
+
+    ``categories`` (0/1 multi-hot, e.g. genres): an item in c categories gives 1/c of its exposure to each
+    (an item with none goes to no group). Else ``values`` (one item metadata column): with at most
+    :data:`MAX_GROUPS` distinct values each value is a group; with more (providers such as ``author_id``),
+    providers are ranked by their items' training users (``item_users`` summed per provider) and cut into
+    :data:`N_BUCKETS` buckets of (near) equal provider counts, ``q1`` = the most popular fifth of providers;
+    an item without a value goes to the group ``"(none)"``.
+    """
+    if categories is not None:
+        c = np.asarray(categories, dtype=np.float64)
+        rows = c.sum(axis=1, keepdims=True)
+        w = np.divide(c, rows, out=np.zeros_like(c), where=rows > 0)
+        names = tuple(category_names) if len(category_names) == c.shape[1] else \
+            tuple(f"category {j}" for j in range(c.shape[1]))
+        return w, names, f"item categories ({c.shape[1]}; an item in several counts equally to each)"
+    import pandas as pd
+
+    v = pd.Series(values)
+    missing = v.isna().to_numpy()
+    codes, uniq = pd.factorize(v, sort=True)
+    n = len(uniq)
+    if n <= MAX_GROUPS:
+        labels = tuple(str(u) for u in uniq) + (("(none)",) if missing.any() else ())
+        g = np.where(missing, n, codes)
+        desc = f"{n} values"
+    else:
+        pop = np.bincount(codes[~missing], weights=np.asarray(item_users, dtype=np.float64)[~missing], minlength=n)
+        order = np.lexsort((np.arange(n), -pop))  # most popular provider first, ties by value
+        bucket = np.empty(n, dtype=np.int64)
+        bucket[order] = np.arange(n) * N_BUCKETS // n
+        labels = tuple(f"q{b + 1}" for b in range(N_BUCKETS)) + (("(none)",) if missing.any() else ())
+        g = np.where(missing, N_BUCKETS, bucket[np.where(missing, 0, codes)])
+        desc = (f"{n} providers in {N_BUCKETS} buckets of equal provider counts by training users, "
+                "q1 = the most popular fifth")
+    w = np.zeros((len(v), len(labels)))
+    w[np.arange(len(v)), g] = 1.0
+    return w, labels, desc
+
+
+def group_shares(item_exposure: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """float (G,): each group's share of the total rank-discounted exposure, ``e @ W / sum(e @ W)``
+    (NaN when no exposure reaches any group)."""
+    per = np.asarray(item_exposure, dtype=np.float64) @ weights
+    total = per.sum()
+    return per / total if total > 0 else np.full(weights.shape[1], np.nan)

@@ -59,7 +59,7 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
                                         0.0)
         else:
             values[m][short] = M.compute(name, k, hits, n_rel)
-    coverage, exposure = {}, {}
+    coverage, exposure, item_exposure = {}, {}, {}
     for name in scores.coverage:
         k = int(name.split("@")[1])
         listed = top[:, :k][valid[:, :k]]
@@ -67,4 +67,5 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
         if scores.exposure:
             exposure.update(E.catalogue(np.where(valid, top, -1), seen, users,
                                         np.bincount(seen.indices, minlength=seen.shape[1]), k))
-    return replace(scores, values=values, coverage=coverage, exposure=exposure)
+            item_exposure[f"exposure@{k}"] = E.exposure(np.where(valid, top, -1)[:, :k], seen.shape[1], discount=True)
+    return replace(scores, values=values, coverage=coverage, exposure=exposure, item_exposure=item_exposure)

@@ -81,6 +81,9 @@ class PerUserScores:
         for every k of ``values``.
     exposure : ``"gini@k"``, ``"entropy@k"``, ``"poplift@k"`` for every k of ``values``
         (:mod:`harness.evaluation.exposure`), when ``evaluate`` was asked for them; else empty.
+    item_exposure : ``"exposure@k"`` -> float64 (n_items,): each item's rank-discounted exposure in the
+        evaluated users' top-k (:func:`harness.evaluation.exposure.exposure` with ``discount=True``), with
+        ``exposure``; the group exposure shares are formed from it after the run.
     """
 
     users: np.ndarray
@@ -89,6 +92,7 @@ class PerUserScores:
     nan_scores: int = 0
     coverage: dict = field(default_factory=dict)
     exposure: dict = field(default_factory=dict)
+    item_exposure: dict = field(default_factory=dict)
 
 
 def _threads(num_threads: int) -> int:
@@ -251,6 +255,7 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
     if exposure:
         pop_all = np.bincount(seen.indices, minlength=n_items)
         counts = {k: np.zeros(n_items) for k in in_top}
+        discounted = {k: np.zeros(n_items) for k in in_top}
         user_pop = {k: np.empty(len(users)) for k in in_top}
     for pos, b, top, n_nan in _iter_top(scorer, users, seen, kmax, batch_size, num_threads, method):
         nan_users += n_nan
@@ -261,6 +266,7 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
             mask[top[:, :k][top[:, :k] >= 0] if padded else top[:, :k]] = True
             if exposure:
                 counts[k] += E.exposure(top[:, :k], n_items)
+                discounted[k] += E.exposure(top[:, :k], n_items, discount=True)
                 user_pop[k][pos] = E.user_mean_popularity(top[:, :k], pop_all)
         for m, (name, k) in zip(metric_names, parsed):
             if name in M.POPULARITY and padded:
@@ -279,7 +285,8 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         gap_p = E.history_gap(seen, users, pop_all)
         for k in in_top:
             exp.update(E.from_parts(counts[k], user_pop[k], gap_p, k))
-    return PerUserScores(users, out, n_rel_all, nan_users, cov, exp)
+    item_exp = {f"exposure@{k}": discounted[k] for k in in_top} if exposure else {}
+    return PerUserScores(users, out, n_rel_all, nan_users, cov, exp, item_exp)
 
 
 @dataclass(frozen=True)

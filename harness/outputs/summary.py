@@ -73,11 +73,13 @@ def cell_dict(c: Cell) -> dict:
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
           provenance: dict, notes: list[str], curves: dict | None = None, reference: dict | None = None,
           coverage: dict | None = None, sequential: dict | None = None, tuning: dict | None = None,
-          ann: dict | None = None, warnings: list[str] | None = None, exposure: dict | None = None) -> dict:
+          ann: dict | None = None, warnings: list[str] | None = None, exposure: dict | None = None,
+          group_exposure: dict | None = None) -> dict:
     """The whole summary.json document (``sequential``: the adaptive-seeds looks, when seeds were adaptive;
     ``tuning``: the searches on the validation window, when an arm has ``grid=`` or ``tune=``; ``ann``:
     approximate-search quality, when an arm has ``ann=``; ``exposure``: catalogue exposure per (arm, seed) with
-    a t interval over seeds, when the hypothesis names a beyond-accuracy metric; ``warnings``: what undercuts the verdict, one
+    a t interval over seeds, when the hypothesis names a beyond-accuracy metric; ``group_exposure``: each
+    item group's share of exposure, with ``exposure_groups``; ``warnings``: what undercuts the verdict, one
     line each, shown beside it)."""
     doc = {
         "schema_version": SCHEMA_VERSION,
@@ -113,6 +115,8 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         doc["ann"] = _json_safe(ann)
     if exposure:
         doc["exposure"] = _json_safe(exposure)
+    if group_exposure:
+        doc["group_exposure"] = _json_safe(group_exposure)
     return doc
 
 

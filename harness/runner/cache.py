@@ -91,12 +91,14 @@ class TaskCache:
                 if need_top and (top is None or top.shape[1] != need_top) or need_tuning and tuning is None:
                     return None
                 cov = dict(zip((str(x) for x in z["cov_names"]), (float(x) for x in z["cov_values"])))
-                if need_exposure and "exp_names" not in z.files:
+                if need_exposure and "iexp_names" not in z.files:
                     return None
                 exp = (dict(zip((str(x) for x in z["exp_names"]), (float(x) for x in z["exp_values"])))
                        if "exp_names" in z.files else {})
+                iexp = ({str(m): z[f"iexp{i}"] for i, m in enumerate(z["iexp_names"])}
+                        if "iexp_names" in z.files else {})
                 scores = PerUserScores(z["users"], {m: z[f"m{i}"] for i, m in enumerate(names)},
-                                       z["n_relevant"], int(z["nan_scores"]), cov, exp)
+                                       z["n_relevant"], int(z["nan_scores"]), cov, exp, iexp)
         except Exception as e:  # a corrupt cache entry is recomputed, never trusted
             self.rejected = f"cache entry {p.name} unreadable ({type(e).__name__}: {e}); recomputed"
             return None
@@ -131,6 +133,9 @@ class TaskCache:
         if s.exposure:
             arrays["exp_names"] = np.array(list(s.exposure), dtype=str)
             arrays["exp_values"] = np.array(list(s.exposure.values()), dtype=np.float64)
+        if s.item_exposure:
+            arrays["iexp_names"] = np.array(list(s.item_exposure), dtype=str)
+            arrays.update({f"iexp{i}": v for i, v in enumerate(s.item_exposure.values())})
         with os.fdopen(fd, "wb") as f:  # a file object: np.savez adds no ".npz" suffix
             np.savez(f, users=s.users, n_relevant=s.n_relevant, nan_scores=s.nan_scores,
                      cov_names=np.array(list(s.coverage), dtype=str), cov_values=np.array(list(s.coverage.values())),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.runner import tasks as runner
+from harness.runner.prepared import Prepared
 from harness.spec import Hypothesis
 
 
@@ -17,30 +18,93 @@ def coverage(res: list[runner.TaskResult]) -> dict:
     return {v: {a: {k: float(np.mean(x)) for k, x in d.items()} for a, d in arms.items()} for v, arms in acc.items()}
 
 
+def _over_seeds(seeds: dict, level: float) -> dict:
+    """{seeds, mean, low, high, confidence_level}: the mean of per-seed values and its t interval over seeds
+    on k - 1 df (:func:`harness.stats.over_seeds.seed_t_interval`; fewer than two finite values: no interval)."""
+    from harness.stats.over_seeds import seed_t_interval
+
+    x = np.array(list(seeds.values()), dtype=float)
+    ok = np.isfinite(x)
+    cell = {"seeds": seeds, "mean": float(x[ok].mean()) if ok.any() else float("nan"),
+            "low": None, "high": None, "confidence_level": level}
+    if ok.sum() >= 2:
+        ci = seed_t_interval(x[ok], level).ci
+        cell["low"], cell["high"] = ci.low, ci.high
+    return cell
+
+
+def _paired(by_arm: dict, hyp: Hypothesis) -> dict | None:
+    """seed -> treatment - baseline for the seeds both arms have (None when either arm is missing)."""
+    b, t = by_arm.get(hyp.baseline.name), by_arm.get(hyp.treatment.name)
+    if b is None or t is None:
+        return None
+    return {s: t[s] - b[s] for s in t if s in b}
+
+
 def exposure(res: list[runner.TaskResult], hyp: Hypothesis) -> dict:
     """Catalogue exposure: variant -> arm -> gini@k / entropy@k / poplift@k -> per-seed values, their mean and
     its t interval over seeds on k - 1 df (:func:`harness.stats.over_seeds.seed_t_interval`; one seed: no
-    interval). Empty when no task computed them (:func:`harness.runner.tasks.needs_exposure`)."""
-    from harness.stats.over_seeds import seed_t_interval
-
+    interval); the treatment's cells also hold ``delta``: treatment - baseline per seed (same seed) with its
+    t interval over seeds. Empty when no task computed them (:func:`harness.runner.tasks.needs_exposure`)."""
     level = round(1 - hyp.alpha, 6)
     acc: dict = {}
     for r in sorted(res, key=lambda r: r.task.seed):
         for name, v in r.scores.exposure.items():
-            acc.setdefault(r.task.variant, {}).setdefault(r.task.arm.name, {}).setdefault(name, {})[str(r.task.seed)] = v
+            acc.setdefault(r.task.variant, {}).setdefault(name, {}).setdefault(r.task.arm.name, {})[str(r.task.seed)] = v
     out: dict = {}
-    for var, arms in acc.items():
-        for arm, metrics in arms.items():
-            for name, seeds in metrics.items():
-                x = np.array(list(seeds.values()), dtype=float)
-                ok = np.isfinite(x)
-                cell = {"seeds": seeds, "mean": float(x[ok].mean()) if ok.any() else float("nan"),
-                        "low": None, "high": None, "confidence_level": level}
-                if ok.sum() >= 2:
-                    ci = seed_t_interval(x[ok], level).ci
-                    cell["low"], cell["high"] = ci.low, ci.high
-                out.setdefault(var, {}).setdefault(arm, {})[name] = cell
+    for var, metrics in acc.items():
+        for name, by_arm in metrics.items():
+            for arm, seeds in by_arm.items():
+                out.setdefault(var, {}).setdefault(arm, {})[name] = _over_seeds(seeds, level)
+            d = _paired(by_arm, hyp)
+            if d:
+                out[var][hyp.treatment.name][name]["delta"] = _over_seeds(d, level)
     return out
+
+
+def group_exposure(res: list[runner.TaskResult], p: Prepared) -> dict:
+    """Group exposure shares (``Hypothesis.exposure_groups``): each item group's share of the rank-discounted
+    exposure of every arm's top-k, per seed, mean and t interval over seeds, and the treatment - baseline
+    difference of each share (same seed), t over seeds. Empty without ``exposure_groups``.
+
+    ``{column, description, groups, confidence_level, rows: [{variant, arm, metric, group, seeds, mean, low,
+    high}], deltas: [same, arm = "treatment - baseline"]}`` (:func:`harness.evaluation.exposure.item_groups`).
+    """
+    from harness.evaluation.exposure import group_shares, item_groups
+
+    hyp, inter = p.hyp, p.inter
+    col = hyp.exposure_groups
+    if col is None:
+        return {}
+    level = round(1 - hyp.alpha, 6)
+    weights: dict = {}
+    acc: dict = {}
+    for r in sorted(res, key=lambda r: r.task.seed):
+        var = r.task.variant
+        if var not in weights:
+            seen = p.data[var].train.seen
+            item_users = np.bincount(seen.indices, minlength=seen.shape[1])
+            weights[var] = (item_groups(None, item_users, categories=inter.item_content,
+                                        category_names=inter.content_names) if col == "categories"
+                            else item_groups(inter.item_meta[col].to_numpy(), item_users))
+        w, labels, desc = weights[var]
+        for name, e in r.scores.item_exposure.items():
+            shares = group_shares(e, w)
+            for g, share in zip(labels, shares):
+                acc.setdefault((var, name, g), {}).setdefault(r.task.arm.name, {})[str(r.task.seed)] = float(share)
+    if not weights:
+        return {}
+    _, labels, desc = next(iter(weights.values()))
+    rows, deltas = [], []
+    for (var, name, g), by_arm in acc.items():
+        for arm, seeds in by_arm.items():
+            rows.append({"variant": var, "arm": arm, "metric": name, "group": g, **_over_seeds(seeds, level)})
+        d = _paired(by_arm, hyp)
+        if d:
+            deltas.append({"variant": var, "arm": "treatment - baseline", "metric": name, "group": g,
+                           **_over_seeds(d, level)})
+    return {"column": col, "description": desc, "groups": list(labels), "confidence_level": level,
+            "rows": rows, "deltas": deltas}
 
 
 def curves(res: list[runner.TaskResult], metric: str) -> dict:

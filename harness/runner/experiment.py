@@ -40,8 +40,8 @@ from harness.runner.cache import task_key
 from harness.runner.run_spec import arm_sources
 from harness.runner.monitor import open_log, progress_bar
 from harness.runner.notes import auto_patience, convergence_notes
-from harness.runner.prepared import (Prepared, check_arm_data, check_attributes, check_content, data_summary,
-                                     prepare_hypothesis, tasks_for, user_attributes)
+from harness.runner.prepared import (Prepared, check_arm_data, check_attributes, check_content, check_exposure_groups,
+                                     data_summary, prepare_hypothesis, tasks_for, user_attributes)
 from harness.runner.saved_runs import variant_slug, write_runs
 
 __all__ = ["run", "RunOutcome", "Analysis", "load_data", "prepare_run", "run_tasks", "analyse", "look", "summarise",
@@ -167,6 +167,7 @@ def prepare_run(hyp: Hypothesis, inter: Interactions) -> Prepared:
     arm asks for item content the data lacks or rejects a variant's training data."""
     check_content(hyp, inter)
     check_attributes(hyp, inter)
+    check_exposure_groups(hyp, inter)
     p = prepare_hypothesis(hyp, inter)
     check_arm_data(p)
     return p
@@ -225,7 +226,8 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     prov = results.provenance(spec, inter.fingerprint, hyp.dataset)
     doc = summary.build(last.hyp, rid, hyp.dataset, last.cells, verdict, data_summary(p), prov, notes, curves_doc,
                         reference, collect.coverage(res), sequential, collect.tuning_summary(res),
-                        ann=collect.ann_summary(res, hyp), warnings=warnings, exposure=collect.exposure(res, hyp))
+                        ann=collect.ann_summary(res, hyp), warnings=warnings, exposure=collect.exposure(res, hyp),
+                        group_exposure=collect.group_exposure(res, p))
     return doc, prov
 
 

@@ -136,6 +136,25 @@ def check_attributes(hyp: Hypothesis, inter: Interactions) -> None:
                                f"{d.attribute!r} (available: {', '.join(have) or 'none'}); fix attribute=")
 
 
+def check_exposure_groups(hyp: Hypothesis, inter: Interactions) -> None:
+    """Fail before any training when ``exposure_groups`` names an item column the data lacks."""
+    col = hyp.exposure_groups
+    if col is None:
+        return
+    if col == "categories":
+        if inter.item_content is None or not np.isin(inter.item_content, (0.0, 1.0)).all():
+            raise HarnessError(f"exposure_groups='categories' needs 0/1 multi-hot item content (genres); dataset "
+                               f"{inter.name!r} has {inter.content_desc or 'no item content'}; name an item "
+                               "metadata column instead, e.g. exposure_groups='author_id'")
+        return
+    meta = inter.item_meta
+    if meta is None or col not in meta.columns:
+        have = [] if meta is None else [str(c) for c in meta.columns]
+        raise HarnessError(f"exposure_groups: dataset {inter.name!r} has no item metadata column {col!r} "
+                           f"(available: {', '.join(have + ['categories'] if inter.item_content is not None else have) or 'none'}); "
+                           "fix exposure_groups=")
+
+
 def user_attributes(hyp: Hypothesis, inter: Interactions, per_user: pd.DataFrame) -> pd.DataFrame:
     """``per_user`` with an ``attr_<column>`` column per no_disparity decision's user metadata column."""
     from harness.decision.analysis import attribute_column

@@ -51,6 +51,11 @@ class Hypothesis:
     explicit_positives : True when ``positives`` were given for this run (``--positives``): a definition
         that reads a column the data lacks is then an error, never replaced by the dataset's default.
         Not part of the resolved spec (the run id): it changes what fails, not what is computed.
+    exposure_groups : an item group column for the group exposure shares (provider/group fairness): an
+        item metadata column (``"author_id"``: more than 12 values are bucketed into popularity quintiles
+        of the providers) or ``"categories"`` (the multi-hot item content, e.g. MovieLens genres; an item
+        in several counts equally to each). Needs a beyond-accuracy metric in ``metrics`` (see
+        :func:`harness.evaluation.exposure.item_groups`).
     """
 
     id: str
@@ -73,6 +78,7 @@ class Hypothesis:
     direction: str = "user_to_items"
     cold_users: bool = False
     explicit_positives: bool = False
+    exposure_groups: str | None = None
 
     def __post_init__(self) -> None:
         where = f"hypothesis {self.id!r}"
@@ -138,6 +144,14 @@ class Hypothesis:
         if items and any(parse_metric(m)[0] in BEYOND_ACCURACY for m in self.metrics):
             raise HarnessError(f"{where}: metrics {'/'.join(BEYOND_ACCURACY)} describe users' lists; with "
                                "direction='item_to_users' use accuracy metrics such as ndcg@100, recall@100")
+        if self.exposure_groups is not None:
+            if not isinstance(self.exposure_groups, str) or not self.exposure_groups.strip():
+                raise HarnessError(f"{where}: field 'exposure_groups' must be an item column name, e.g. "
+                                   f"'author_id' or 'categories', got {self.exposure_groups!r}")
+            if items or not any(parse_metric(m)[0] in BEYOND_ACCURACY for m in self.metrics):
+                raise HarnessError(f"{where}: exposure_groups={self.exposure_groups!r} needs a user-direction "
+                                   f"hypothesis with a beyond-accuracy metric in metrics ({'/'.join(BEYOND_ACCURACY)}"
+                                   "), e.g. aplt@10")
         primary = str(self.primary).strip().lower()
         parse_metric(primary, where=f"{where}: primary")
         if primary not in self.metrics:
@@ -234,6 +248,7 @@ class Hypothesis:
             # only when not the default, so the run ids of user-direction hypotheses stay as they were
             **({"direction": self.direction} if self.direction != "user_to_items" else {}),
             **({"cold_users": True} if self.cold_users else {}),
+            **({"exposure_groups": self.exposure_groups} if self.exposure_groups is not None else {}),
         }
 
     @property
