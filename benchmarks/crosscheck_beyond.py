@@ -279,7 +279,7 @@ def main() -> None:
             w = rectools_serendipity_weight(c["topk"], o["item_users"], int(c["n_items"]))
             ser_rt.add(serendipity_weighted(o["hits"], c["topk"], w, per_listed=True), r["serendipity"])
         if ild.diff <= TOL and ild.nan_mismatch == 0:
-            ild.note = (f"agrees (<= {TOL:g}) on lists of >= 2 items; both average unordered pairs. "
+            ild.note = (f"agrees (<= {TOL:g}) on lists of >= 2 items; both average unordered pairs; "
                         f"a 1-item list: RecTools 0, harness NaN (no pair; {one_item} users)")
         ser.note = ("definitional: RecTools weights a relevant item by max(p(rank) - p(pop rank), 0) and divides "
                     "by the listed items; the harness counts relevant long-tail items / k (an empty list: harness 0, "
