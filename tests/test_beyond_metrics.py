@@ -148,6 +148,60 @@ def test_popularity_lift_hand_case():
     assert lift == pytest.approx(((2.5 + 2 + 0) / 3) / 1.75 - 1)
 
 
+def test_ild_unordered_pairs_equal_the_ordered_pair_formula():
+    # RecTools documents ILD as sum over ordered pairs / (n (n - 1)); the harness averages unordered pairs
+    v = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [3.0, -1.0]])
+    top = np.array([[0, 1, 2, 3]])
+    u = v / np.linalg.norm(v, axis=1, keepdims=True)
+    d = 1 - u @ u.T
+    assert B.ild(top, v)[0] == pytest.approx(d.sum() / (4 * 3), abs=1e-12)  # diagonal is 0
+
+
+def test_gini_counts_zero_exposure_items_without_correction():
+    # (0, 1, 1): weights (-2, 0, 2) -> 2 / (3 * 2); without the unexposed item it would be 0
+    assert E.gini(np.array([1.0, 1.0, 0.0])) == pytest.approx(1 / 3, abs=1e-12)
+    assert E.gini(np.array([1.0, 1.0])) == 0.0
+
+
+def test_novelty_and_avgpop_reproduce_the_rectools_doc_examples():
+    # RecTools 0.19 docstrings of MeanInvUserFreq and AvgRecPopularity (item ids 1..3 = indices 1..3)
+    from harness.evaluation import metrics as M
+    from harness.evaluation.users import _padded_popularity
+
+    # MIUF: previous interactions u1 {1, 2}, u2 {1}, u3 {1}: 3 users; item 3 is cold (counted as 1 user)
+    item_users = np.array([0, 3, 1, 0])
+    top = np.array([[3, -1], [2, 3], [1, 2]])
+    assert _padded_popularity("novelty", top, item_users, 3).tolist() == pytest.approx(
+        [1.5849625, 1.5849625, 0.79248125], abs=1e-7)
+    assert M.novelty(top[:, :1], item_users, 3).tolist() == pytest.approx([1.5849625, 1.5849625, 0.0], abs=1e-7)
+    # ARP: previous u1 {1, 2}, u2 {1, 3}, u3 {1, 2} -> popularity 3, 2, 1
+    item_users = np.array([0, 3, 2, 1])
+    top = np.array([[1, 2, -1], [3, 1, 2], [3, 2, -1]])
+    assert _padded_popularity("avgpop", top, item_users, 3).tolist() == [2.5, 2.0, 1.5]
+    assert E.user_mean_popularity(top, item_users).tolist() == [2.5, 2.0, 1.5]
+    assert M.avg_popularity(top[:, :1], item_users).tolist() == [3.0, 1.0, 1.0]
+
+
+def test_history_gap_and_from_parts_match_catalogue():
+    item_users = np.array([3, 2, 1, 0])
+    history = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]]))
+    users = np.array([0, 1, 2])
+    # GAP_p = mean(mean(3, 2), mean(1)) = 1.75; the user without history is left out
+    assert E.history_gap(history, users, item_users) == pytest.approx(1.75)
+    assert np.isnan(E.history_gap(history, np.array([2]), item_users))
+    top = np.array([[0, 1], [2, -1], [-1, -1]])
+    r = E.user_mean_popularity(top, item_users)
+    assert r[:2].tolist() == [2.5, 1.0] and np.isnan(r[2])
+    whole = E.catalogue(top, history, users, item_users, 2)
+    parts = E.from_parts(E.exposure(top, 4), r, E.history_gap(history, users, item_users), 2)
+    assert whole == pytest.approx(parts, abs=1e-12)
+    assert whole["poplift@2"] == pytest.approx(((2.5 + 1.0) / 2) / 1.75 - 1)
+
+
+def test_group_exposure_share_without_exposure_is_nan():
+    assert np.isnan(E.group_exposure_share(np.full((2, 3), -1), np.array([0, 1]), 2)).all()
+
+
 @pytest.mark.parametrize("values", [[0.1, 0.3, 0.2], [1.0, 1.5], [0.4, 0.41, 0.39, 0.5, 0.45]])
 def test_seed_t_interval_matches_scipy(values):
     r = seed_t_interval(values, 0.9)
