@@ -1,6 +1,7 @@
 """Result containers returned by :mod:`harness.stats`: small frozen dataclasses, no decisions."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -97,3 +98,33 @@ class EffectSizes:
     relative_delta_pct: float
     cohens_dz: float
     rank_biserial: float
+
+
+@dataclass(frozen=True)
+class FoldResult(IntervalResult):
+    """An :class:`IntervalResult` of the mean delta over F rolling-origin folds, plus the per-fold parts.
+
+    Attributes
+    ----------
+    (estimate, ci, standard_error, method, confidence_level, n_resamples, df) : the combined interval; ``df``
+        is F - 1 for t intervals. With one fold, exactly that fold's seed x user interval.
+    tau : fold-to-fold (test-window) SD, ``sqrt(tau2)``; nan with one fold.
+    tau2 : the between-fold variance estimate (DerSimonian-Laird or Paule-Mandel, >= 0).
+    seed_sd : seed SD pooled over folds, ``sqrt(mean_f max((MS_seed - MS_res) / n_f, 0))``; nan with one seed.
+    fold_means : per-fold grand mean delta, in fold order.
+    fold_standard_errors : per-fold seed x user SE (user-only with one seed).
+    weights : relative weights of the folds in the combined estimate (sum to 1).
+    folds : per-fold intervals (:func:`harness.stats.seeds.seed_user_interval`), in fold order.
+    """
+
+    tau: float = float("nan")
+    tau2: float = float("nan")
+    seed_sd: float = float("nan")
+    fold_means: tuple[float, ...] = ()
+    fold_standard_errors: tuple[float, ...] = ()
+    weights: tuple[float, ...] = ()
+    folds: tuple[IntervalResult, ...] = ()
+
+    def holds_in(self, predicate: Callable[[IntervalResult], bool]) -> tuple[int, int]:
+        """``(folds whose interval satisfies predicate, F)``, e.g. ``holds_in(lambda r: r.ci.low > 0)``."""
+        return sum(bool(predicate(r)) for r in self.folds), len(self.folds)
