@@ -270,3 +270,24 @@ def test_reference_finish_keeps_one_run_and_drops_big_tables(results):
     assert "Per-user tables above 1 MB are not committed (left out: HT)" in text
     assert "[reference/README.md](reference/README.md)" in (res / "README.md").read_text()
     assert idx[0].n_runs == 2  # the reference folder is not a hypothesis of the main index
+
+
+def test_index_shows_each_decided_metric_of_an_all_of_decision():
+    """H10 decides on aplt@10 (better) and ndcg@10 (not worse): each index line shows its own metric's delta."""
+    import json
+
+    from harness.outputs.index import _row, delta_text
+
+    ref = Path(__file__).resolve().parents[1] / "results" / "reference" / "H10"
+    folders = sorted(p.parent for p in ref.glob("*/summary.json"))
+    if not folders:
+        pytest.skip("no committed H10 reference run")
+    doc = json.loads((folders[-1] / "summary.json").read_text())
+    row = _row(doc, folders[-1], ref.parent)
+    cells = {(c["variant"], c["segment"], c["metric"]): c["delta"] for c in doc["cells"] if c.get("delta")}
+    by_metric = {d.metric or doc["hypothesis"]["primary"]: d for d in row.deltas}
+    assert set(by_metric) == {"aplt@10", "ndcg@10"}
+    for m, d in by_metric.items():
+        assert d.estimate == cells[(d.variant, d.segment, m)]["estimate"]
+    text = delta_text(row)
+    assert "/ dense / aplt@10: " in text and text.count("/ dense: ") == 1
