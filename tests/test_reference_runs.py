@@ -35,7 +35,9 @@ def test_reference_summary_validates_and_report_agrees(run):
     assert text.splitlines()[0] == f"# {doc['hypothesis']['id']}: {v['status']}"
     assert f"**Verdict: {v['status']}** - {v['reason']}." in text
     for vv in v["variants"]:
-        assert f"- positives `{vv['variant']}`, segment `{vv['segment']}`: **{vv['status']}** - {vv['reason']}" in text
+        metric = f", metric `{vv['metric']}`" if vv.get("metric") else ""  # Decision.all_of: one line per metric
+        assert (f"- positives `{vv['variant']}`, segment `{vv['segment']}`{metric}: **{vv['status']}** - "
+                f"{vv['reason']}") in text
 
 
 #: figure name (as ``report.render`` takes it) -> its file in ``<run>/figures/``
