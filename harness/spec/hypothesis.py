@@ -242,7 +242,10 @@ class Hypothesis:
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
                                                       "n": self.split.n, "min_train": self.split.min_train,
                                                       "seed": self.split.seed,
-                                                      **({"sample": self.split.sample} if self.split.sample else {})},
+                                                      **({"sample": self.split.sample} if self.split.sample else {}),
+                                                      **({"folds": self.split.folds, "step": self.split.step,
+                                                          "window": self.split.window}
+                                                         if self.split.kind == "rolling" else {})},
             "correction": self.correction, "n_boot": int(self.n_boot),
             **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
             # only when not the default, so the run ids of user-direction hypotheses stay as they were

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from harness.errors import HarnessError, suggest
 from harness.spec import _numbers as num
 
-SPLIT_KINDS = ("global_time", "leave_last", "order", "random", "cold_items")
+SPLIT_KINDS = ("global_time", "leave_last", "order", "random", "cold_items", "rolling")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Split:
     ``cold_items``: ``global_time`` where items first seen at ``time >= test_from`` are cold, plus a
     seeded share ``sample`` of the test window's other items whose training rows are removed
     (:meth:`cold_items`), so only content can score them.
+    ``rolling``: rolling-origin folds (:meth:`rolling`): fold f (0-based) tests on the window
+    ``[test_from + f * step, test_from + f * step + window)`` and trains on everything before it.
     """
 
     kind: str
@@ -30,11 +32,14 @@ class Split:
     min_train: int = 1
     seed: int = 0
     sample: float = 0.0
+    folds: int = 1
+    step: float = 1.0
+    window: float = 1.0
 
     def __post_init__(self) -> None:
         if self.kind not in SPLIT_KINDS:
             raise HarnessError("split: " + suggest(self.kind, SPLIT_KINDS, "split kind"))
-        timed = self.kind in ("global_time", "cold_items")
+        timed = self.kind in ("global_time", "cold_items", "rolling")
         if not timed and self.n is None:
             raise HarnessError(f"split: {self.kind} needs n > 0, got {self.n}")
         if self.n is not None:
@@ -53,6 +58,19 @@ class Split:
             raise HarnessError(f"split: sample={self.sample!r} must be in [0, 1) and only goes with "
                                "Split.cold_items(test_from, sample=0.2)")
         object.__setattr__(self, "sample", sample)
+        self._check_rolling()
+
+    def _check_rolling(self) -> None:
+        """``folds``, ``step`` and ``window`` are positive and only differ from their defaults for ``rolling``."""
+        example = "Split.rolling(test_from=22, folds=4, step=1, window=1)"
+        if self.kind != "rolling":
+            if (self.folds, self.step, self.window) != (1, 1.0, 1.0):
+                raise HarnessError(f"split: folds/step/window only go with {example}, not with kind {self.kind!r}")
+            return
+        num.integer(self.folds, "split: folds", low=1, example=example)
+        for name in ("step", "window"):
+            value = num.real(getattr(self, name), f"split: {name}", low=0.0, low_open=True, example=example)
+            object.__setattr__(self, name, value)
 
     @classmethod
     def global_time(cls, test_from: float) -> "Split":
@@ -78,12 +96,38 @@ class Split:
         share ``sample`` (seeded) of the other items with test rows, whose training rows are dropped."""
         return cls("cold_items", test_from=test_from, sample=sample, seed=seed)
 
+    @classmethod
+    def rolling(cls, test_from: float, folds: int = 4, step: float = 1.0, window: float = 1.0) -> "Split":
+        """Rolling-origin folds for time-based data: fold f tests on ``[test_from + f * step, test_from + f * step
+        + window)`` and trains on every row before that window (e.g. weeks 22, 23, 24, 25 as four folds)."""
+        return cls("rolling", test_from=test_from, folds=folds, step=step, window=window)
+
+    def fold_window(self, fold: int) -> tuple[float, float]:
+        """``(start, end)`` of fold ``fold``'s test window (``rolling`` only): test rows have start <= time < end."""
+        start = self.test_from + fold * self.step
+        return start, start + self.window
+
+    def fold_label(self, fold: int) -> str:
+        """A fold's short name, e.g. ``"test [22, 23)"`` (its test window, end excluded)."""
+        start, end = self.fold_window(fold)
+        return f"test [{start:g}, {end:g})"
+
+    def describe_fold(self, fold: int) -> str:
+        """One line for fold ``fold`` of a ``rolling`` split."""
+        start, end = self.fold_window(fold)
+        return f"rolling fold {fold + 1} of {self.folds}: train time < {start:g}, test {start:g} <= time < {end:g}"
+
     def describe(self) -> str:
         if self.kind == "cold_items":
             extra = f"; {100 * self.sample:g} % of the test window's warm items (seed {self.seed}) made cold by " \
                     "dropping their training rows" if self.sample else ""
             return f"cold-item time split: train time < {self.test_from:g}, test time >= {self.test_from:g}; " \
                    f"items first seen in the test window are cold{extra}"
+        if self.kind == "rolling":
+            last = self.fold_window(self.folds - 1)
+            return f"rolling-origin time split: {self.folds} folds, test windows of {self.window:g} from " \
+                   f"{self.test_from:g} every {self.step:g} (last [{last[0]:g}, {last[1]:g})), each fold " \
+                   "trained on every row before its window"
         if self.kind == "global_time":
             return f"global time split: train time < {self.test_from:g}, test time >= {self.test_from:g}"
         if self.kind == "order":
