@@ -11,7 +11,7 @@ from harness.design.validation import CURVE_UNITS
 from harness.evaluation.beyond import LIST_METRICS
 from harness.evaluation.metrics import DEFINITIONS
 from harness.spec.metric import BEYOND_ACCURACY
-from harness.outputs import report_evidence, report_exposure, report_setup
+from harness.outputs import report_evidence, report_exposure, report_folds, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
 from harness.outputs.repeats import collapse
@@ -91,6 +91,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         if methods.get((vv["variant"], vv["segment"])):
             lines.append(f"  - interval: {methods[(vv['variant'], vv['segment'])]}")
     lines.append("")
+    lines += report_folds.folds_section(summary, figures)
     lines += report_evidence.sequential_section(summary)
     variants = list(dict.fromkeys(c["variant"] for c in summary["cells"]))
     for var in variants:
