@@ -149,3 +149,14 @@ def test_other_splits_keep_their_tasks_and_keys(tiny):
         assert task_key(t, p.context) == task_key(old(t.variant, t.arm, t.seed, t.threads), p.context)
         assert t.label() == f"{t.variant} / {t.arm.name} / seed {t.seed}" and t.key == t.variant
     assert task_key(Task("v", tasks[0].arm, 0, fold=0), "c") != task_key(Task("v", tasks[0].arm, 0), "c")
+
+
+def test_plan_counts_folds(tiny):
+    from harness.runner import experiment, plan
+
+    p = experiment.make_plan(_hyp(Split.rolling(test_from=5, folds=3)), inter=tiny, cache_dir=None)
+    assert p.n_tasks == 3 * 1 * 2 * 2 and p.folds == 3
+    text = "\n".join(plan.render(p))
+    assert "tasks: 12 = 1 variant x 2 arms x 2 seeds x 3 folds" in text and "(last fold)" in text
+    flat = experiment.make_plan(_hyp(Split.global_time(5)), inter=tiny, cache_dir=None)
+    assert flat.n_tasks == 4 and "fold" not in "\n".join(plan.render(flat))

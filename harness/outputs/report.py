@@ -189,6 +189,8 @@ def terminal(summary: dict) -> str:
     out += [f"claim: {h['claim']}", f"run: {summary['run_id']}"]
     if units(summary)[1] == "items":
         out.append(f"units: items (direction {h.get('direction')}; deltas per item, seed x item interval)")
+    out += [f"folds: {vv['variant']} / {vv['segment']}: {report_folds.holds_line(vv, cell)}"
+            for vv, cell in report_folds.decided_cells(summary)]
     keys = ["segment", "metric", "users", "baseline", "treatment", "delta", "ci", "p", "wilcoxon", "seeds"]
     for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
         rows = table_rows(summary, var)

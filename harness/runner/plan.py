@@ -189,7 +189,7 @@ def render(plan: Plan) -> list[str]:
                      f"{a.to_train} to train")
     for v in plan.variants:
         lines.append(f"  variant {v.name}: {v.rows:,} training rows, {v.positives:,} training positives, "
-                     f"{v.evaluated:,} evaluated {unit}")
+                     f"{v.evaluated:,} evaluated {unit}{' (last fold)' if plan.folds > 1 else ''}")
     cores = f"os.cpu_count()={plan.cpu_count}"
     used = plan.n_jobs * plan.threads
     over = "; more threads than cores: tasks share cores" if plan.cpu_count and used > plan.cpu_count else ""
