@@ -188,3 +188,27 @@ def test_a_fold_without_users_is_left_out_of_the_interval():
     assert [pf["weight"] for pf in doc["per_fold"]] == [want.weights[0], None, want.weights[1]]
     assert doc["per_fold"][1] == {"fold": "f2", "n_users": 0, "empty": True, "mean_delta": None, "delta": None,
                                   "weight": None}
+
+
+def test_gate_on_folds_uses_the_fold_interval(runs, inter, tmp_path):
+    """Gating a rolling run against itself with the treatment's ndcg lowered by 0.05 in fold 2: the interval is
+    fold_interval of the per-fold (new - baseline) arrays, here 0 in folds 1 and 3 and -0.05 in fold 2."""
+    from harness.outputs import gate
+
+    a, _, _ = runs
+    base = a.per_user
+    new = base.copy()
+    hit = (new["fold"] == 1) & (new["arm"] == "cf+content")
+    new.loc[hit, "ndcg@10"] -= 0.05
+    res = gate.compare_runs(a.summary, base, a.summary, new, metric="ndcg@10", margin=0.01)
+    deltas = [_deltas(new, f, "dense", "ndcg@10") - _deltas(base, f, "dense", "ndcg@10") for f in range(3)]
+    deltas = [np.where(np.isclose(d, 0.0), 0.0, d) for d in deltas]  # treatment - treatment: exactly 0 or -0.05
+    want = S.fold_interval([d for d in deltas], confidence_level=0.95)
+    (cell,) = res.cells
+    assert cell.interval.estimate == pytest.approx(want.estimate, abs=1e-12)
+    assert (cell.interval.ci.low, cell.interval.ci.high) == pytest.approx((want.ci.low, want.ci.high), abs=1e-9)
+    assert cell.passed == (want.ci.low > -0.01)
+    plain = experiment.run(hypothesis(Split.global_time(25)), inter=inter, results_dir=None, cache_dir=None,
+                           quiet=True)
+    with pytest.raises(HarnessError, match="one run has rolling-origin folds"):
+        gate.compare_runs(plain.summary, plain.per_user, a.summary, base, metric="ndcg@10", margin=0.01)
