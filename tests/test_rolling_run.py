@@ -111,6 +111,8 @@ def test_holds_in_k_of_f_applies_the_decision_to_each_fold(runs):
     assert f"the verdict holds in {statuses.count(vv['status'])} of 3 folds" in vv["reason"]
     report = (a.run_dir / "report.md").read_text()
     assert "## Across test windows (rolling-origin folds)" in report
+    assert "on the 95 % interval over the test windows (random-effects combination of each fold's seed x user" \
+        in report
     assert f"holds in {statuses.count(vv['status'])} of 3 folds" in report
     tau, sd = cell["folds"]["tau"], cell["folds"]["seed_sd"]
     assert f"fold-to-fold SD (tau) {tau:.4f} beside the seed SD {sd:.4f}" in report

@@ -73,7 +73,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += [f"- **warning:** {w}" for w in warnings(summary)] + ([""] if warnings(summary) else [])
     lines += [f"**Claim.** {h['claim']}", "",
              f"Baseline `{h['baseline']}` vs treatment `{h['treatment']}` on `{summary['dataset']}`; "
-             f"primary metric `{h['primary']}`; decision {rules}, on the {level} seed x {u} interval "
+             f"primary metric `{h['primary']}`; decision {rules}, on the {level} {_deciding(summary, u)} "
              f"of the mean per-{u} delta (treatment - baseline).", ""]
     if us == "items":
         lines += [f"Units of analysis: **items** (direction `{h.get('direction')}`): each evaluated item ranks "
@@ -132,6 +132,14 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += report_setup.provenance_section(summary)
     return "\n".join(lines) + "\n"
+
+
+def _deciding(summary: dict, unit: str) -> str:
+    """What the decisions rest on: ``seed x user interval``, or with rolling-origin folds the interval over
+    the test windows."""
+    if report_folds.decided_cells(summary):
+        return f"interval over the test windows (random-effects combination of each fold's seed x {unit} estimate)"
+    return f"seed x {unit} interval"
 
 
 def _attribute(decision: dict) -> str:
