@@ -214,3 +214,45 @@ def test_gate_on_folds_uses_the_fold_interval(runs, inter, tmp_path):
                            quiet=True)
     with pytest.raises(HarnessError, match="one run has rolling-origin folds"):
         gate.compare_runs(plain.summary, plain.per_user, a.summary, base, metric="ndcg@10", margin=0.01)
+
+
+HYP_TABULAR = """from harness.spec import Arm, Decision, Hypothesis, Segment
+HYPOTHESIS = Hypothesis(id="HT", claim="t", dataset="tabular:{path}", positives=("rating>=4",),
+    baseline=Arm("pop", "popularity"), treatment=Arm("als", "als", factors=8, iterations=3),
+    segments=(Segment.activity_quantile(0.7, name="dense"), Segment.all()), metrics=("ndcg@10",),
+    primary="ndcg@10", seeds=(0, 1), decision=Decision.better(0.0), n_boot=100)
+"""
+
+
+def test_cli_split_rolling_on_a_timestamped_file(inter, tmp_path):
+    """``--split rolling:3`` on a CSV with unix times: 3 folds of 5 % of the rows each at the end of the timeline
+    (test rows per fold from the data block add up to the last ~15 %), one task per (fold, arm, seed)."""
+    import subprocess
+    import sys
+
+    ev = inter.events
+    rows = pd.DataFrame({"user_id": inter.user_ids[ev["user"]], "item_id": inter.item_ids[ev["item"]],
+                         "rating": np.where(ev["watch_ratio"].fillna(0) >= 0.5, 5, 1),
+                         "timestamp": 1_600_000_000 + ev["time"].to_numpy() * 604_800 + np.arange(len(ev))})
+    path = tmp_path / "events.csv"
+    rows.to_csv(path, index=False)
+    hyps = tmp_path / "hyps"
+    hyps.mkdir()
+    (hyps / "ht.py").write_text(HYP_TABULAR.format(path=path))
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "HT", "--hypotheses", str(hyps), "--quiet",
+                           "--no-cache", "--n-jobs", "1", "--split", "rolling:3", "--results-dir", str(tmp_path / "r")],
+                          capture_output=True, text=True, cwd=root)
+    assert done.returncode in (0, 1), done.stderr
+    (run_dir,) = [d for d in (tmp_path / "r" / "HT").iterdir() if d.is_dir()]
+    doc = json.loads((run_dir / "summary.json").read_text())
+    folds = doc["data"]["folds"]
+    assert len(folds) == 3 and folds[-1]["test_window"][1] is None
+    n = len(rows)
+    starts = [n - round(k * 0.05 * n) for k in (3, 2, 1)] + [n]  # distinct times: windows cut at these positions
+    assert [f["split_counts"]["test_rows"] for f in folds] == np.diff(starts).tolist()
+    assert doc["data"]["split"].startswith("rolling-origin split by row count: 3 folds")
+    assert len(json.loads((run_dir / "provenance.json").read_text())["tasks"]) == 3 * 2 * 2
+    bad = subprocess.run([sys.executable, "-m", "harness", "run", "HT", "--hypotheses", str(hyps), "--split",
+                          "rolling:0"], capture_output=True, text=True, cwd=root)
+    assert bad.returncode == 2 and "rolling:FOLDS with FOLDS >= 1" in bad.stderr

@@ -160,3 +160,56 @@ def test_plan_counts_folds(tiny):
     assert "tasks: 12 = 1 variant x 2 arms x 2 seeds x 3 folds" in text and "(last fold)" in text
     flat = experiment.make_plan(_hyp(Split.global_time(5)), inter=tiny, cache_dir=None)
     assert flat.n_tasks == 4 and "fold" not in "\n".join(plan.render(flat))
+
+
+def test_rolling_rows_windows_by_hand(tiny):
+    """12 rows at sorted times 1 2 3 3 4 4 5 5 6 6 7 8; 2 folds of 25 % (m = 3 rows): fold 1 starts at the
+    sorted time at position 12 - 6 = 6 (time 5), fold 2 at position 9 (time 6) and has no end."""
+    from harness.design.split import fold_windows
+
+    spec = Split.rolling_rows(folds=2, window=0.25)
+    assert fold_windows(tiny, spec) == [(5.0, 6.0), (6.0, float("inf"))]
+    time = tiny.events["time"].to_numpy()
+    first, last = split(tiny, spec, 0), split(tiny, spec, 1)
+    assert first.test.tolist() == (time == 5).tolist() and first.train.tolist() == (time < 5).tolist()
+    assert last.test.tolist() == (time >= 6).tolist() and last.train.tolist() == (time < 6).tolist()
+    assert last.description == "rolling fold 2 of 2: train time < 6, test 6 <= time < inf"
+    p = prep.prepare_hypothesis(_hyp(spec), tiny)
+    assert p.fold_labels == ("test [5, 6)", "test [6, inf)")
+    assert prep.data_summary(p)["folds"][1]["test_window"] == [6.0, None]
+    assert Hypothesis.to_dict(_hyp(spec))["split"]["window"] == 0.25
+
+
+def test_rolling_rows_equal_counts_on_distinct_times(tmp_path):
+    """1,000 rows at distinct times 0..999, 4 folds of 5 %: windows of exactly 50 rows, the last 200 rows."""
+    from harness.design.split import fold_windows
+
+    p = tmp_path / "d.csv"
+    pd.DataFrame({"user_id": np.arange(1000) % 50, "item_id": np.arange(1000) % 97, "rating": 5,
+                  "timestamp": 10_000_000 + np.arange(1000)}).to_csv(p, index=False)
+    inter = tabular.load(p)
+    spec = Split.rolling_rows(folds=4)
+    assert fold_windows(inter, spec) == [(10_000_800.0, 10_000_850.0), (10_000_850.0, 10_000_900.0),
+                                         (10_000_900.0, 10_000_950.0), (10_000_950.0, float("inf"))]
+    assert [int(split(inter, spec, f).test.sum()) for f in range(4)] == [50, 50, 50, 50]
+    assert spec.fold_label(0, fold_windows(inter, spec)[0]) == "test [10000800, 10000850)"  # unix times in full
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(folds=4, window=0.3), "split: window=0.3"),
+                                             (dict(folds=0), "split: folds=0"),
+                                             (dict(window=0), "split: window=0")])
+def test_rolling_rows_rejects_bad_fields(kwargs, message):
+    with pytest.raises(HarnessError, match=message):
+        Split.rolling_rows(**kwargs)
+    with pytest.raises(HarnessError, match="not step or test_from"):
+        Split("rolling_rows", test_from=3, folds=2, window=0.1)
+
+
+def test_split_rolling_option():
+    from harness.runner.options import RunOptions
+
+    hyp = _hyp(Split.global_time(5))
+    assert RunOptions(split="rolling:3").apply(hyp).split == Split.rolling_rows(folds=3)
+    assert RunOptions(split="rolling:3").load_options()["split"] is None  # the loader needs its time column
+    with pytest.raises(HarnessError, match="'rolling:FOLDS'"):
+        RunOptions(split="weekly")

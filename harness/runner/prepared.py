@@ -14,8 +14,8 @@ from harness.evaluation import items as item_eval
 from harness.data.base import Interactions
 from harness.errors import HarnessError
 from harness.design.prepare import EvalData, prepare
-from harness.spec import Hypothesis, Split
-from harness.design.split import split
+from harness.spec import ROLLING_KINDS, Hypothesis, Split
+from harness.design.split import fold_windows, split
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,12 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
                            f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
                            f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
     spec = hyp.split or inter.default_split
-    if spec.kind != "rolling":
+    if spec.kind not in ROLLING_KINDS:
         return _prepare_split(hyp, inter, variants, note, spec, None)
     folds = tuple(_prepare_split(hyp, inter, variants, note, spec, f) for f in range(spec.folds))
-    labels = tuple(spec.fold_label(f) for f in range(spec.folds))
-    return replace(folds[-1], split_desc=spec.describe(), folds=folds, fold_labels=labels,
-                   fold_windows=tuple(spec.fold_window(f) for f in range(spec.folds)),
+    windows = tuple(fold_windows(inter, spec))
+    labels = tuple(spec.fold_label(f, w) for f, w in enumerate(windows))
+    return replace(folds[-1], split_desc=spec.describe(), folds=folds, fold_labels=labels, fold_windows=windows,
                    notes=_merge([fp.notes for fp in folds], labels),
                    warnings=_merge([fp.warnings for fp in folds], labels))
 
@@ -236,7 +236,7 @@ def data_summary(p: Prepared) -> dict:
     inter = p.inter
     if p.folds:  # the last fold's blocks, plus each fold's
         out = data_summary(replace(p, folds=()))
-        out["folds"] = [{"fold": label, "test_window": [float(lo), float(hi)], **{k: data_summary(fp)[k] for k in
+        out["folds"] = [{"fold": label, "test_window": [float(lo), float(hi) if np.isfinite(hi) else None], **{k: data_summary(fp)[k] for k in
                          ("split", "split_counts", "leakage", "variants", "segments")}}
                         for label, (lo, hi), fp in zip(p.fold_labels, p.fold_windows, p.folds)]
         return out
