@@ -102,7 +102,7 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     stages = {"load": time.perf_counter() - t0}
     p = prepare_run(hyp, inter)
     if save_runs and p.folds:
-        raise HarnessError("--save-runs does not support rolling-origin folds (Split.rolling) yet; drop --save-runs")
+        raise HarnessError("--save-runs does not support rolling-origin folds (Split.rolling, --split rolling) yet; drop --save-runs")
     stages["prepare"] = time.perf_counter() - t0 - stages["load"]
     plan = adaptive.levels(hyp)  # (seeds, nominal alpha) per look: one look for fixed seeds
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
@@ -231,17 +231,17 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     looks, tuning and ANN quality."""
     hyp, inter = p.hyp, p.inter
     every = res
-    if p.folds:  # coverage, curves, tuning and exposure describe the last fold, like the data block
+    if p.folds:  # coverage, curves (and their convergence warnings), tuning and exposure describe the last fold
         res = [r for r in res if r.task.fold == len(p.folds) - 1]
     reference = floor.popularity_reference(p)
     sequential = adaptive.describe(hyp, looks) if hyp.adaptive is not None else None
     curves_doc = collect.curves(res, hyp.primary)
-    notes = list(p.notes) + run_notes.task_notes(res, hyp)
+    notes = list(p.notes) + run_notes.task_notes(every, hyp)
     notes += floor.below_reference(last.cells, reference, hyp)
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
     warnings = run_notes.run_warnings(p.warnings, curves_doc, hyp, max((c.n_seeds for c in last.cells), default=0),
-                                      run_notes.threads_warning(res))
+                                      run_notes.threads_warning(every))
     spec = run_spec.run_spec(p)
     inputs = sorted({task_key(r.task, p.context) for r in every})  # each task's inputs: data, arm source, runs files
     rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)
