@@ -117,6 +117,8 @@ def test_holds_in_k_of_f_applies_the_decision_to_each_fold(runs):
     tau, sd = cell["folds"]["tau"], cell["folds"]["seed_sd"]
     assert f"fold-to-fold SD (tau) {tau:.4f} beside the seed SD {sd:.4f}" in report
     assert "![per-fold deltas with CIs](figures/folds.png)" in report
+    assert "- rolling-origin folds: the split, positives, segments and leakage audit below describe the last fold " \
+        "(test [25, 26))" in report
     shown = report_text.terminal(doc)
     assert f"folds: watch_ratio>=0.5 / dense: fold-to-fold SD (tau) {tau:.4f}" in shown
     assert (a.run_dir / "figures" / "folds.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
