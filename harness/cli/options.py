@@ -47,8 +47,12 @@ def _mapping(text: str) -> tuple[str, str]:
 
 def _split_choice(text: str) -> str:
     kind, _, seed = text.partition(":")
+    if kind == "rolling":
+        if not seed.isdigit() or int(seed) < 1:
+            raise argparse.ArgumentTypeError(f"expected rolling:FOLDS with FOLDS >= 1, e.g. rolling:4, got {text!r}")
+        return text
     if kind not in ("random", "order") or (seed and (kind != "random" or not seed.isdigit())):
-        raise argparse.ArgumentTypeError(f"expected random, random:SEED or order, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected random, random:SEED, order or rolling:FOLDS, got {text!r}")
     return text
 
 
@@ -84,9 +88,11 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--item-features", type=Path, default=None, metavar="FILE",
                    help="tabular data: item content from a file with the item column and numeric or "
                    "'|'-separated columns (e.g. MovieLens movies.csv)")
-    p.add_argument("--split", type=_split_choice, default=None, metavar="{random,random:SEED,order}",
+    p.add_argument("--split", type=_split_choice, default=None, metavar="{random,random:SEED,order,rolling:FOLDS}",
                    help="data without times: random = per-user seeded holdout (seed 0 unless random:SEED), "
-                   "order = per-user leave-last by file order (tabular data)")
+                   "order = per-user leave-last by file order (tabular data); timestamped data: rolling:FOLDS = "
+                   "FOLDS rolling-origin folds, each testing on the next 5 %% of interactions by time at the end "
+                   "of the timeline and training on every row before it")
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/harness"), help="task cache and generated data")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
     p.add_argument("--n-jobs", type=_positive_int, default=2, help="parallel (arm, seed) tasks (default 2)")

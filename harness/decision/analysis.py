@@ -85,6 +85,8 @@ class Cell:
     mde : minimum detectable effect at 80 % power from the primary SE (metric units).
     noise : the seed-noise floor.
     adjusted : p-value name -> adjusted p across the hypothesis (filled by :func:`compare`).
+    folds : rolling-origin folds only (:func:`harness.decision.rolling.compare_folds`): ``(label, Cell)`` per
+        fold, each fold's own cell; ``primary`` is then their :func:`harness.stats.fold_interval`.
     """
 
     variant: str
@@ -107,6 +109,7 @@ class Cell:
     noise: NoiseFloor | None = None
     adjusted: dict = field(default_factory=dict)
     disparity: Disparity | None = None
+    folds: tuple = ()
 
     @property
     def empty(self) -> bool:
@@ -156,11 +159,7 @@ def analyse_cell(base: np.ndarray, treat: np.ndarray, seeds: np.ndarray, *, vari
     d_user = delta.mean(axis=0)
     base_u, treat_u = base.mean(axis=0), treat.mean(axis=0)
     primary = S.seed_user_interval(delta, confidence_level=level, n_resamples=n_boot, rng=rng)
-    if primary.standard_error > 0:
-        z = primary.estimate / primary.standard_error
-        p = float(2 * (sps.t.sf(abs(z), primary.df) if np.isfinite(primary.df) else sps.norm.sf(abs(z))))
-    else:
-        p = 1.0 if primary.estimate == 0 else 0.0
+    p = primary_pvalue(primary)
     tests = {
         "wilcoxon": S.wilcoxon(d_user, zero_method="pratt"),
         "paired_t": S.paired_t(d_user),
@@ -183,6 +182,14 @@ def analyse_cell(base: np.ndarray, treat: np.ndarray, seeds: np.ndarray, *, vari
     )
 
 
+def primary_pvalue(primary: S.IntervalResult) -> float:
+    """Two-sided p of "mean delta = 0" from an interval's estimate / SE (t on its df, normal for infinite df)."""
+    if primary.standard_error > 0:
+        z = primary.estimate / primary.standard_error
+        return float(2 * (sps.t.sf(abs(z), primary.df) if np.isfinite(primary.df) else sps.norm.sf(abs(z))))
+    return 1.0 if primary.estimate == 0 else 0.0
+
+
 #: p-values adjusted across the hypothesis' cells (raw and adjusted are both reported).
 ADJUSTED = ("primary", "wilcoxon", "paired_t")
 
@@ -202,6 +209,12 @@ def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) 
                                        f"least 2 {hyp.unit}: use more data or another split")
                 cells.append(analyse_cell(base, treat, seeds, variant=v, segment=seg.name, metric=m, level=level,
                                           n_boot=int(hyp.n_boot), rng=rng))
+    return [_with_disparity(hyp, per_user, c) for c in adjust(hyp, cells)]
+
+
+def adjust(hyp: Hypothesis, cells: list[Cell]) -> list[Cell]:
+    """``cells`` with their p-values (:data:`ADJUSTED`) adjusted by ``hyp.correction``, accuracy and
+    beyond-accuracy metrics as separate families."""
     raw = {"primary": [c.primary_p for c in cells],
            "wilcoxon": [c.tests["wilcoxon"].pvalue if c.tests else np.nan for c in cells],
            "paired_t": [c.tests["paired_t"].pvalue if c.tests else np.nan for c in cells]}
@@ -216,8 +229,7 @@ def compare(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, ...]) 
             if fam.any():
                 out[fam] = S.adjust_pvalues(p[fam], method=hyp.correction)
         adj[name] = out
-    out = [_with_adjusted(c, {name: float(adj[name][i]) for name in ADJUSTED}) for i, c in enumerate(cells)]
-    return [_with_disparity(hyp, per_user, c) for c in out]
+    return [_with_adjusted(c, {name: float(adj[name][i]) for name in ADJUSTED}) for i, c in enumerate(cells)]
 
 
 #: The per-user table's column of a user metadata attribute (added by the runner for no_disparity decisions).

@@ -33,12 +33,19 @@ CONFIRMED, REJECTED, INCONCLUSIVE = "CONFIRMED", "REJECTED", "INCONCLUSIVE"
 
 @dataclass(frozen=True)
 class VariantVerdict:
-    """The decision for one variant: status, one-sentence reason, and the cell it rests on."""
+    """The decision for one variant: status, one-sentence reason, and the cell it rests on; with rolling-origin
+    folds, ``fold_statuses``: the decision applied to each fold's own interval, in fold order."""
 
     variant: str
     status: str
     reason: str
     cell: Cell
+    fold_statuses: tuple[str, ...] = ()
+
+    @property
+    def holds(self) -> tuple[int, int]:
+        """``(k, F)``: the folds whose own status is the verdict's (rolling-origin folds; (0, 0) otherwise)."""
+        return sum(s == self.status for s in self.fold_statuses), len(self.fold_statuses)
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,10 @@ def decide_cell(decision: Decision, cell: Cell, unit: str = "users") -> tuple[st
         return _decide_disparity(decision, cell)
     lo, hi, m = cell.primary.ci.low, cell.primary.ci.high, decision.margin
     level = f"{100 * (1 - decision.alpha):.6g} %"
-    ci = f"the {level} seed x {unit[:-1]} CI of the {cell.metric} delta is [{_fmt(lo)}, {_fmt(hi)}]"
+    windows = f"{len(cell.folds)} test window{'s' if len(cell.folds) > 1 else ''}"
+    over = f"{level} CI over {windows} (seed x {unit[:-1]} within each)" if cell.folds \
+        else f"{level} seed x {unit[:-1]} CI"
+    ci = f"the {over} of the {cell.metric} delta is [{_fmt(lo)}, {_fmt(hi)}]"
     rule = decision.rule
     if rule == "better":
         status = CONFIRMED if lo > m else REJECTED if hi < m else INCONCLUSIVE
@@ -126,7 +136,10 @@ def decide(hyp: Hypothesis, cells: list[Cell]) -> Verdict:
         for c in cells:
             if c.segment == segment and c.metric == metric:
                 status, reason = decide_cell(decision, c, hyp.unit)
-                per.append(VariantVerdict(c.variant, status, reason, c))
+                folds = tuple(decide_cell(decision, fc, hyp.unit)[0] for _, fc in c.folds)
+                if folds:
+                    reason += f"; the verdict holds in {sum(f == status for f in folds)} of {len(folds)} folds"
+                per.append(VariantVerdict(c.variant, status, reason, c, folds))
     several = len({(d.metric or hyp.primary) for _, d in hyp.decisions}) > 1
     statuses = [v.status for v in per]
     if statuses and all(s == CONFIRMED for s in statuses):

@@ -7,7 +7,7 @@ import numpy as np
 
 from harness.data.base import Interactions
 from harness.errors import HarnessError
-from harness.spec import Split
+from harness.spec import ROLLING_KINDS, Split
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,21 @@ class SplitResult:
     warning: str | None = None
 
 
-def split(inter: Interactions, spec: Split) -> SplitResult:
-    """Split ``inter`` by ``spec`` and check for leakage (raises HarnessError on failure)."""
+def split(inter: Interactions, spec: Split, fold: int | None = None) -> SplitResult:
+    """Split ``inter`` by ``spec`` and check for leakage (raises HarnessError on failure); a ``rolling``
+    split needs ``fold`` (0-based): its test window, trained on every row before it (later rows are unused)."""
+    rolling = spec.kind in ROLLING_KINDS
+    if rolling != (fold is not None) or (fold is not None and not 0 <= fold < spec.folds):
+        raise ValueError(f"fold {fold!r} does not fit split kind {spec.kind!r} with {spec.folds} folds")
     ev = inter.events
     time = ev["time"].to_numpy()
-    if spec.kind == "global_time":
+    window = fold_windows(inter, spec)[fold] if rolling else None
+    if rolling:
+        start, end = window
+        test = (time >= start) & (time < end)
+        train = time < start
+        counts = {"rows_after_test_window": int((time >= end).sum())}
+    elif spec.kind == "global_time":
         test = time >= spec.test_from
         train = ~test
         counts: dict = {}
@@ -60,14 +70,33 @@ def split(inter: Interactions, spec: Split) -> SplitResult:
         short = int(((n_per_user > 0) & (n_per_user < spec.n + spec.min_train)).sum())
         counts = {"users_too_short_for_test": short}
     counts.update({"train_rows": int(train.sum()), "test_rows": int(test.sum())})
+    desc = spec.describe() if fold is None else spec.describe_fold(fold, window)
     if counts["train_rows"] == 0:
-        raise HarnessError(f"{inter.name}: the split '{spec.describe()}' leaves no training rows; "
+        raise HarnessError(f"{inter.name}: the split '{desc}' leaves no training rows; "
                            "choose an earlier test_from or a smaller n")
     if counts["test_rows"] == 0:
-        raise HarnessError(f"{inter.name}: the split '{spec.describe()}' leaves no test rows; "
+        raise HarnessError(f"{inter.name}: the split '{desc}' leaves no test rows; "
                            "check the time range of the data or the split")
     check_leakage(inter, train, test, spec)
-    return SplitResult(train, test, spec.describe(), counts, leakage_warning(spec))
+    return SplitResult(train, test, desc, counts, leakage_warning(spec))
+
+
+def fold_windows(inter: Interactions, spec: Split) -> list[tuple[float, float]]:
+    """Each fold's test window ``(start, end)`` (test rows: start <= time < end) of a rolling split.
+
+    ``rolling``: :meth:`Split.fold_window`. ``rolling_rows``: with the ``n`` times sorted and ``m = window * n``,
+    fold f (0-based, of F) starts at the sorted time at position ``n - round((F - f) * m)`` and ends where the
+    next fold starts (the last fold: no end), so each window holds about ``m`` rows (ties at a boundary go
+    to the later window)."""
+    if spec.kind == "rolling":
+        return [spec.fold_window(f) for f in range(spec.folds)]
+    if spec.kind != "rolling_rows":
+        raise ValueError(f"split kind {spec.kind!r} has no folds")
+    times = np.sort(inter.events["time"].to_numpy().astype(np.float64))
+    n = len(times)
+    starts = [float(times[min(n - 1, max(0, n - int(round((spec.folds - f) * spec.window * n))))])
+              for f in range(spec.folds)]
+    return list(zip(starts, starts[1:] + [float("inf")]))
 
 
 def leakage_warning(spec: Split) -> str | None:
@@ -91,7 +120,7 @@ def check_leakage(inter: Interactions, train: np.ndarray, test: np.ndarray, spec
         raise HarnessError(f"{inter.name}: leakage: {int((train & test).sum())} rows are in both train and test")
     ev = inter.events
     time = ev["time"].to_numpy()
-    if spec.kind in ("global_time", "cold_items"):
+    if spec.kind in ("global_time", "cold_items") + ROLLING_KINDS:
         if spec.kind == "cold_items":
             cold = np.zeros(inter.n_items, dtype=bool)
             cold[ev["item"].to_numpy()[test]] = True

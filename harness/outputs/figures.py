@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from harness.outputs.formatting import units
+from harness.outputs.report_folds import decided_cells
 
 
 def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, str]:
@@ -73,6 +74,8 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
         fig.savefig(out_dir / "distribution.png", dpi=110)
         plt.close(fig)
         made["distribution"] = "figures/distribution.png"
+    if decided_cells(summary):
+        made["folds"] = folds_figure(summary, out_dir, plt)
     if summary.get("curves"):
         variants = list(summary["curves"])
         fig, axes = plt.subplots(1, len(variants), figsize=(4.5 * len(variants), 3.5), squeeze=False)
@@ -90,3 +93,40 @@ def figures(summary: dict, per_user: pd.DataFrame, out_dir: Path) -> dict[str, s
         plt.close(fig)
         made["curves"] = "figures/learning_curves.png"
     return made
+
+
+def folds_figure(summary: dict, out_dir: Path, plt) -> str:
+    """The per-fold forest figure of a rolling-origin run: for every decision's cell, each fold's mean delta
+    with its seed x unit interval, and the combined interval below them; margins dashed. Returns its path."""
+    h = summary["hypothesis"]
+    pairs = decided_cells(summary)
+    n_rows = sum(len(c["folds"]["per_fold"]) + 2 for _, c in pairs)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * n_rows + 1.5))
+    y, ticks, labels = n_rows, [], []
+    for vv, cell in pairs:
+        for pf in cell["folds"]["per_fold"]:
+            y -= 1
+            d = pf["delta"]
+            if d is not None:
+                ax.errorbar(d["estimate"], y, xerr=[[d["estimate"] - d["low"]], [d["high"] - d["estimate"]]],
+                            fmt="o", color="C0", capsize=3)
+            ticks.append(y)
+            labels.append(pf["fold"])
+        y -= 1
+        d = cell["delta"]
+        ax.errorbar(d["estimate"], y, xerr=[[d["estimate"] - d["low"]], [d["high"] - d["estimate"]]],
+                    fmt="D", color="C3", capsize=4)
+        ticks.append(y)
+        labels.append(f"combined: {vv['variant']} / {vv['segment']}")
+        y -= 1
+    ax.axvline(0, color="k", lw=0.8)
+    for m in {d["margin"] for d in h["decisions"] if d["margin"]}:
+        for x in (m, -m):
+            ax.axvline(x, color="C3", ls="--", lw=0.8)
+    ax.set_yticks(ticks, labels, fontsize=7)
+    ax.set_xlabel(f"delta {pairs[0][1]['metric']} ({h['treatment']} - {h['baseline']}); dots: folds (seed x "
+                  f"{units(summary)[0]} CI), diamonds: combined", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "folds.png", dpi=110)
+    plt.close(fig)
+    return "figures/folds.png"

@@ -2,7 +2,8 @@
 
 The gate pairs the two runs' per-user values (same variant, seed and user) for one arm and metric,
 and passes when, in every variant, the lower bound of the seed x user ``1 - alpha`` interval of
-(new - baseline) is above ``-margin`` (asv's rule: a regression must be statistically different
+(new - baseline) is above ``-margin`` (runs with rolling-origin folds: :func:`harness.stats.fold_interval` of
+the per-fold seed x user deltas, same fold) (asv's rule: a regression must be statistically different
 AND larger than the tolerated amount). Exit codes: 0 pass, 1 regression, 2 bad input.
 """
 from __future__ import annotations
@@ -83,21 +84,37 @@ def compare_runs(base_doc: dict, base: pd.DataFrame, new_doc: dict, new: pd.Data
             raise HarnessError(f"{name} run has no arm {arm!r} (has: {', '.join(sorted(set(df['arm'])))}); use --arm")
         if f"seg_{segment}" not in df.columns:
             raise HarnessError(f"{name} run has no segment {segment!r}; use --segment")
+    if ("fold" in base.columns) != ("fold" in new.columns):
+        raise HarnessError("one run has rolling-origin folds (Split.rolling) and the other not; gate a run against "
+                           "a baseline of the same hypothesis and split")
     cells = []
     rng = np.random.default_rng(GATE_SEED)
     for variant in sorted(set(new["variant"]) & set(base["variant"])):
-        mats = []
-        for df in (base, new):
-            d = df[(df["variant"] == variant) & (df["arm"] == arm) & df[f"seg_{segment}"]]
-            mats.append(d.pivot(index="seed", columns="user_index", values=metric))
-        b, n = mats
-        seeds = b.index.intersection(n.index)
-        users = b.columns.intersection(n.columns)
-        if len(seeds) == 0 or len(users) == 0:
+        folds = sorted(set(base["fold"]) & set(new["fold"])) if "fold" in new.columns else [None]
+        deltas, n_users, n_seeds = [], 0, 0
+        for fold in folds:
+            mats = []
+            for df in (base, new):
+                d = df[(df["variant"] == variant) & (df["arm"] == arm) & df[f"seg_{segment}"]]
+                if fold is not None:
+                    d = d[d["fold"] == fold]
+                mats.append(d.pivot(index="seed", columns="user_index", values=metric))
+            b, n = mats
+            seeds = b.index.intersection(n.index)
+            users = b.columns.intersection(n.columns)
+            if len(seeds) == 0 or len(users) == 0:
+                if fold is not None:
+                    continue  # a fold whose segment has no shared users is left out
+                raise HarnessError(f"variant {variant!r}: the runs share no seeds/users; run the same hypothesis")
+            deltas.append(n.loc[seeds, users].to_numpy() - b.loc[seeds, users].to_numpy())
+            n_users, n_seeds = n_users + len(users), len(seeds)
+        if not deltas:
             raise HarnessError(f"variant {variant!r}: the runs share no seeds/users; run the same hypothesis")
-        delta = n.loc[seeds, users].to_numpy() - b.loc[seeds, users].to_numpy()
-        iv = S.seed_user_interval(delta, confidence_level=1 - alpha, rng=rng)
-        cells.append(GateCell(variant, len(users), len(seeds), iv, bool(iv.ci.low > -margin)))
+        if folds == [None]:
+            iv = S.seed_user_interval(deltas[0], confidence_level=1 - alpha, rng=rng)
+        else:  # rolling-origin folds: the interval over the folds' test windows, as the verdict's
+            iv = S.fold_interval(deltas, confidence_level=1 - alpha)
+        cells.append(GateCell(variant, n_users, n_seeds, iv, bool(iv.ci.low > -margin)))
     if not cells:
         raise HarnessError("the runs share no positive-definition variant; run the same hypothesis")
     passed = all(c.passed for c in cells)

@@ -11,7 +11,7 @@ from harness.design.validation import CURVE_UNITS
 from harness.evaluation.beyond import LIST_METRICS
 from harness.evaluation.metrics import DEFINITIONS
 from harness.spec.metric import BEYOND_ACCURACY
-from harness.outputs import report_evidence, report_exposure, report_setup
+from harness.outputs import report_evidence, report_exposure, report_folds, report_setup
 from harness.outputs.figures import figures
 from harness.outputs.formatting import VALIDATION_PCT, interval, md_table, num, pct, pvalue, units
 from harness.outputs.repeats import collapse
@@ -73,7 +73,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
     lines += [f"- **warning:** {w}" for w in warnings(summary)] + ([""] if warnings(summary) else [])
     lines += [f"**Claim.** {h['claim']}", "",
              f"Baseline `{h['baseline']}` vs treatment `{h['treatment']}` on `{summary['dataset']}`; "
-             f"primary metric `{h['primary']}`; decision {rules}, on the {level} seed x {u} interval "
+             f"primary metric `{h['primary']}`; decision {rules}, on the {level} {_deciding(summary, u)} "
              f"of the mean per-{u} delta (treatment - baseline).", ""]
     if us == "items":
         lines += [f"Units of analysis: **items** (direction `{h.get('direction')}`): each evaluated item ranks "
@@ -91,6 +91,7 @@ def render(summary: dict, figures: dict[str, str]) -> str:
         if methods.get((vv["variant"], vv["segment"])):
             lines.append(f"  - interval: {methods[(vv['variant'], vv['segment'])]}")
     lines.append("")
+    lines += report_folds.folds_section(summary, figures)
     lines += report_evidence.sequential_section(summary)
     variants = list(dict.fromkeys(c["variant"] for c in summary["cells"]))
     for var in variants:
@@ -131,6 +132,14 @@ def render(summary: dict, figures: dict[str, str]) -> str:
             lines += [f"![{label}]({figures[name]})", ""]
     lines += report_setup.provenance_section(summary)
     return "\n".join(lines) + "\n"
+
+
+def _deciding(summary: dict, unit: str) -> str:
+    """What the decisions rest on: ``seed x user interval``, or with rolling-origin folds the interval over
+    the test windows."""
+    if report_folds.decided_cells(summary):
+        return f"interval over the test windows (random-effects combination of each fold's seed x {unit} estimate)"
+    return f"seed x {unit} interval"
 
 
 def _attribute(decision: dict) -> str:
@@ -188,6 +197,8 @@ def terminal(summary: dict) -> str:
     out += [f"claim: {h['claim']}", f"run: {summary['run_id']}"]
     if units(summary)[1] == "items":
         out.append(f"units: items (direction {h.get('direction')}; deltas per item, seed x item interval)")
+    out += [f"folds: {vv['variant']} / {vv['segment']}: {report_folds.holds_line(vv, cell)}"
+            for vv, cell in report_folds.decided_cells(summary)]
     keys = ["segment", "metric", "users", "baseline", "treatment", "delta", "ci", "p", "wilcoxon", "seeds"]
     for var in dict.fromkeys(c["variant"] for c in summary["cells"]):
         rows = table_rows(summary, var)

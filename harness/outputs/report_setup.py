@@ -75,6 +75,9 @@ def data_section(summary: dict) -> list[str]:
     d = summary["data"]
     lines = ["## Data and split", "", f"- dataset `{summary['dataset']}`: {d['n_users']} users, {d['n_items']} items, "
              f"{d['n_events']} interactions; {d['split']}", f"- item content: {d.get('content') or 'none'}"]
+    if d.get("folds"):
+        lines.append(f"- rolling-origin folds: the split, positives, segments and leakage audit below describe the last "
+                     f"fold ({d['folds'][-1]['fold']}); every fold's are in summary.json `data.folds`")
     if d.get("split_counts"):
         lines.append("- split: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in d["split_counts"].items()))
     for var, counts in d["variants"].items():

@@ -67,7 +67,21 @@ def cell_dict(c: Cell) -> dict:
             "pairs": [{"seed_a": a, "seed_b": b, "mean_delta": _num(m), "low": _num(lo), "high": _num(hi),
                        "wilcoxon_p": _num(p)} for a, b, m, lo, hi, p in c.noise.pairs]},
     })
+    if c.folds:
+        out["folds"] = folds_dict(c)
     return out
+
+
+def folds_dict(c: Cell) -> dict:
+    """A rolling-origin cell's folds: tau (fold-to-fold SD) beside the seed SD, and per fold its label, users,
+    mean delta and its own seed x user interval (``delta`` of the fold's cell) and weight in the combination."""
+    r = c.primary
+    weights = dict(zip([label for label, fc in c.folds if not fc.empty], r.weights))
+    return {"tau": _num(r.tau), "tau2": _num(r.tau2), "seed_sd": _num(r.seed_sd),
+            "per_fold": [{"fold": label, "n_users": int(fc.n_users), "empty": bool(fc.empty),
+                          "mean_delta": None if fc.empty else _num(fc.primary.estimate),
+                          "delta": None if fc.empty else _interval(fc.primary), "weight": _num(weights.get(label))}
+                         for label, fc in c.folds]}
 
 
 def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict: Verdict, data: dict,
@@ -96,7 +110,10 @@ def build(hyp: Hypothesis, run_id: str, dataset: str, cells: list[Cell], verdict
         "verdict": {"status": verdict.status, "reason": verdict.reason,
                     "variants": [{"variant": v.variant, "segment": v.cell.segment, "status": v.status, "reason": v.reason,
                                   # only for decisions on another metric than the primary (Decision.all_of)
-                                  **({"metric": v.cell.metric} if v.cell.metric != hyp.primary else {})}
+                                  **({"metric": v.cell.metric} if v.cell.metric != hyp.primary else {}),
+                                  # only with rolling-origin folds: the decision applied to each fold's interval
+                                  **({"folds": {"holds": v.holds[0], "of": v.holds[1],
+                                                "statuses": list(v.fold_statuses)}} if v.fold_statuses else {})}
                                  for v in verdict.variants]},
         "warnings": list(warnings or []),
         "cells": [cell_dict(c) for c in cells],

@@ -31,6 +31,7 @@ class _Task(Protocol):
     arm: Arm
     seed: int
     threads: int
+    fold: int | None
 
 
 def task_key(task: _Task, context: str) -> str:
@@ -48,6 +49,8 @@ def task_key(task: _Task, context: str) -> str:
         source += f"|ann:{index.source_hash()}"
     doc = {"variant": task.variant, "arm": task.arm.to_dict(), "seed": task.seed,
            "context": context, "version": CACHE_VERSION, "source": source}
+    if getattr(task, "fold", None) is not None:  # a rolling-origin fold; other splits keep their keys
+        doc["fold"] = task.fold
     if task.threads > 1 and src.threads == "not reproducible":
         doc.update(threads=task.threads, reproducible=False)
     blob = json.dumps(doc, sort_keys=True, default=str)

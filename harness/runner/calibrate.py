@@ -14,6 +14,11 @@ so they are independent and the exact binomial interval of each rate is valid:
 - **Naive per-user tests** on disjoint seed pairs (0, 1), (2, 3), ...: Wilcoxon, paired t, sign,
   randomization and the users-only bootstrap CI. ``n_seeds // 2`` comparisons per cell.
 
+With rolling-origin folds (``Split.rolling``) the baseline is trained with every seed in every fold; the
+deciding interval of a group is then :func:`harness.stats.fold_interval` of the group's per-fold deltas (the
+same seeds in every fold, each fold's own users and segments), and the naive tests run on every (user, fold)
+pair stacked as one unit.
+
 A rate above alpha beyond chance (one-sided exact binomial test at 5 %) means the test calls seed
 noise significant on this data; below alpha beyond chance means it is conservative (power lost).
 
@@ -40,6 +45,8 @@ from harness.spec import Hypothesis
 
 CAL_SEED = 99
 DECIDING = "seed x user interval (deciding)"
+#: The deciding interval of a rolling-origin hypothesis: the random-effects combination over its folds.
+DECIDING_FOLDS = "fold interval (deciding)"
 NAIVE = ("wilcoxon (pratt)", "paired t", "sign", "randomization", "bootstrap CI (users only)")
 #: One-sided level of the binomial test that flags a rate as above / below alpha beyond chance.
 FLAG_LEVEL = 0.05
@@ -72,7 +79,7 @@ class CalibrationRow:
 
     @property
     def deciding(self) -> bool:
-        return self.test == DECIDING
+        return self.test in (DECIDING, DECIDING_FOLDS)
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,7 @@ class Calibration:
     k: int
     rows: tuple[CalibrationRow, ...]
     unit: str = "users"
+    folds: int = 1
 
 
 def group_rejections(values: np.ndarray, k: int, alpha: float) -> np.ndarray:
@@ -116,6 +124,19 @@ def group_rejections(values: np.ndarray, k: int, alpha: float) -> np.ndarray:
         a = values[2 * g * k:2 * g * k + k]
         b = values[2 * g * k + k:2 * (g + 1) * k]
         ci = S.seed_user_interval(b - a, confidence_level=1 - alpha, rng=np.random.default_rng(CAL_SEED)).ci
+        out.append(bool(ci.low > 0 or ci.high < 0))
+    return np.asarray(out, dtype=bool)
+
+
+def fold_group_rejections(values: list[np.ndarray], k: int, alpha: float) -> np.ndarray:
+    """:func:`group_rejections` over rolling-origin folds: ``values`` holds one (n_seeds, n_users_f) array per
+    fold (the same seeds in each); group g's interval is :func:`harness.stats.fold_interval` of the folds'
+    ``treatment - baseline`` seed groups (folds without users left out)."""
+    used = [v for v in values if v.shape[1] > 0]
+    out = []
+    for g in range(used[0].shape[0] // (2 * k) if used else 0):
+        deltas = [v[2 * g * k + k:2 * (g + 1) * k] - v[2 * g * k:2 * g * k + k] for v in used]
+        ci = S.fold_interval(deltas, confidence_level=1 - alpha).ci
         out.append(bool(ci.low > 0 or ci.high < 0))
     return np.asarray(out, dtype=bool)
 
@@ -162,11 +183,14 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int = 1, cache_dir=None, qui
         raise HarnessError(f"--seeds {n_seeds}: calibrate needs at least 2 seeds (one A/A pair); "
                            f"{2 * k} or more to measure the deciding interval ({k} seeds per arm)")
     alpha = hyp.alpha
-    tasks = [runner.Task(v, hyp.baseline, s) for v in p.variants for s in range(n_seeds)]
+    folds = p.folds or (p,)
+    rolling = bool(p.folds)
+    tasks = [runner.Task(v, hyp.baseline, s, fold=f if rolling else None)
+             for f in range(len(folds)) for v in p.variants for s in range(n_seeds)]
     bar, tick = progress_bar(len(tasks), quiet, f"calibrate {hyp.id}", [t.arm.name for t in tasks], n_jobs)
     try:
         with backends.backend(backend, n_jobs, scheduler) as active:
-            res = runner.execute(tasks, p.data, p.metrics, p.context, n_jobs=n_jobs, cache_dir=cache_dir,
+            res = runner.execute(tasks, p.task_data, p.metrics, p.context, n_jobs=n_jobs, cache_dir=cache_dir,
                                  backend=active, progress=tick)
     finally:
         bar.close()
@@ -174,15 +198,20 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int = 1, cache_dir=None, qui
     rng = np.random.default_rng(CAL_SEED)
     for v in p.variants:
         for seg in hyp.segments:
-            mask = p.masks[(v, seg.name)]
-            if not mask.any():
+            masks = [fp.masks[(v, seg.name)] for fp in folds]
+            if not any(m.any() for m in masks):
                 continue
-            vals = np.stack([r.scores.values[hyp.primary][mask] for r in res if r.task.variant == v])
-            rows.append(rate_row(DECIDING, v, seg.name, group_rejections(vals, k, alpha), alpha))
-            for test, ps in pair_pvalues(vals, n_resamples, rng, alpha).items():
+            per_fold = [np.stack([r.scores.values[hyp.primary][m] for r in res
+                                  if r.task.variant == v and r.task.fold == (f if rolling else None)])
+                        for f, m in enumerate(masks)]
+            if rolling:
+                rows.append(rate_row(DECIDING_FOLDS, v, seg.name, fold_group_rejections(per_fold, k, alpha), alpha))
+            else:
+                rows.append(rate_row(DECIDING, v, seg.name, group_rejections(per_fold[0], k, alpha), alpha))
+            for test, ps in pair_pvalues(np.hstack(per_fold), n_resamples, rng, alpha).items():
                 ok = ~np.isnan(ps)
                 rows.append(rate_row(test, v, seg.name, ps[ok] <= alpha, alpha))
-    return Calibration(hyp.id, hyp.primary, alpha, n_seeds, k, tuple(rows), hyp.unit)
+    return Calibration(hyp.id, hyp.primary, alpha, n_seeds, k, tuple(rows), hyp.unit, len(p.folds) or 1)
 
 
 def run(hypothesis: str | Hypothesis, *, dataset: str | None = None, data_dir: str | Path | None = None,
@@ -236,13 +265,21 @@ def label(test: str, unit: str) -> str:
     return test if unit == "users" else test.replace("users", unit).replace("user", unit[:-1])
 
 
+def _over_folds(cal: Calibration) -> str:
+    """`` in each of 4 rolling-origin folds, combined by the fold interval`` (empty without folds)."""
+    if cal.folds == 1:
+        return ""
+    return f" in each of {cal.folds} rolling-origin folds, combined by the fold interval"
+
+
 def render(cal: Calibration) -> str:
     """The calibration table and findings as text (naming the units: users, or items)."""
     per = f" per {cal.unit[:-1]}" if cal.unit != "users" else ""
     lines = [f"{cal.hypothesis}: A/A false-positive rates at alpha={cal.alpha:g} ({cal.metric}{per}; the baseline "
              f"trained with {cal.n_seeds} seeds: every rejection is seed noise called significant)",
              f"deciding interval: disjoint groups of {cal.k} vs {cal.k} seeds ({cal.n_seeds // (2 * cal.k)} "
-             f"independent comparisons); naive tests: disjoint seed pairs ({cal.n_seeds // 2} comparisons)", "",
+             f"independent comparisons){_over_folds(cal)}; naive tests: disjoint seed pairs ({cal.n_seeds // 2} "
+             f"comparisons{', (user, fold) pairs as units' if cal.folds > 1 else ''})", "",
              f"{'variant':<22} {'segment':<10} {'test':<32} {'FPR':>6}  95 % CI           rejected"]
     for r in cal.rows:
         lines.append(f"{r.variant:<22} {r.segment:<10} {label(r.test, cal.unit):<32} {_fmt(r)}")

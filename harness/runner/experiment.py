@@ -19,9 +19,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
-from harness.decision import adaptive, analysis
+from harness.decision import adaptive, analysis, rolling
 from harness.runner import backends, collect, floor, monitor, notes as run_notes, run_spec, saved_runs, timings
 from harness.runner import plan as run_plan
 from harness.runner import tasks as runner
@@ -100,6 +101,8 @@ def run(hyp: Hypothesis, *, dataset: str | None = None, data_dir: Path | None = 
     hyp, inter = load_data(hyp, dataset, inter, data_dir, cache_dir, columns, load_options)
     stages = {"load": time.perf_counter() - t0}
     p = prepare_run(hyp, inter)
+    if save_runs and p.folds:
+        raise HarnessError("--save-runs does not support rolling-origin folds (Split.rolling, --split rolling) yet; drop --save-runs")
     stages["prepare"] = time.perf_counter() - t0 - stages["load"]
     plan = adaptive.levels(hyp)  # (seeds, nominal alpha) per look: one look for fixed seeds
     save_top = max(int(m.split("@")[1]) for m in p.metrics) if save_runs else 0
@@ -178,7 +181,7 @@ def run_tasks(p: Prepared, seeds: tuple[int, ...], *, cache_dir: Path | None, n_
     """Train and evaluate every (positives, arm) pair with each of ``seeds`` on ``backend`` (tasks in the
     cache under ``cache_dir/tasks`` are read back instead), each fit with ``threads``; ``progress`` is
     called per finished task."""
-    return runner.execute(tasks_for(p, seeds, threads), p.data, p.metrics, p.context, n_jobs=n_jobs,
+    return runner.execute(tasks_for(p, seeds, threads), p.task_data, p.metrics, p.context, n_jobs=n_jobs,
                           cache_dir=None if cache_dir is None else Path(cache_dir) / "tasks",
                           backend=backend, progress=progress, save_top=save_top)
 
@@ -188,12 +191,28 @@ def analyse(p: Prepared, res: list[runner.TaskResult], alpha: float) -> Analysis
     level ``alpha`` (the declared one for fixed seeds)."""
     hyp = p.hyp
     decision_hyp = hyp if hyp.adaptive is None else adaptive.at_level(hyp, alpha)
-    per_user = runner.per_user_table(res, p.data, p.inter.item_ids if hyp.unit == "items" else p.inter.user_ids,
-                                     p.masks)
+    ids = p.inter.item_ids if hyp.unit == "items" else p.inter.user_ids
+    if p.folds:
+        per_user = rolling_table(p, res, ids)
+    else:
+        per_user = runner.per_user_table(res, p.data, ids, p.masks)
     if hyp.unit == "items":  # the unit columns hold items: say so under their own names too
         per_user = per_user.assign(item_id=per_user["user_id"], item_index=per_user["user_index"])
     per_user = user_attributes(hyp, p.inter, per_user)  # attr_<column> for no_disparity decisions
-    return Analysis(decision_hyp, per_user, analysis.compare(decision_hyp, per_user, p.variants))
+    cells = rolling.compare_folds(decision_hyp, per_user, p.variants, p.fold_labels) if p.folds \
+        else analysis.compare(decision_hyp, per_user, p.variants)
+    return Analysis(decision_hyp, per_user, cells)
+
+
+def rolling_table(p: Prepared, res: list[runner.TaskResult], ids) -> pd.DataFrame:
+    """The per-unit table of a rolling-origin run: each fold's :func:`harness.runner.tasks.per_user_table`
+    (its data and segments) with a ``fold`` column (0-based, after ``seed``), folds in order."""
+    frames = []
+    for f, fp in enumerate(p.folds):
+        table = runner.per_user_table([r for r in res if r.task.fold == f], fp.data, ids, fp.masks)
+        table.insert(3, "fold", np.int64(f))
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
 
 
 def look(hyp: Hypothesis, n_seeds: int, alpha: float, verdict: Verdict, number: int) -> adaptive.Look:
@@ -211,17 +230,20 @@ def summarise(p: Prepared, res: list[runner.TaskResult], looks: list[adaptive.Lo
     verdict, what undercuts it (warnings), the data, the notes, popularity's floor, learning curves, coverage, the adaptive
     looks, tuning and ANN quality."""
     hyp, inter = p.hyp, p.inter
+    every = res
+    if p.folds:  # coverage, curves (and their convergence warnings), tuning and exposure describe the last fold
+        res = [r for r in res if r.task.fold == len(p.folds) - 1]
     reference = floor.popularity_reference(p)
     sequential = adaptive.describe(hyp, looks) if hyp.adaptive is not None else None
     curves_doc = collect.curves(res, hyp.primary)
-    notes = list(p.notes) + run_notes.task_notes(res, hyp)
+    notes = list(p.notes) + run_notes.task_notes(every, hyp)
     notes += floor.below_reference(last.cells, reference, hyp)
     if sequential:
         notes.append(f"adaptive seeds: {sequential['stopped']}")
     warnings = run_notes.run_warnings(p.warnings, curves_doc, hyp, max((c.n_seeds for c in last.cells), default=0),
-                                      run_notes.threads_warning(res))
+                                      run_notes.threads_warning(every))
     spec = run_spec.run_spec(p)
-    inputs = sorted({task_key(r.task, p.context) for r in res})  # each task's inputs: data, arm source, runs files
+    inputs = sorted({task_key(r.task, p.context) for r in every})  # each task's inputs: data, arm source, runs files
     rid = results.run_id(hyp.id, hyp.dataset, spec, inter.fingerprint, inputs)
     prov = results.provenance(spec, inter.fingerprint, hyp.dataset)
     doc = summary.build(last.hyp, rid, hyp.dataset, last.cells, verdict, data_summary(p), prov, notes, curves_doc,
@@ -242,6 +264,7 @@ def run_provenance(prov: dict, res: list[runner.TaskResult], *, log_path: Path |
                  "wall_seconds": round(time.perf_counter() - t0, 1),
                  "stage_seconds": {k: round(v, 3) for k, v in (stages or {}).items()},
                  "tasks": [{"task": r.task.label(), "variant": r.task.variant, "arm": r.task.arm.name, "seed": r.task.seed,
+                            **({"fold": r.task.fold} if r.task.fold is not None else {}),
                             "seconds": round(r.seconds, 3), "cached": r.cached, "phases": r.phases,
                             "tuned": {k: v.item() if hasattr(v, "item") else v for k, v in r.tuned.items()}
                             if r.tuned else None} for r in res]}

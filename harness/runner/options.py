@@ -29,7 +29,8 @@ class RunOptions:
     data_dir : the dataset's folder (default: the data cache, fetched on first use).
     seeds : N seeds 0..N-1, ``"auto"`` (adaptive), or None (the hypothesis' own).
     positives : positive definitions replacing the hypothesis' own, e.g. ``("rating>=4",)``.
-    split : ``"random"``, ``"random:7"`` (seed 7) or ``"order"`` (tabular files).
+    split : ``"random"``, ``"random:7"`` (seed 7), ``"order"`` (tabular files) or ``"rolling:4"`` (4 rolling-origin
+        folds of equal row counts at the end of the timeline: :meth:`Split.rolling_rows`).
     columns : ``{"user": ..., "item": ..., "time": ...}`` column names of a tabular file.
     sep, names : a text file's separator and, without a header row, its column names.
     item_features : a side file of item content for a tabular dataset.
@@ -77,8 +78,8 @@ class RunOptions:
             raise HarnessError(f"backend={self.backend!r}: use one of {', '.join(BACKENDS)}")
         if self.save_runs is not None and self.save_runs not in SAVE_RUNS:
             raise HarnessError(f"save_runs={self.save_runs!r}: use one of {', '.join(SAVE_RUNS)}")
-        if self.split is not None and self.split.partition(":")[0] not in ("random", "order"):
-            raise HarnessError(f"split={self.split!r}: use 'random', 'random:SEED' or 'order'")
+        if self.split is not None and self.split.partition(":")[0] not in ("random", "order", "rolling"):
+            raise HarnessError(f"split={self.split!r}: use 'random', 'random:SEED', 'order' or 'rolling:FOLDS'")
         for name in ("data_dir", "item_features", "cache_dir", "results_dir", "hypotheses", "registry"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -120,12 +121,16 @@ class RunOptions:
         if self.split:
             kind, _, seed = self.split.partition(":")
             n = hyp.split.n if hyp.split is not None and hyp.split.n else 5
-            hyp = hyp.replace(split=Split.random(n, int(seed or 0)) if kind == "random" else Split.file_order(n))
+            if kind == "rolling":
+                hyp = hyp.replace(split=Split.rolling_rows(folds=int(seed or 4)))
+            else:
+                hyp = hyp.replace(split=Split.random(n, int(seed or 0)) if kind == "random" else Split.file_order(n))
         return hyp
 
     def load_options(self) -> dict:
         """The tabular-file keywords of :func:`harness.data.load_dataset`."""
-        return {"sep": self.sep, "names": self.names, "split": (self.split or "").partition(":")[0] or None,
+        kind = (self.split or "").partition(":")[0]
+        return {"sep": self.sep, "names": self.names, "split": kind if kind in ("random", "order") else None,
                 "item_features": self.item_features}
 
     def fetch_options(self) -> dict:

@@ -68,11 +68,12 @@ class Plan:
     cpu_count: int | None
     timings: Path | None
     threads: int = 1
+    folds: int = 1
 
     @property
     def n_tasks(self) -> int:
-        """variants x arms x seeds (the most, for adaptive seeds)."""
-        return len(self.variants) * len(self.arms) * len(self.seeds)
+        """variants x arms x seeds (the most, for adaptive seeds) x rolling-origin folds."""
+        return len(self.variants) * len(self.arms) * len(self.seeds) * self.folds
 
     @property
     def to_train(self) -> int:
@@ -99,7 +100,7 @@ def build(p: Prepared, *, n_jobs: int, backend: str, cache_dir: Path | None, sav
     rounds = tuple(hyp.adaptive.rounds()) if hyp.adaptive is not None else ()
     return Plan(hyp.id, hyp.dataset, int(len(inter.events)), int(inter.n_users), int(inter.n_items), p.split_desc,
                 hyp.unit, variants, tuple(arms), tuple(hyp.seeds), rounds, int(n_jobs), backend, os.cpu_count(),
-                None if task_dir is None else timings.path(task_dir), int(threads))
+                None if task_dir is None else timings.path(task_dir), int(threads), max(1, len(p.folds)))
 
 
 def thread_desc(kind: str, threads: int) -> str:
@@ -178,7 +179,8 @@ def render(plan: Plan) -> list[str]:
     lines = [f"plan: {plan.hypothesis} on {plan.dataset}: {plan.n_rows:,} rows, {plan.n_users:,} users, "
              f"{plan.n_items:,} items; split {plan.split}",
              f"  tasks: {'up to ' if plan.seed_rounds else ''}{plan.n_tasks} = {_n(len(plan.variants), 'variant')} x "
-             f"{_n(len(plan.arms), 'arm')} x {_n(len(plan.seeds), 'seed')}{rounds}; {cached} in the task cache, "
+             f"{_n(len(plan.arms), 'arm')} x {_n(len(plan.seeds), 'seed')}"
+             f"{' x ' + _n(plan.folds, 'fold') if plan.folds > 1 else ''}{rounds}; {cached} in the task cache, "
              f"{plan.to_train} to train"]
     for a in plan.arms:
         tuning = f"; {a.tuning}" if a.tuning else ""
@@ -187,7 +189,7 @@ def render(plan: Plan) -> list[str]:
                      f"{a.to_train} to train")
     for v in plan.variants:
         lines.append(f"  variant {v.name}: {v.rows:,} training rows, {v.positives:,} training positives, "
-                     f"{v.evaluated:,} evaluated {unit}")
+                     f"{v.evaluated:,} evaluated {unit}{' (last fold)' if plan.folds > 1 else ''}")
     cores = f"os.cpu_count()={plan.cpu_count}"
     used = plan.n_jobs * plan.threads
     over = "; more threads than cores: tasks share cores" if plan.cpu_count and used > plan.cpu_count else ""

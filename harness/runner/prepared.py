@@ -3,7 +3,7 @@ that fail before any training, each positive definition's evaluation data and se
 (variant, arm, seed) tasks, and the ``data`` block of summary.json that describes them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -14,8 +14,8 @@ from harness.evaluation import items as item_eval
 from harness.data.base import Interactions
 from harness.errors import HarnessError
 from harness.design.prepare import EvalData, prepare
-from harness.spec import Hypothesis
-from harness.design.split import split
+from harness.spec import ROLLING_KINDS, Hypothesis, Split
+from harness.design.split import fold_windows, split
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,22 @@ class Prepared:
     segment_info: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     leakage: dict = field(default_factory=dict)
+    folds: tuple["Prepared", ...] = ()
+    fold_labels: tuple[str, ...] = ()
+    fold_windows: tuple[tuple[float, float], ...] = ()
 
     @property
     def metrics(self) -> tuple[str, ...]:
         """The hypothesis' metrics, primary first (the learning-curve metric)."""
         return (self.hyp.primary,) + tuple(m for m in self.hyp.metrics if m != self.hyp.primary)
+
+    @property
+    def task_data(self) -> dict:
+        """What :func:`harness.runner.tasks.execute` looks tasks up in (by :attr:`Task.key`): variant -> data,
+        or for rolling folds (variant, fold) -> that fold's data."""
+        if not self.folds:
+            return self.data
+        return {(v, f): d for f, fp in enumerate(self.folds) for v, d in fp.data.items()}
 
     @property
     def context(self) -> str:
@@ -51,7 +62,10 @@ class Prepared:
 def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     """Resolve positives and split, build each variant's data and the segment memberships; ``warnings``
     holds what undercuts the verdict: replaced positives, a leakage-prone split, a segment whose
-    threshold ties moved its share far from the one asked for."""
+    threshold ties moved its share far from the one asked for.
+
+    A ``rolling`` split is prepared once per fold (segments from that fold's training data); the result
+    describes the last fold (its ``data``, ``masks``, leakage audit) and holds every fold in ``folds``."""
     variants, note = feedback.resolve(hyp.positives, inter.events, inter.default_positives,
                                       explicit=hyp.explicit_positives)
     if hyp.direction == "item_to_users" and note:
@@ -59,10 +73,34 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
         raise HarnessError(f"hypothesis {hyp.id}: direction='item_to_users' needs the engagement column(s) "
                            f"{', '.join(lacking)} of its positives {list(hyp.positives)}, which dataset "
                            f"{inter.name!r} lacks; use a VK-LSVD-layout dataset (e.g. --dataset synthetic-vk)")
+    spec = hyp.split or inter.default_split
+    if spec.kind not in ROLLING_KINDS:
+        return _prepare_split(hyp, inter, variants, note, spec, None)
+    folds = tuple(_prepare_split(hyp, inter, variants, note, spec, f) for f in range(spec.folds))
+    windows = tuple(fold_windows(inter, spec))
+    labels = tuple(spec.fold_label(f, w) for f, w in enumerate(windows))
+    return replace(folds[-1], split_desc=spec.describe(), folds=folds, fold_labels=labels, fold_windows=windows,
+                   notes=_merge([fp.notes for fp in folds], labels),
+                   warnings=_merge([fp.warnings for fp in folds], labels))
+
+
+def _merge(lines: list[tuple[str, ...]], labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Per-fold notes or warnings as one list: a line every fold has once, the others prefixed by their fold."""
+    out: list[str] = []
+    for label, fold in zip(labels, lines):
+        for line in fold:
+            text = line if all(line in other for other in lines) else f"fold {label}: {line}"
+            if text not in out:
+                out.append(text)
+    return tuple(out)
+
+
+def _prepare_split(hyp: Hypothesis, inter: Interactions, variants: list[str], note: str | None, spec: Split,
+                   fold: int | None) -> Prepared:
+    """:func:`prepare_hypothesis` for one split (``fold``: one fold of a ``rolling`` split, else None)."""
     notes: list[str] = feedback.missing_notes(variants, inter.events)
     warnings = [note] if note else []
-    spec = hyp.split or inter.default_split
-    sp = split(inter, spec)
+    sp = split(inter, spec, fold)
     if sp.warning:
         warnings.append(sp.warning)
     data: dict[str, EvalData] = {}
@@ -176,7 +214,7 @@ def check_arm_data(p: Prepared) -> None:
         check = getattr(resolve(arm.kind).module, "check_data", None)
         if check is None:
             continue
-        for d in p.data.values():
+        for d in p.task_data.values():
             try:
                 check(arm.kwargs, d.train)
             except HarnessError as e:
@@ -185,14 +223,23 @@ def check_arm_data(p: Prepared) -> None:
 
 def tasks_for(p: Prepared, seeds: tuple[int, ...] | None = None, threads: int = 1) -> list[runner.Task]:
     """Every (positives, arm, seed) task, for the hypothesis' seeds or ``seeds``, each fit with ``threads``
-    (``--threads-per-task``)."""
+    (``--threads-per-task``); with rolling folds every (fold, positives, arm, seed)."""
     seeds = p.hyp.seeds if seeds is None else seeds
+    if p.folds:
+        return [runner.Task(v, arm, s, threads, fold=f) for f in range(len(p.folds)) for v in p.variants
+                for arm in p.hyp.arms for s in seeds]
     return [runner.Task(v, arm, s, threads) for v in p.variants for arm in p.hyp.arms for s in seeds]
 
 
 def data_summary(p: Prepared) -> dict:
     """summary.json's ``data`` block: sizes, split, content, each variant's counts and segments."""
     inter = p.inter
+    if p.folds:  # the last fold's blocks, plus each fold's
+        out = data_summary(replace(p, folds=()))
+        out["folds"] = [{"fold": label, "test_window": [float(lo), float(hi) if np.isfinite(hi) else None], **{k: data_summary(fp)[k] for k in
+                         ("split", "split_counts", "leakage", "variants", "segments")}}
+                        for label, (lo, hi), fp in zip(p.fold_labels, p.fold_windows, p.folds)]
+        return out
     segs = {v: {seg.name: int(p.masks[(v, seg.name)].sum()) for seg in p.hyp.segments} for v in p.variants}
     return {"n_users": inter.n_users, "n_items": inter.n_items, "n_events": int(len(inter.events)),
             "split": p.split_desc, "split_counts": p.split_counts, "content": inter.content_desc,

@@ -39,15 +39,23 @@ _NEEDS_EVENTS = {"rerank", "profile", "gmm_profile"}
 class Task:
     """One unit of work: fit ``arm`` on ``variant`` with ``seed`` and evaluate it; ``threads``: the
     ``num_threads`` its model library trains with (``--threads-per-task``; arms without ``num_threads``
-    train on one thread whatever it says)."""
+    train on one thread whatever it says); ``fold``: the rolling-origin fold (0-based) it trains and tests on,
+    None for any other split."""
 
     variant: str
     arm: Arm
     seed: int
     threads: int = 1
+    fold: int | None = None
+
+    @property
+    def key(self) -> str | tuple[str, int]:
+        """What the task's data is looked up by: the variant, or (variant, fold) for a rolling-origin fold."""
+        return self.variant if self.fold is None else (self.variant, self.fold)
 
     def label(self) -> str:
-        return f"{self.variant} / {self.arm.name} / seed {self.seed}"
+        fold = "" if self.fold is None else f" / fold {self.fold + 1}"
+        return f"{self.variant} / {self.arm.name} / seed {self.seed}{fold}"
 
 
 @dataclass(frozen=True)
@@ -302,8 +310,8 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
 
     Parameters
     ----------
-    tasks : the (variant, arm, seed) tasks.
-    data : variant -> prepared data.
+    tasks : the (variant, arm, seed) tasks (with a ``fold`` for rolling-origin folds).
+    data : :attr:`Task.key` (the variant, or (variant, fold)) -> prepared data.
     metrics : metric names evaluated per user.
     context : text describing the data/split (hashed into each task's cache key).
     n_jobs : joblib workers; results are identical for any value.
@@ -330,7 +338,7 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     cache = TaskCache(cache_dir)
     todo = []
     for i, (t, k) in enumerate(zip(tasks, keys)):
-        hit = cached_result(t, data[t.variant], metrics, cache, k, save_top) if cdir else None
+        hit = cached_result(t, data[t.key], metrics, cache, k, save_top) if cdir else None
         if hit is None:
             todo.append(i)
         else:
@@ -338,15 +346,15 @@ def execute(tasks: list[Task], data: dict[str, EvalData], metrics: tuple[str, ..
     payloads: dict[tuple[str, bool], EvalData] = {}
     for i in todo:
         t = tasks[i]
-        pk = (t.variant, _needs_events(t))
+        pk = (t.key, _needs_events(t))
         if pk not in payloads:
-            d = data[t.variant]
+            d = data[t.key]
             payloads[pk] = d if pk[1] else replace(d, train=replace(d.train, events=None))
     try:
         with shipping.ship(payloads, backend, n_jobs) as handles:
             def args(i: int) -> tuple:
                 t = tasks[i]
-                return i, t, handles[(t.variant, _needs_events(t))], metrics, cdir, keys[i], save_top
+                return i, t, handles[(t.key, _needs_events(t))], metrics, cdir, keys[i], save_top
 
             if not todo:
                 gen: Iterable = ()

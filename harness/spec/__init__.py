@@ -18,7 +18,7 @@ from harness.spec.hypothesis import CORRECTIONS, DIRECTIONS, Hypothesis
 from harness.spec.metric import METRICS, parse_metric
 from harness.spec.seeds import Seeds
 from harness.spec.segment import ITEM_SEGMENT_KINDS, SEGMENT_KINDS, TIE_RULES, Segment
-from harness.spec.split import SPLIT_KINDS, Split
+from harness.spec.split import ROLLING_KINDS, SPLIT_KINDS, Split
 
 __all__ = ["CORRECTIONS", "DIRECTIONS", "ITEM_SEGMENT_KINDS", "METRICS", "RULES", "SEGMENT_KINDS", "SPLIT_KINDS",
-           "TIE_RULES", "Arm", "Decision", "Hypothesis", "Seeds", "Segment", "Split", "parse_metric"]
+           "TIE_RULES", "ROLLING_KINDS", "Arm", "Decision", "Hypothesis", "Seeds", "Segment", "Split", "parse_metric"]

@@ -12,7 +12,7 @@ from harness.spec.decision import AllOf, Decision
 from harness.spec.metric import BEYOND_ACCURACY, parse_metric
 from harness.spec.seeds import Seeds
 from harness.spec.segment import Segment
-from harness.spec.split import Split
+from harness.spec.split import ROLLING_KINDS, Split
 
 #: Units of analysis: users ranking items (default) or items ranking users (cold-item audiences).
 DIRECTIONS = ("user_to_items", "item_to_users")
@@ -242,7 +242,10 @@ class Hypothesis:
             "split": None if self.split is None else {"kind": self.split.kind, "test_from": self.split.test_from,
                                                       "n": self.split.n, "min_train": self.split.min_train,
                                                       "seed": self.split.seed,
-                                                      **({"sample": self.split.sample} if self.split.sample else {})},
+                                                      **({"sample": self.split.sample} if self.split.sample else {}),
+                                                      **({"folds": self.split.folds, "step": self.split.step,
+                                                          "window": self.split.window}
+                                                         if self.split.kind in ROLLING_KINDS else {})},
             "correction": self.correction, "n_boot": int(self.n_boot),
             **({"adaptive": self.adaptive.to_dict()} if self.adaptive is not None else {}),
             # only when not the default, so the run ids of user-direction hypotheses stay as they were
