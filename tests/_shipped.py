@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {"H1": "h1_content_dense.py", "H1b": "h1b_content_only_dense.py", "H2": "h2_als_vs_popularity.py",
            "H3": "h3_itemknn_vs_als.py", "H4": "h4_rerank_map.py", "H5": "h5_content_vs_cf.py",
            "H6": "h6_gmm_profile_cold_items.py", "H7": "h7_hnsw_vs_exact.py", "H8": "h8_two_tower_cold.py",
-           "H9": "h9_tuned_als.py"}
+           "H9": "h9_tuned_als.py", "H10": "h10_content_long_tail.py", "H1r": "h1r_content_dense_rolling.py"}
 
 
 def shipped_ids(hypotheses: Path = ROOT / "hypotheses") -> list[str]:

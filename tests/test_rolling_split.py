@@ -213,3 +213,42 @@ def test_split_rolling_option():
     assert RunOptions(split="rolling:3").load_options()["split"] is None  # the loader needs its time column
     with pytest.raises(HarnessError, match="'rolling:FOLDS'"):
         RunOptions(split="weekly")
+
+
+def test_fold_seed_is_the_seed_in_fold_0_and_its_own_stream_after():
+    from harness.design.split import fold_seed
+
+    assert [fold_seed(s, None) for s in (0, 7, 2**31 - 1)] == [0, 7, 2**31 - 1]
+    assert [fold_seed(s, 0) for s in (0, 7)] == [0, 7]
+    got = {(s, f): fold_seed(s, f) for s in range(50) for f in range(1, 8)}
+    assert got[(3, 2)] == int(np.random.SeedSequence([3, 2]).generate_state(1, dtype=np.uint32)[0] >> 1)
+    assert all(0 <= v < 2**31 for v in got.values())
+    assert len(set(got.values()) | set(range(50))) == len(got) + 50  # no stream repeats a seed's or another's
+    assert Task("v", Arm("a", "random"), 3, fold=2).fit_seed == got[(3, 2)]
+
+
+def test_a_fold_task_trains_with_its_fold_seed(tiny):
+    """Fold 1's seed-0 task gives what an unfolded task with fold_seed(0, 1) gives on the same data, and not
+    what seed 0 gives (random scores are a function of the seed), so seed effects do not repeat across folds."""
+    from harness.design.split import fold_seed
+    from harness.runner.tasks import run_task
+
+    hyp = _hyp(Split.rolling(test_from=5, folds=3)).replace(baseline=Arm("rnd", "random"))
+    p = prep.prepare_hypothesis(hyp, tiny)
+    v = p.variants[0]
+    data = p.task_data[(v, 1)]
+    arm = Arm("rnd", "random")
+
+    def top(task):  # each evaluated user's ranking of the catalogue by the seed's random scores
+        return run_task(task, data, ("ndcg@3",), None, "k", save_top=data.train.n_items).top
+
+    folded = top(Task(v, arm, 0, fold=1))
+    assert np.array_equal(folded, top(Task(v, arm, fold_seed(0, 1))))
+    assert not np.array_equal(folded, top(Task(v, arm, 0)))
+    assert task_key(Task(v, arm, 0, fold=1), p.context) != task_key(Task(v, arm, 0, fold=0), p.context)
+
+
+def test_a_runs_arm_is_refused_with_folds(tiny, tmp_path):
+    hyp = _hyp(Split.rolling(test_from=5, folds=2)).replace(baseline=Arm("mine", "runs", path=str(tmp_path / "r.csv")))
+    with pytest.raises(HarnessError, match=r"arm 'mine' \(kind 'runs'\): precomputed run files rank one test window"):
+        prep.prepare_hypothesis(hyp, tiny)

@@ -17,6 +17,7 @@ import numpy as np
 from harness.version import __version__
 from harness.arms.registry import resolve
 from harness.data.safe_write import make_temp_file
+from harness.design.split import fold_seed
 from harness.evaluation.users import PerUserScores
 from harness.spec import Arm
 
@@ -51,6 +52,7 @@ def task_key(task: _Task, context: str) -> str:
            "context": context, "version": CACHE_VERSION, "source": source}
     if getattr(task, "fold", None) is not None:  # a rolling-origin fold; other splits keep their keys
         doc["fold"] = task.fold
+        doc["fit_seed"] = fold_seed(task.seed, task.fold)  # each fold its own seed stream
     if task.threads > 1 and src.threads == "not reproducible":
         doc.update(threads=task.threads, reproducible=False)
     blob = json.dumps(doc, sort_keys=True, default=str)

@@ -16,7 +16,8 @@ so they are independent and the exact binomial interval of each rate is valid:
 
 With rolling-origin folds (``Split.rolling``) the baseline is trained with every seed in every fold; the
 deciding interval of a group is then :func:`harness.stats.fold_interval` of the group's per-fold deltas (the
-same seeds in every fold, each fold's own users and segments), and the naive tests run on every (user, fold)
+same seed labels in every fold, each trained with its fold's own stream, :func:`harness.design.split.fold_seed`;
+each fold's own users and segments), and the naive tests run on every (user, fold)
 pair stacked as one unit.
 
 A rate above alpha beyond chance (one-sided exact binomial test at 5 %) means the test calls seed

@@ -76,6 +76,11 @@ def prepare_hypothesis(hyp: Hypothesis, inter: Interactions) -> Prepared:
     spec = hyp.split or inter.default_split
     if spec.kind not in ROLLING_KINDS:
         return _prepare_split(hyp, inter, variants, note, spec, None)
+    for arm in hyp.arms:
+        if arm.kind == "runs":
+            raise HarnessError(f"arm {arm.name!r} (kind 'runs'): precomputed run files rank one test window, not "
+                               "the test windows of rolling-origin folds; set split=Split.global_time(...) in the "
+                               "hypothesis (or drop --split rolling)")
     folds = tuple(_prepare_split(hyp, inter, variants, note, spec, f) for f in range(spec.folds))
     windows = tuple(fold_windows(inter, spec))
     labels = tuple(spec.fold_label(f, w) for f, w in enumerate(windows))

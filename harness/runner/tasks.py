@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from harness.arms.registry import resolve
+from harness.design.split import fold_seed
 from harness.errors import HarnessError
 from harness.evaluation.users import PerUserScores
 from harness.evaluation.items import candidate_seen, evaluate_data, top_data
@@ -52,6 +53,12 @@ class Task:
     def key(self) -> str | tuple[str, int]:
         """What the task's data is looked up by: the variant, or (variant, fold) for a rolling-origin fold."""
         return self.variant if self.fold is None else (self.variant, self.fold)
+
+    @property
+    def fit_seed(self) -> int:
+        """The seed the arm is trained (and tuned, and indexed) with: ``seed``, or in a rolling-origin fold
+        the fold's own stream for it (:func:`harness.design.split.fold_seed`)."""
+        return fold_seed(self.seed, self.fold)
 
     def label(self) -> str:
         fold = "" if self.fold is None else f" / fold {self.fold + 1}"
@@ -146,7 +153,7 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
             if "grid" in params or "tune" in params:
                 from harness.runner.tuning.window import search
 
-                result = search(fit, data.train, task.seed, params, metrics[0], data.unit)
+                result = search(fit, data.train, task.fit_seed, params, metrics[0], data.unit)
                 # key order as the cache stores them (sorted), so a fresh and a cached task report alike
                 tuned = dict(sorted(result.chosen.items()))
                 tuning_doc = json.loads(json.dumps(result.to_dict(), sort_keys=True, default=str))
@@ -156,19 +163,19 @@ def run_task(task: Task, data: EvalData, metrics: tuple[str, ...], cache_dir: st
                          ", ".join(f"{p}: {s:.4f}" for p, s in result.trials))
                 lap("tune")
             if src.supports_curves:
-                params, curve, chosen, kept = _epochs(fit, data, task.seed, params, metrics[0])
+                params, curve, chosen, kept = _epochs(fit, data, task.fit_seed, params, metrics[0])
                 if chosen is not None:
                     tuned = {**(tuned or {}), "epochs": chosen}
                     log.info("task %s: epochs='auto' chose %d on the validation window", task.label(), chosen)
                 if curve is not None:
                     lap("curve")
-            scorer = kept if kept is not None else fit(data.train, task.seed, **params)
+            scorer = kept if kept is not None else fit(data.train, task.fit_seed, **params)
             lap("fit")
             if ann_spec is not None:  # items -> users: an index over the candidate users, queried by items
                 from harness.evaluation.ann import index
                 from harness.spec import ann as spec
 
-                scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.seed, task.arm.name,
+                scorer = index.build(scorer, spec.parse(ann_spec, task.arm.name), task.fit_seed, task.arm.name,
                                      item_to_users=data.unit == "items", candidates=data.candidates)
                 lap("ann")
         except HarnessError:
