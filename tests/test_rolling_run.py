@@ -59,6 +59,11 @@ def _deltas(per_user: pd.DataFrame, fold: int, segment: str, metric: str) -> np.
     return delta.sort_index().to_numpy()
 
 
+def _users(per_user: pd.DataFrame, fold: int, segment: str) -> np.ndarray:
+    rows = per_user[(per_user["fold"] == fold) & per_user[f"seg_{segment}"]]
+    return np.sort(rows["user_index"].unique())
+
+
 def test_one_task_per_fold_and_same_bytes_any_n_jobs_and_cache(runs):
     a, b, c = runs
     assert (a.fitted, a.cached) == (3 * 2 * 3, 0) and (c.fitted, c.cached) == (0, 18)
@@ -78,7 +83,8 @@ def test_deciding_interval_is_fold_interval_of_the_per_user_table(runs):
     doc = json.loads((a.run_dir / "summary.json").read_text())
     for cell in doc["cells"]:
         deltas = [_deltas(per_user, f, cell["segment"], cell["metric"]) for f in range(3)]
-        want = S.fold_interval(deltas, confidence_level=0.95)
+        users = [_users(per_user, f, cell["segment"]) for f in range(3)]  # users shared by folds count as such
+        want = S.fold_interval(deltas, confidence_level=0.95, users=users)
         got = cell["delta"]
         assert (got["estimate"], got["low"], got["high"], got["se"]) == pytest.approx(
             (want.estimate, want.ci.low, want.ci.high, want.standard_error), rel=1e-12, abs=1e-15)

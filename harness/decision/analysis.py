@@ -117,8 +117,9 @@ class Cell:
 
 
 def matrices(per_user: pd.DataFrame, variant: str, arm_base: str, arm_treat: str, metric: str,
-             seg_col: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(seeds, base (k, n), treat (k, n)) for one cell, users in dense-index order."""
+             seg_col: str, with_users: bool = False) -> tuple[np.ndarray, ...]:
+    """(seeds, base (k, n), treat (k, n)) for one cell, users in dense-index order; ``with_users``: and the
+    users' dense indices (n,) as a fourth element."""
     d = per_user[(per_user["variant"] == variant) & per_user[seg_col]]
     mats = []
     for arm in (arm_base, arm_treat):
@@ -127,7 +128,8 @@ def matrices(per_user: pd.DataFrame, variant: str, arm_base: str, arm_treat: str
     base, treat = mats
     if not (base.index.equals(treat.index) and base.columns.equals(treat.columns)):
         raise RuntimeError(f"arms {arm_base} and {arm_treat} were not evaluated on the same seeds and users")
-    return base.index.to_numpy(), base.to_numpy(dtype=np.float64), treat.to_numpy(dtype=np.float64)
+    out = (base.index.to_numpy(), base.to_numpy(dtype=np.float64), treat.to_numpy(dtype=np.float64))
+    return (*out, base.columns.to_numpy()) if with_users else out
 
 
 def noise_floor(base: np.ndarray, seeds: np.ndarray, rng: np.random.Generator, n_boot: int,

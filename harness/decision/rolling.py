@@ -3,7 +3,8 @@
 Each fold (a test window with its own training data, segments and users) is compared like any run
 (:func:`harness.decision.analysis.compare` on that fold's rows of the per-user table). The combined cell's
 deciding interval is :func:`harness.stats.fold_interval` of the folds' (seeds x users) delta arrays: a
-random-effects combination that counts the window-to-window variance (tau) beside seeds and users. Its
+random-effects combination that counts the window-to-window variance (tau) beside seeds and users, and
+users evaluated in several folds as the same users (their persistent effect is shared, not averaged out). Its
 descriptive statistics (user-level tests, effect sizes, user-only interval, seed-noise floor) are those of
 every (user, fold) pair stacked as one unit; its ``n_users`` counts (user, fold) pairs.
 """
@@ -36,20 +37,26 @@ def compare_folds(hyp: Hypothesis, per_user: pd.DataFrame, variants: tuple[str, 
     cells = []
     for i, first in enumerate(per_fold[0]):
         parts = [analysis.matrices(rows, first.variant, hyp.baseline.name, hyp.treatment.name, first.metric,
-                                   f"seg_{first.segment}") for rows in by_fold]
+                                   f"seg_{first.segment}", with_users=True) for rows in by_fold]
+        users = [u for *_, u in parts]
+        parts = [(s, b, t) for s, b, t, _ in parts]
         folds = tuple((label, cells_f[i]) for label, cells_f in zip(labels, per_fold))
         cells.append(combine(parts, folds, variant=first.variant, segment=first.segment, metric=first.metric,
                              level=level, n_boot=int(hyp.n_boot),
-                             rng=np.random.default_rng([analysis.STATS_SEED, i])))
+                             rng=np.random.default_rng([analysis.STATS_SEED, i]), users=users))
     return analysis.adjust(hyp, cells)
 
 
 def combine(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], folds: tuple, *, variant: str, segment: str,
-            metric: str, level: float, n_boot: int, rng: np.random.Generator) -> Cell:
+            metric: str, level: float, n_boot: int, rng: np.random.Generator,
+            users: list[np.ndarray] | None = None) -> Cell:
     """One combined cell from each fold's ``(seeds, base (k, n_f), treat (k, n_f))`` (folds without users are
     left out of the interval): the stacked cell of :func:`harness.decision.analysis.analyse_cell` whose
-    ``primary`` is :func:`harness.stats.fold_interval` of the folds' deltas, with its p-value and MDE."""
-    used = [(s, b, t) for s, b, t in parts if b.shape[1] > 0]
+    ``primary`` is :func:`harness.stats.fold_interval` of the folds' deltas, with its p-value and MDE;
+    ``users``: each fold's user ids, so that users evaluated in several folds count as shared."""
+    keep = [i for i, (_, b, _) in enumerate(parts) if b.shape[1] > 0]
+    used = [parts[i] for i in keep]
+    used_users = None if users is None else [users[i] for i in keep]
     k = max((len(s) for s, _, _ in parts), default=0)
     if not used:
         return Cell(variant, segment, metric, 0, k, folds=folds)
@@ -60,6 +67,6 @@ def combine(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], folds: tuple
     treat = np.hstack([t for _, _, t in used])
     stacked = analysis.analyse_cell(base, treat, seeds, variant=variant, segment=segment, metric=metric,
                                     level=level, n_boot=n_boot, rng=rng)
-    primary = S.fold_interval([t - b for _, b, t in used], confidence_level=level)
+    primary = S.fold_interval([t - b for _, b, t in used], confidence_level=level, users=used_users)
     return replace(stacked, primary=primary, primary_p=analysis.primary_pvalue(primary),
                    mde=float(S.mde_from_se(primary.standard_error, alpha=1 - level, df=primary.df)), folds=folds)

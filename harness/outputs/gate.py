@@ -91,7 +91,7 @@ def compare_runs(base_doc: dict, base: pd.DataFrame, new_doc: dict, new: pd.Data
     rng = np.random.default_rng(GATE_SEED)
     for variant in sorted(set(new["variant"]) & set(base["variant"])):
         folds = sorted(set(base["fold"]) & set(new["fold"])) if "fold" in new.columns else [None]
-        deltas, n_users, n_seeds = [], 0, 0
+        deltas, ids, n_users, n_seeds = [], [], 0, 0
         for fold in folds:
             mats = []
             for df in (base, new):
@@ -107,13 +107,14 @@ def compare_runs(base_doc: dict, base: pd.DataFrame, new_doc: dict, new: pd.Data
                     continue  # a fold whose segment has no shared users is left out
                 raise HarnessError(f"variant {variant!r}: the runs share no seeds/users; run the same hypothesis")
             deltas.append(n.loc[seeds, users].to_numpy() - b.loc[seeds, users].to_numpy())
+            ids.append(users.to_numpy())
             n_users, n_seeds = n_users + len(users), len(seeds)
         if not deltas:
             raise HarnessError(f"variant {variant!r}: the runs share no seeds/users; run the same hypothesis")
         if folds == [None]:
             iv = S.seed_user_interval(deltas[0], confidence_level=1 - alpha, rng=rng)
         else:  # rolling-origin folds: the interval over the folds' test windows, as the verdict's
-            iv = S.fold_interval(deltas, confidence_level=1 - alpha)
+            iv = S.fold_interval(deltas, confidence_level=1 - alpha, users=ids)
         cells.append(GateCell(variant, n_users, n_seeds, iv, bool(iv.ci.low > -margin)))
     if not cells:
         raise HarnessError("the runs share no positive-definition variant; run the same hypothesis")

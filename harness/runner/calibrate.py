@@ -129,15 +129,19 @@ def group_rejections(values: np.ndarray, k: int, alpha: float) -> np.ndarray:
     return np.asarray(out, dtype=bool)
 
 
-def fold_group_rejections(values: list[np.ndarray], k: int, alpha: float) -> np.ndarray:
+def fold_group_rejections(values: list[np.ndarray], k: int, alpha: float,
+                          users: list[np.ndarray] | None = None) -> np.ndarray:
     """:func:`group_rejections` over rolling-origin folds: ``values`` holds one (n_seeds, n_users_f) array per
     fold (the same seeds in each); group g's interval is :func:`harness.stats.fold_interval` of the folds'
-    ``treatment - baseline`` seed groups (folds without users left out)."""
-    used = [v for v in values if v.shape[1] > 0]
+    ``treatment - baseline`` seed groups (folds without users left out); ``users``: each fold's user ids
+    (users shared between folds counted, as in the verdict)."""
+    keep = [i for i, v in enumerate(values) if v.shape[1] > 0]
+    used = [values[i] for i in keep]
+    ids = None if users is None else [users[i] for i in keep]
     out = []
     for g in range(used[0].shape[0] // (2 * k) if used else 0):
         deltas = [v[2 * g * k + k:2 * (g + 1) * k] - v[2 * g * k:2 * g * k + k] for v in used]
-        ci = S.fold_interval(deltas, confidence_level=1 - alpha).ci
+        ci = S.fold_interval(deltas, confidence_level=1 - alpha, users=ids).ci
         out.append(bool(ci.low > 0 or ci.high < 0))
     return np.asarray(out, dtype=bool)
 
@@ -206,7 +210,10 @@ def calibrate(p: Prepared, n_seeds: int, *, n_jobs: int = 1, cache_dir=None, qui
                                   if r.task.variant == v and r.task.fold == (f if rolling else None)])
                         for f, m in enumerate(masks)]
             if rolling:
-                rows.append(rate_row(DECIDING_FOLDS, v, seg.name, fold_group_rejections(per_fold, k, alpha), alpha))
+                users = [next(r.scores.users for r in res if r.task.variant == v and r.task.fold == f)[m]
+                         for f, m in enumerate(masks)]
+                rows.append(rate_row(DECIDING_FOLDS, v, seg.name,
+                                     fold_group_rejections(per_fold, k, alpha, users), alpha))
             else:
                 rows.append(rate_row(DECIDING, v, seg.name, group_rejections(per_fold[0], k, alpha), alpha))
             for test, ps in pair_pvalues(np.hstack(per_fold), n_resamples, rng, alpha).items():

@@ -162,8 +162,34 @@ def _combine(y: np.ndarray, se: np.ndarray, confidence_level: float = 0.95, meth
     return est, se_c, stats.t.ppf(q, f - 1) * se_c, tau2, w / sw[..., None]
 
 
+def shared_user_variance(folds: Sequence[np.ndarray], users: Sequence[np.ndarray]) -> tuple[float, np.ndarray]:
+    """``(s2_b, M)``: the variance of a user's persistent effect and the shared-user counts between folds.
+
+    A user evaluated in several folds carries the same taste into each (``b_i`` in ``delta_f[s, i] = mu +
+    c_f + a_{f,s} + b_i + g_{f,i} + e_{f,s,i}``), so fold means that share users are correlated:
+    ``Cov(y_f, y_g) = s2_b m_fg / (n_f n_g)``, ``m_fg`` users in both. ``s2_b`` is estimated by the
+    covariance, over the users two folds share, of their seed-averaged deltas (window, seed and fold-specific
+    parts are independent across folds, so only ``b`` covaries), pooled over fold pairs weighted by
+    ``m_fg - 1`` (pairs with at least 3 shared users), truncated at 0. ``M`` is the (F, F) matrix of
+    ``m_fg`` (diagonal: ``n_f``)."""
+    means = [d.mean(axis=0) for d in folds]
+    f = len(folds)
+    m = np.zeros((f, f))
+    num = den = 0.0
+    for a in range(f):
+        m[a, a] = len(users[a])
+        for b in range(a + 1, f):
+            common, ia, ib = np.intersect1d(users[a], users[b], assume_unique=True, return_indices=True)
+            m[a, b] = m[b, a] = len(common)
+            if len(common) >= 3:
+                num += np.cov(means[a][ia], means[b][ib], ddof=1)[0, 1] * (len(common) - 1)
+                den += len(common) - 1
+    return (max(num / den, 0.0) if den > 0 else 0.0), m
+
+
 def fold_interval(deltas: object, *, confidence_level: float = 0.95, method: str = "auto",
-                  tau2_estimator: str = "dl", pool_seeds: bool = True) -> FoldResult:
+                  tau2_estimator: str = "dl", pool_seeds: bool = True,
+                  users: Sequence[np.ndarray] | None = None) -> FoldResult:
     """Interval of the mean delta over F rolling-origin folds, counting fold-to-fold (test-window) variance.
 
     Parameters
@@ -171,12 +197,21 @@ def fold_interval(deltas: object, *, confidence_level: float = 0.95, method: str
     deltas : list of F arrays; fold f has shape (k, n_f): per-seed, per-user ``treatment - baseline`` in test
         window f. The same k seeds in every fold; users may differ.
     confidence_level : two-sided coverage.
-    method : ``"auto"`` (= ``"hartung_knapp"``), ``"hartung_knapp"``, ``"modified_hartung_knapp"``,
-        ``"wald"`` or ``"unweighted_t"``; see Notes.
+    method : ``"auto"``, ``"hartung_knapp"``, ``"modified_hartung_knapp"``, ``"wald"`` or ``"unweighted_t"``;
+        see Notes. ``"auto"``: Hartung-Knapp (t on F - 1 df); with ``users``, plus the shared-user variance.
     tau2_estimator : ``"dl"`` (DerSimonian-Laird, default) or ``"pm"`` (Paule-Mandel).
     pool_seeds : True (default): the per-fold variances entering tau^2 and the weights use the seed
         variance component pooled over folds, ``v_f = mean_g s2_seed,g / k + (max(MS_user,f - MS_res,f, 0) +
         MS_res,f) / (k n_f)``; False: each fold's own ``SE_f^2`` (from k - 1 seed df only).
+    users : per fold, the ids of its n_f users (the columns of ``deltas[f]``), when folds can share users
+        (rolling-origin folds do: the same people are active in consecutive weeks). With ``"auto"`` their
+        persistent effect is then counted (:func:`shared_user_variance`): ``V_b = s2_b sum_{f, g} w_f w_g
+        m_fg / (n_f n_g)`` (normalised weights) is added to the Hartung-Knapp variance ``V_HK``, which
+        cannot see it (a user shared by every fold moves every fold mean alike), on Satterthwaite df
+        ``(V_HK + V_b)^2 (F - 1) / V_HK^2`` (``s2_b`` rests on hundreds of users, ``V_HK`` on F - 1 df),
+        and never narrower than Hartung-Knapp alone (with F = 2 the t quantile falls so fast in the df that
+        a small ``V_b`` would otherwise narrow it). None: folds are taken to have disjoint users (plain
+        Hartung-Knapp).
 
     Returns
     -------
@@ -275,6 +310,18 @@ def fold_interval(deltas: object, *, confidence_level: float = 0.95, method: str
     est, se, half, tau2 = float(est), float(se), float(half), float(tau2)
     df = float("inf") if chosen == "wald" else float(nf - 1)
     quant = _METHOD_TEXT[chosen] + ("" if chosen == "wald" else f" on {nf - 1} df")
+    if method == "auto" and users is not None:
+        if len(users) != nf or any(len(u) != d.shape[1] for u, d in zip(users, folds)):
+            raise HarnessError("users must hold one id array per fold, as long as that fold's columns of deltas")
+        s2_b, m = shared_user_variance(folds, [np.asarray(u) for u in users])
+        shared = s2_b * float(w @ (m / np.outer(m.diagonal(), m.diagonal())) @ w)
+        total = se**2 + shared
+        df_s = total**2 * (nf - 1) / se**4 if se > 0 else float("inf")  # Satterthwaite: s2_b has many df
+        half_s = float(stats.t.ppf(0.5 + cl / 2, df_s)) * float(np.sqrt(total))
+        if shared > 0 and half_s > half:  # an added variance never narrows the interval (df near 1: t falls fast)
+            se, half, df = float(np.sqrt(total)), half_s, float(df_s)
+            quant = (f"Hartung-Knapp plus the variance of users shared between folds (s2_b {s2_b:.3g}), t on "
+                     f"{df:.1f} Satterthwaite df")
     pooled = ", seed variance pooled over folds" if pool_seeds and k > 1 else ""
     text = (f"random-effects combination of {nf} folds ({tau2_estimator.upper()} tau^2, {quant}{pooled}; per fold "
             f"{k} seed{'s' if k > 1 else ''} x {'/'.join(str(d.shape[1]) for d in folds)} users)")
