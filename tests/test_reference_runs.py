@@ -42,7 +42,7 @@ def test_reference_summary_validates_and_report_agrees(run):
 
 #: figure name (as ``report.render`` takes it) -> its file in ``<run>/figures/``
 FIGURES = {"forest": "forest.png", "seeds": "seeds.png", "distribution": "distribution.png",
-           "curves": "learning_curves.png"}
+           "curves": "learning_curves.png", "folds": "folds.png"}
 
 
 @pytest.mark.parametrize("run", RUNS, ids=[p.parent.name for p in RUNS])
