@@ -243,3 +243,20 @@ def test_shared_users_coverage_by_simulation():
     lo, hi = stats.binom.ppf([0.005, 0.995], n_datasets, 0.95) / n_datasets  # the 99 % band of 0.95
     assert lo <= hits / n_datasets <= hi
     assert hits_hk / n_datasets < lo  # what the correction is for
+
+
+def test_agreement_p_is_cochrans_q_lower_tail():
+    from harness.stats.folds import _fold_parts, _pooled_se
+
+    rng = np.random.default_rng(5)
+    d = _folds(rng, users=(300, 200, 400, 250), tau=0.0)
+    r = fold_interval(d)
+    parts = [_fold_parts(x) for x in d]
+    v = _pooled_se(np.array([float(p[2]) for p in parts]), np.array([float(p[3]) for p in parts]), 5) ** 2
+    y = np.array(r.fold_means)
+    m = (y / v).sum() / (1 / v).sum()
+    assert r.agreement_p == pytest.approx(stats.chi2.cdf(((y - m) ** 2 / v).sum(), 3), rel=1e-12)
+    # four folds with the same mean: Q = 0, they agree perfectly
+    same = [x - x.mean() + 0.01 for x in d]
+    assert fold_interval(same).agreement_p < 1e-40  # Q = 0 up to rounding
+    assert np.isnan(fold_interval(d[:1]).agreement_p)

@@ -44,6 +44,13 @@ def folds_section(summary: dict, figures: dict[str, str]) -> list[str]:
     for vv, cell in pairs:
         on = f", metric `{cell['metric']}`" if vv.get("metric") else ""
         lines += [f"- positives `{vv['variant']}`, segment `{vv['segment']}`{on}: {holds_line(vv, cell)}.", ""]
+        agree = cell["folds"].get("agreement_p")
+        if agree is not None and agree < 0.05:
+            lines += [f"  - note: the fold means agree more closely than their own intervals imply (P(Q <= q) = "
+                      f"{agree:.3f} for Cochran's Q on {len(cell['folds']['per_fold']) - 1} df under independent "
+                      "folds), so the Hartung-Knapp interval is narrower than any fold's. Seeds (one stream per "
+                      "fold) and shared users are modelled; if the folds share more (e.g. the same item "
+                      "catalogue's quirks), read the per-fold intervals too.", ""]
         rows = [[pf["fold"], str(pf["n_users"]), num(pf["mean_delta"], signed=True), interval(pf["delta"]),
                  num(pf["weight"], 3), status]
                 for pf, status in zip(cell["folds"]["per_fold"], vv["folds"]["statuses"])]

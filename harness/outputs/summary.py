@@ -78,6 +78,7 @@ def folds_dict(c: Cell) -> dict:
     r = c.primary
     weights = dict(zip([label for label, fc in c.folds if not fc.empty], r.weights))
     return {"tau": _num(r.tau), "tau2": _num(r.tau2), "seed_sd": _num(r.seed_sd),
+            "agreement_p": _num(getattr(r, "agreement_p", float("nan"))),
             "per_fold": [{"fold": label, "n_users": int(fc.n_users), "empty": bool(fc.empty),
                           "mean_delta": None if fc.empty else _num(fc.primary.estimate),
                           "delta": None if fc.empty else _interval(fc.primary), "weight": _num(weights.get(label))}

@@ -115,6 +115,9 @@ class FoldResult(IntervalResult):
     fold_standard_errors : per-fold seed x user SE (user-only with one seed).
     weights : relative weights of the folds in the combined estimate (sum to 1).
     folds : per-fold intervals (:func:`harness.stats.seeds.seed_user_interval`), in fold order.
+    agreement_p : ``P(chi2_{F-1} <= Q)``, Q = Cochran's ``sum_f (y_f - m)^2 / v_f`` with the per-fold variances
+        the combination used (fixed-effect mean m): small when the fold means agree more closely than their
+        own SEs imply, which narrows a Hartung-Knapp interval below every fold's; nan with one fold.
     """
 
     tau: float = float("nan")
@@ -124,6 +127,7 @@ class FoldResult(IntervalResult):
     fold_standard_errors: tuple[float, ...] = ()
     weights: tuple[float, ...] = ()
     folds: tuple[IntervalResult, ...] = ()
+    agreement_p: float = float("nan")
 
     def holds_in(self, predicate: Callable[[IntervalResult], bool]) -> tuple[int, int]:
         """``(folds whose interval satisfies predicate, F)``, e.g. ``holds_in(lambda r: r.ci.low > 0)``."""

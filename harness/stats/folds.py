@@ -325,6 +325,9 @@ def fold_interval(deltas: object, *, confidence_level: float = 0.95, method: str
     pooled = ", seed variance pooled over folds" if pool_seeds and k > 1 else ""
     text = (f"random-effects combination of {nf} folds ({tau2_estimator.upper()} tau^2, {quant}{pooled}; per fold "
             f"{k} seed{'s' if k > 1 else ''} x {'/'.join(str(d.shape[1]) for d in folds)} users)")
+    v_f = np.maximum(used**2, np.finfo(float).tiny)
+    m_fe = float((means / v_f).sum() / (1 / v_f).sum())
+    agreement = float(stats.chi2.cdf(((means - m_fe) ** 2 / v_f).sum(), nf - 1)) if np.any(used > 0) else float("nan")
     return FoldResult(est, ConfidenceInterval(est - half, est + half), se, text, cl, 0, df,
                       tau=float(np.sqrt(tau2)), tau2=tau2, seed_sd=seed_sd, fold_means=tuple(means.tolist()),
-                      fold_standard_errors=tuple(ses.tolist()), weights=tuple(w.tolist()), folds=per_fold)
+                      fold_standard_errors=tuple(ses.tolist()), weights=tuple(w.tolist()), folds=per_fold, agreement_p=agreement)
