@@ -41,7 +41,8 @@ def test_committed_reference_summaries_render_whole_tables(path):
     text = report.render(doc, figs)
     assert table_problems(text) == []
     assert "- **warning:**" not in text or doc.get("warnings")  # no warnings block for a summary without any
-    assert "  - interval: seed x " in text  # the interval each decision rests on, named under it
+    # the interval each decision rests on, named under it (over test windows for rolling-origin folds)
+    assert "  - interval: seed x " in text or "  - interval: random-effects combination of " in text
 
 
 # ---------------------------------------------------------------- a fresh small run
