@@ -22,7 +22,7 @@ _LIGHTFM = dict(loss="warp", no_components=64, learning_rate=0.05, epochs="auto"
 
 HYPOTHESIS = Hypothesis(
     id="H1r",
-    claim="Content embeddings do not improve NDCG@10 for the most active 30 % of users, in each of four test weeks",
+    claim="Content embeddings do not improve NDCG@10 for the most active 30 % of users, over four rolling test weeks",
     dataset="synthetic-vk",
     positives=("watch_ratio>=0.5", "like|share|bookmark"),
     baseline=Arm("cf", "lightfm", **_LIGHTFM),
