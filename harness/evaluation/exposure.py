@@ -94,12 +94,12 @@ def popularity_lift(topk: np.ndarray, history: sp.csr_matrix, users: np.ndarray,
 
 def group_exposure_share(topk: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """float (n_groups,): share of rank-discounted exposure (module docstring) going to each item group;
-    ``groups`` (n_items,) holds each item's group 0..n_groups-1 (sums to 1 over the groups)."""
+    ``groups`` (n_items,) holds each item's group 0..n_groups-1 (sums to 1 over the groups); the one-group-per-
+    item case of :func:`group_shares`, which runs compute from each task's cached exposure vector."""
     g = np.asarray(groups, dtype=np.int64)
-    e = exposure(topk, g.size, discount=True)
-    per = np.bincount(g, weights=e, minlength=n_groups)
-    total = per.sum()
-    return per / total if total > 0 else np.full(n_groups, np.nan)
+    w = np.zeros((g.size, n_groups))
+    w[np.arange(g.size), g] = 1.0
+    return group_shares(exposure(topk, g.size, discount=True), w)
 
 
 #: An item metadata column with more distinct values than this is bucketed (providers such as author_id).

@@ -60,12 +60,12 @@ def cap_at_list_end(scores: PerUserScores, lengths: np.ndarray, scorer, users: n
         else:
             values[m][short] = M.compute(name, k, hits, n_rel)
     coverage, exposure, item_exposure = {}, {}, {}
+    padded = np.where(valid, top, -1)
     for name in scores.coverage:
         k = int(name.split("@")[1])
         listed = top[:, :k][valid[:, :k]]
         coverage[name] = float(len(np.unique(listed)) / seen.shape[1])
         if scores.exposure:
-            exposure.update(E.catalogue(np.where(valid, top, -1), seen, users,
-                                        np.bincount(seen.indices, minlength=seen.shape[1]), k))
-            item_exposure[f"exposure@{k}"] = E.exposure(np.where(valid, top, -1)[:, :k], seen.shape[1], discount=True)
+            exposure.update(E.catalogue(padded, seen, users, item_users, k))
+            item_exposure[f"exposure@{k}"] = E.exposure(padded[:, :k], seen.shape[1], discount=True)
     return replace(scores, values=values, coverage=coverage, exposure=exposure, item_exposure=item_exposure)

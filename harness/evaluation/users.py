@@ -253,7 +253,7 @@ def evaluate(scorer: Scorer, users: np.ndarray, seen: sp.csr_matrix, relevant: s
         n_train_users = max(int((np.diff(seen.indptr) > 0).sum()), 1)
     ctx = list_context({name for name, _ in parsed}, scorer, seen, item_content)
     if exposure:
-        pop_all = np.bincount(seen.indices, minlength=n_items)
+        pop_all = item_users if item_users is not None else np.bincount(seen.indices, minlength=n_items)
         counts = {k: np.zeros(n_items) for k in in_top}
         discounted = {k: np.zeros(n_items) for k in in_top}
         user_pop = {k: np.empty(len(users)) for k in in_top}
