@@ -105,13 +105,27 @@ def fold_estimates(deltas: object) -> tuple[np.ndarray, np.ndarray]:
     return np.array([float(m) for m, _ in pairs]), np.array([float(s) for _, s in pairs])
 
 
+def _floor_var(se: np.ndarray) -> np.ndarray:
+    """Per-fold variances ``se^2`` over the last axis, floored at ``1e-12`` of the largest (a fold with zero
+    variance gets a large finite weight, not an infinite one; all zero: 1, equal weights)."""
+    var = se**2
+    top = var.max(axis=-1, keepdims=True)
+    return np.maximum(var, np.where(top > 0, top * 1e-12, 1.0))
+
+
+def _cochran_q(y: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Cochran's Q over the last axis of (..., F): ``sum_f (y_f - m)^2 / var_f``, m the fixed-effect mean."""
+    w = 1.0 / var
+    m = (w * y).sum(axis=-1) / w.sum(axis=-1)
+    return (w * (y - m[..., None]) ** 2).sum(axis=-1)
+
+
 def _tau2(y: np.ndarray, var: np.ndarray, estimator: str) -> np.ndarray:
     """Between-fold variance over the last axis of (..., F): DerSimonian-Laird or Paule-Mandel, >= 0."""
     f = y.shape[-1]
     w = 1.0 / var
     sw = w.sum(axis=-1)
-    m = (w * y).sum(axis=-1) / sw
-    q = (w * (y - m[..., None]) ** 2).sum(axis=-1)
+    q = _cochran_q(y, var)
     c = sw - (w**2).sum(axis=-1) / sw
     tau2 = np.maximum((q - (f - 1)) / c, 0.0)  # DerSimonian-Laird
     if estimator == "dl":
@@ -147,9 +161,7 @@ def _combine(y: np.ndarray, se: np.ndarray, confidence_level: float = 0.95, meth
     finite weight, not an infinite one; all zero: equal weights).
     """
     f = y.shape[-1]
-    var = se**2
-    top = var.max(axis=-1, keepdims=True)
-    var = np.maximum(var, np.where(top > 0, top * 1e-12, 1.0))  # all zero: equal weights (HK is scale-free)
+    var = _floor_var(se)  # all zero: equal weights (HK is scale-free)
     tau2 = _tau2(y, var, tau2_estimator)
     if method == "unweighted_t":
         w = np.ones_like(var)
@@ -332,9 +344,7 @@ def fold_interval(deltas: object, *, confidence_level: float = 0.95, method: str
     pooled = ", seed variance pooled over folds" if pool_seeds and k > 1 else ""
     text = (f"random-effects combination of {nf} folds ({tau2_estimator.upper()} tau^2, {quant}{pooled}; per fold "
             f"{k} seed{'s' if k > 1 else ''} x {'/'.join(str(d.shape[1]) for d in folds)} users)")
-    v_f = np.maximum(used**2, np.finfo(float).tiny)
-    m_fe = float((means / v_f).sum() / (1 / v_f).sum())
-    agreement = float(stats.chi2.cdf(((means - m_fe) ** 2 / v_f).sum(), nf - 1)) if np.any(used > 0) else float("nan")
+    agreement = float(stats.chi2.cdf(_cochran_q(means, _floor_var(used)), nf - 1)) if np.any(used > 0) else float("nan")
     return FoldResult(est, ConfidenceInterval(est - half, est + half), se, text, cl, 0, df,
                       tau=float(np.sqrt(tau2)), tau2=tau2, seed_sd=seed_sd, fold_means=tuple(means.tolist()),
                       fold_standard_errors=tuple(ses.tolist()), weights=tuple(w.tolist()), folds=per_fold, agreement_p=agreement)
