@@ -9,28 +9,21 @@ random-effects combination of the folds' seed x user estimates (:func:`harness.s
 DerSimonian-Laird tau^2, Hartung-Knapp t on 3 df), and the report shows the fold-to-fold SD (tau) beside
 the seed SD and in how many of the four weeks the verdict holds.
 
-The arms, seeds and epoch budget are H1's (4 folds x 2 positives x 2 arms x 5 seeds = 80 fits); seed s
+H1r is H1 itself (read from h1_content_dense.py, so its arms, positives, segments, seeds and epoch budget
+cannot drift apart) with the rolling split (4 folds x 2 positives x 2 arms x 5 seeds = 80 fits); seed s
 trains with its own random stream in each fold (:func:`harness.design.split.fold_seed`), so seed effects
 are independent across folds, as the fold interval assumes. On synthetic-vk,
 weeks 22-24 hold about a third of week 25's test positives (watch ratio >= 0.5: about 3,300-3,500 vs 11,100;
 like | share | bookmark: about 1,000 vs 3,300), which still leaves hundreds of evaluated dense users per
 week for both positive definitions.
 """
-from harness.spec import Arm, Decision, Hypothesis, Segment, Split
+from pathlib import Path
 
-_LIGHTFM = dict(loss="warp", no_components=64, learning_rate=0.05, epochs="auto", max_epochs=30, patience=3)
+from harness.runner.discover import load_file
+from harness.spec import Split
 
-HYPOTHESIS = Hypothesis(
+HYPOTHESIS = load_file(Path(__file__).with_name("h1_content_dense.py")).replace(
     id="H1r",
     claim="Content embeddings do not improve NDCG@10 for the most active 30 % of users, over four rolling test weeks",
-    dataset="synthetic-vk",
-    positives=("watch_ratio>=0.5", "like|share|bookmark"),
-    baseline=Arm("cf", "lightfm", **_LIGHTFM),
-    treatment=Arm("cf+content", "lightfm", item_features="embedding[:32]", **_LIGHTFM),
-    segments=(Segment.activity_quantile(0.7, name="dense"), Segment.all()),
-    metrics=("ndcg@10", "recall@10"),
-    primary="ndcg@10",
-    seeds=tuple(range(5)),
-    decision=Decision.not_better(margin=0.002, alpha=0.05),
     split=Split.rolling(test_from=22, folds=4),
 )
