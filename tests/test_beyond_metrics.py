@@ -374,3 +374,30 @@ def test_group_exposure_shares_and_deltas(beyond_run, ml100k):
     assert gini["seeds"]["1"] == pytest.approx(als_gini["1"] - pop_gini["1"])
     text = (beyond_run.run_dir / "report.md").read_text()
     assert "### Exposure by item group" in text and "Diaz et al." in text
+
+
+def test_group_exposure_from_the_cache_equals_a_fresh_run(ml100k_dir, tmp_path):
+    """exposure_groups changes no task (shares are formed after the run from each task's cached exposure
+    vector): a rerun with another grouping read from the cache equals the same run with no cache."""
+    import json
+    from pathlib import Path
+
+    from harness.runner import discover as registry
+    from harness.runner import experiment
+    from harness.spec import Arm
+
+    base = registry.get("H1", Path(__file__).resolve().parents[1] / "hypotheses").replace(
+        baseline=Arm("pop", "popularity"), treatment=Arm("als", "als", factors=8, iterations=3),
+        metrics=("ndcg@10", "aplt@10"), primary="ndcg@10", seeds=(0, 1), n_boot=200)
+    cache = tmp_path / "c"
+    experiment.run(base.replace(exposure_groups="categories"), dataset="ml-100k", data_dir=ml100k_dir, quiet=True,
+                   results_dir=tmp_path / "a", cache_dir=cache, n_jobs=1)
+    edited = base.replace(exposure_groups="release_year")
+    cached = experiment.run(edited, dataset="ml-100k", data_dir=ml100k_dir, quiet=True,
+                            results_dir=tmp_path / "b", cache_dir=cache, n_jobs=1)
+    fresh = experiment.run(edited, dataset="ml-100k", data_dir=ml100k_dir, quiet=True,
+                           results_dir=tmp_path / "n", cache_dir=None, n_jobs=1)
+    got, want = (json.loads((r.run_dir / "summary.json").read_text())["group_exposure"] for r in (cached, fresh))
+    assert got == want and got["column"] == "release_year" and "q1" in got["groups"]
+    first = next((tmp_path / "a").glob("*/*/summary.json")).parent.name
+    assert cached.run_dir.name == fresh.run_dir.name != first  # the grouping is in the run id
